@@ -34,6 +34,8 @@ class InputError(InflamedError, ValueError):
         The offending value, if any.
     expected
         What would have been accepted.
+    key
+        Key path in a configuration or mapping file (e.g. ``pooling.method``), if any.
     """
 
     message: str
@@ -42,6 +44,7 @@ class InputError(InflamedError, ValueError):
     column: str | None = None
     value: Any = None
     expected: str | None = None
+    key: str | None = None
 
     def __post_init__(self) -> None:
         super().__init__(str(self))
@@ -52,6 +55,8 @@ class InputError(InflamedError, ValueError):
             where.append(f"file {self.file}")
         if self.row is not None:
             where.append(f"row {self.row}")
+        if self.key is not None:
+            where.append(f"key '{self.key}'")
         if self.column is not None:
             where.append(f"column '{self.column}'")
         text = ", ".join(where)

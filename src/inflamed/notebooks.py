@@ -1,0 +1,80 @@
+"""Turn an executed report notebook into stable artefacts.
+
+papermill and nbclient stamp start/end times and durations into an executed notebook; nbconvert
+would copy them on. :func:`normalise` removes every timestamp, duration and kernel-session id so
+the executed notebook (kept for audit) and the HTML built from it are byte-identical across
+reruns. :func:`to_html` writes a self-contained page without code cells.
+
+Run as ``python -m inflamed.notebooks normalise NOTEBOOK`` or
+``python -m inflamed.notebooks html NOTEBOOK HTML`` (the report rule does).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import Any
+
+from inflamed.io import write_text
+
+#: Metadata written by papermill/nbclient that changes on every run.
+_VOLATILE_NOTEBOOK_KEYS = ("start_time", "end_time", "duration", "exception")
+_VOLATILE_CELL_KEYS = ("execution", "papermill", "ExecuteTime")
+
+
+def _clean(notebook: dict[str, Any]) -> dict[str, Any]:
+    papermill = notebook.get("metadata", {}).get("papermill", {})
+    for key in _VOLATILE_NOTEBOOK_KEYS:
+        papermill.pop(key, None)
+    papermill.pop("input_path", None)
+    papermill.pop("output_path", None)
+    for cell in notebook.get("cells", []):
+        metadata = cell.get("metadata", {})
+        for key in _VOLATILE_CELL_KEYS:
+            metadata.pop(key, None)
+        if cell.get("cell_type") == "code":
+            # Execution counts are deterministic for a linear run, but keep them explicit.
+            for output in cell.get("outputs", []):
+                output.get("metadata", {}).pop("execution", None)
+    return notebook
+
+
+def normalise(path: str | Path) -> None:
+    """Strip run-specific metadata from an executed notebook in place (atomically)."""
+    path = Path(path)
+    notebook = json.loads(path.read_text(encoding="utf-8"))
+    write_text(path, json.dumps(_clean(notebook), indent=1, sort_keys=True, ensure_ascii=False) + "\n")
+
+
+def to_html(notebook_path: str | Path, html_path: str | Path) -> None:
+    """Write ``notebook_path`` as self-contained HTML without code cells or prompts."""
+    import nbformat
+    from nbconvert import HTMLExporter
+
+    notebook = nbformat.read(str(notebook_path), as_version=4)
+    exporter = HTMLExporter(template_name="lab")
+    exporter.exclude_input = True
+    exporter.exclude_input_prompt = True
+    exporter.exclude_output_prompt = True
+    body, _ = exporter.from_notebook_node(notebook, resources={"metadata": {"name": "report"}})
+    write_text(html_path, body)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m inflamed.notebooks", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    p_norm = sub.add_parser("normalise", help="strip timestamps from an executed notebook")
+    p_norm.add_argument("notebook")
+    p_html = sub.add_parser("html", help="write a notebook as HTML without code cells")
+    p_html.add_argument("notebook")
+    p_html.add_argument("html")
+    args = parser.parse_args(argv)
+    if args.command == "normalise":
+        normalise(args.notebook)
+    else:
+        to_html(args.notebook, args.html)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,19 @@
+"""Rule ingest: a review's raw files -> the validated internal model (see docs/architecture.md)."""
+
+from inflamed.io import write_csv, write_json
+from inflamed.reviews import load_review
+from inflamed.rule_support import run_rule
+
+
+def step(smk):
+    review = load_review(smk.params.review, instruments=smk.params.instruments)
+    out = smk.output
+    write_csv(out.contrasts, review.contrasts, sort_by=["study_id", "outcome", "subgroup", "row_ref"])
+    write_csv(out.studies, review.studies, sort_by=["study_id"])
+    write_csv(out.risk_of_bias, review.risk_of_bias)
+    write_csv(out.published, review.published_estimates)
+    write_csv(out.prisma, review.prisma)
+    write_json(out.summary, review.summary())
+
+
+run_rule(snakemake, step)

@@ -1,0 +1,29 @@
+"""Rule pool: one outcome's effects -> pooled estimates, subgroups, sensitivity, small-study tests."""
+
+import pandas as pd
+
+from inflamed.analysis import analyse_outcome
+from inflamed.rule_support import run_rule
+
+
+def step(smk):
+    effects = pd.read_csv(smk.input.effects, keep_default_na=False, na_values=[""])
+    analysis = analyse_outcome(
+        effects,
+        outcome=smk.wildcards.outcome,
+        spec=dict(smk.params.outcome),
+        pooling=dict(smk.params.pooling),
+        primary_subgroup=smk.params.primary_subgroup,
+    )
+    analysis.write(
+        summary=smk.output.summary,
+        studies=smk.output.studies,
+        subgroups=smk.output.subgroups,
+        leave_one_out=smk.output.leave_one_out,
+        influence=smk.output.influence,
+        small_study=smk.output.small_study,
+        cumulative=smk.output.cumulative,
+    )
+
+
+run_rule(snakemake, step)
