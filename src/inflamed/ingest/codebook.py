@@ -1,0 +1,565 @@
+"""The machine-readable codebook of the extraction sheets.
+
+Every sheet of a review folder (``studies.csv``, ``outcomes.csv``, ``risk_of_bias.csv``,
+``published_estimates.csv``, ``prisma.csv``) and the shared ``data/instruments.csv`` is described
+here once, column by column: type, unit, allowed values, whether a value is required. From these
+definitions :func:`build_schemas` writes JSON schemas (draft 2020-12; one object per CSV row, an
+empty cell is ``null``) into the package (``inflamed/schemas/<sheet>.schema.json``) and
+:func:`codebook_markdown` writes ``docs/codebook.md``. Run ``python -m inflamed.ingest.codebook``
+after changing a column; a test checks the committed files are up to date.
+
+The ingest stage (:mod:`inflamed.ingest.sheets`) validates each row against these schemas, so the
+schema is the contract between a review team and the pipeline.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+__all__ = [
+    "ARM_FIELDS",
+    "DEFAULT_OUTCOMES",
+    "MEASURE_KINDS",
+    "SHEETS",
+    "SUBGROUPS",
+    "Column",
+    "build_schemas",
+    "codebook_markdown",
+    "load_schema",
+]
+
+SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
+
+#: Outcomes the default configuration declares (a review may declare others in config).
+DEFAULT_OUTCOMES = (
+    "depressive_severity",
+    "anhedonia",
+    "response",
+    "remission",
+    "serious_adverse_events",
+)
+SUBGROUPS = ("whole", "crp_high", "crp_low")
+MEASURE_KINDS = ("endpoint", "change", "events")
+CHANGE_DIRECTIONS = ("post_minus_pre", "pre_minus_post")
+CRP_UNITS = ("mg/L", "mg/dL")
+ROB2_DOMAINS = (
+    "randomisation_process",
+    "deviations_from_intended_interventions",
+    "missing_outcome_data",
+    "measurement_of_the_outcome",
+    "selection_of_the_reported_result",
+    "overall",
+)
+ROB2_JUDGEMENTS = ("low", "some_concerns", "high")
+POOLED_MEASURES = ("SMD", "MD", "RR", "OR", "RD", "HR")
+
+SNAKE = r"^[a-z][a-z0-9_]*$"
+
+
+@dataclass(frozen=True)
+class Column:
+    """One column of a sheet.
+
+    Parameters
+    ----------
+    name
+        Column header, exactly as it must appear in the CSV.
+    type
+        ``"string"``, ``"number"`` or ``"integer"``.
+    description
+        What the cell holds, in plain words.
+    unit
+        Unit of a number (``""`` for unitless or text).
+    required
+        Whether every row must fill it (a non-empty cell).
+    enum, pattern, minimum, maximum
+        Allowed values, as in JSON schema.
+    """
+
+    name: str
+    type: str
+    description: str
+    unit: str = ""
+    required: bool = False
+    enum: tuple[str, ...] | None = None
+    pattern: str | None = None
+    minimum: float | None = None
+    maximum: float | None = None
+    examples: tuple[Any, ...] = field(default_factory=tuple)
+
+    def schema(self) -> dict[str, Any]:
+        """The JSON-schema property for this column (``null`` allowed unless required)."""
+        prop: dict[str, Any] = {"description": self.description}
+        prop["type"] = self.type if self.required else [self.type, "null"]
+        if self.unit:
+            prop["unit"] = self.unit
+        if self.enum is not None:
+            prop["enum"] = list(self.enum) + ([] if self.required else [None])
+        if self.pattern is not None:
+            prop["pattern"] = self.pattern
+        if self.minimum is not None:
+            prop["minimum"] = self.minimum
+        if self.maximum is not None:
+            prop["maximum"] = self.maximum
+        if self.examples:
+            prop["examples"] = list(self.examples)
+        return prop
+
+
+def _provenance() -> list[Column]:
+    return [
+        Column(
+            "source", "string", "Public source of the row's numbers: URL or DOI.", required=True
+        ),
+        Column(
+            "source_location",
+            "string",
+            "Where in the source: table, figure, page or quoted sentence.",
+            required=True,
+        ),
+    ]
+
+
+#: Arm-level number fields of outcomes.csv, each present as ``<field>_treat`` and ``<field>_ctrl``.
+ARM_FIELDS: dict[str, tuple[str, str, str]] = {
+    # field: (type, unit, description)
+    "n": ("integer", "participants", "participants analysed in the arm for this outcome"),
+    "mean": ("number", "instrument points", "arm mean (endpoint score or change score)"),
+    "sd": ("number", "instrument points", "standard deviation of the arm mean's raw scores"),
+    "se": ("number", "instrument points", "standard error of the arm mean"),
+    "ci_lb": ("number", "instrument points", "lower bound of the 95 % CI of the arm mean"),
+    "ci_ub": ("number", "instrument points", "upper bound of the 95 % CI of the arm mean"),
+    "median": ("number", "instrument points", "arm median"),
+    "q1": ("number", "instrument points", "first quartile"),
+    "q3": ("number", "instrument points", "third quartile"),
+    "min": ("number", "instrument points", "minimum"),
+    "max": ("number", "instrument points", "maximum"),
+    "events": (
+        "integer",
+        "participants",
+        "participants with the event (a count, never a percentage)",
+    ),
+}
+
+_NONNEGATIVE = {"n", "sd", "se", "events"}
+
+
+def _arm_columns() -> list[Column]:
+    cols = []
+    for arm, label in (("treat", "treatment arm"), ("ctrl", "control arm")):
+        for name, (typ, unit, desc) in ARM_FIELDS.items():
+            cols.append(
+                Column(
+                    f"{name}_{arm}",
+                    typ,
+                    f"{label}: {desc}",
+                    unit=unit,
+                    minimum=0 if name in _NONNEGATIVE else None,
+                )
+            )
+    return cols
+
+
+SHEETS: dict[str, dict[str, Any]] = {
+    "studies": {
+        "title": "studies.csv: one row per study",
+        "key": ["study_id"],
+        "columns": [
+            Column(
+                "study_id",
+                "string",
+                "Short unique id of the study, e.g. Raison2013.",
+                required=True,
+                pattern=r"^[A-Za-z][A-Za-z0-9_.-]*$",
+                examples=("Raison2013",),
+            ),
+            Column("first_author", "string", "Surname of the first author.", required=True),
+            Column(
+                "year",
+                "integer",
+                "Year of the main publication or results posting.",
+                unit="year",
+                required=True,
+                minimum=1900,
+                maximum=2100,
+            ),
+            Column(
+                "registry_id", "string", "Trial registration id (NCT..., ISRCTN..., EudraCT ...)."
+            ),
+            Column(
+                "doi",
+                "string",
+                "DOI of the main publication, without the https://doi.org/ prefix.",
+                pattern=r"^10\.\d{4,9}/\S+$",
+            ),
+            Column(
+                "drug", "string", "Anti-inflammatory drug studied (generic name).", required=True
+            ),
+            Column(
+                "mechanism_class",
+                "string",
+                "Mechanism class, snake_case, e.g. anti_tnf, anti_il6, nsaid_cox2, tetracycline, omega3.",
+                required=True,
+                pattern=SNAKE,
+            ),
+            Column("dose", "string", "Dose and schedule as reported."),
+            Column(
+                "add_on",
+                "string",
+                "Whether the drug was added to ongoing antidepressant treatment.",
+                enum=("yes", "no", "mixed"),
+            ),
+            Column(
+                "duration_weeks", "number", "Planned treatment duration.", unit="weeks", minimum=0
+            ),
+            Column("population", "string", "Population, e.g. 'treatment-resistant MDD, adults'."),
+            Column(
+                "inflammation_selection",
+                "string",
+                "How inflammation entered the design.",
+                enum=("selected", "stratified", "post_hoc", "none"),
+            ),
+            Column(
+                "crp_cutoff",
+                "number",
+                "CRP cut-off used to select or stratify patients, in the unit given in crp_unit.",
+                unit="crp_unit",
+                minimum=0,
+            ),
+            Column(
+                "crp_cutoff_rule",
+                "string",
+                "Comparison of the cut-off, e.g. '>=' or '>'.",
+                enum=(">=", ">", "<", "<="),
+            ),
+            Column(
+                "crp_unit",
+                "string",
+                "Unit of crp_cutoff and baseline_crp; mg/dL values are converted to mg/L (x 10) at ingest and logged.",
+                enum=CRP_UNITS,
+            ),
+            Column(
+                "baseline_crp",
+                "number",
+                "Mean or median baseline CRP of the randomised sample, in crp_unit.",
+                unit="crp_unit",
+                minimum=0,
+            ),
+            Column(
+                "n_randomised_treat",
+                "integer",
+                "Participants randomised to the treatment arm(s).",
+                unit="participants",
+                minimum=0,
+            ),
+            Column(
+                "n_randomised_ctrl",
+                "integer",
+                "Participants randomised to the control arm.",
+                unit="participants",
+                minimum=0,
+            ),
+            *_provenance(),
+            Column("notes", "string", "Free-text notes."),
+        ],
+    },
+    "outcomes": {
+        "title": "outcomes.csv: one row per study x arm contrast x subgroup x outcome x time point",
+        "key": ["study_id", "contrast", "subgroup", "outcome", "instrument", "timepoint_weeks"],
+        "columns": [
+            Column("study_id", "string", "Study id; must appear in studies.csv.", required=True),
+            Column(
+                "contrast",
+                "string",
+                "Arm contrast, snake_case, e.g. minocycline_vs_placebo.",
+                required=True,
+                pattern=SNAKE,
+            ),
+            Column(
+                "treat_arm",
+                "string",
+                "Label of the treatment arm as the source names it.",
+                required=True,
+            ),
+            Column(
+                "ctrl_arm",
+                "string",
+                "Label of the control arm as the source names it.",
+                required=True,
+            ),
+            Column(
+                "shared_ctrl",
+                "string",
+                "Same non-empty label on rows of one study whose contrasts share a control arm (multi-arm trials).",
+            ),
+            Column(
+                "subgroup",
+                "string",
+                "Which participants: the whole sample or a CRP stratum.",
+                required=True,
+                enum=SUBGROUPS,
+            ),
+            Column(
+                "subgroup_definition",
+                "string",
+                "Definition of the subgroup as reported, e.g. 'CRP >= 3 mg/L'.",
+            ),
+            Column(
+                "outcome",
+                "string",
+                "Outcome, snake_case, declared in config.",
+                required=True,
+                pattern=SNAKE,
+            ),
+            Column(
+                "instrument",
+                "string",
+                "Rating scale; a key of data/instruments.csv (empty for serious adverse events).",
+            ),
+            Column(
+                "timepoint_weeks",
+                "number",
+                "Weeks since randomisation at which the outcome was measured.",
+                unit="weeks",
+                minimum=0,
+            ),
+            Column(
+                "measure_kind",
+                "string",
+                "What the arm numbers are.",
+                required=True,
+                enum=MEASURE_KINDS,
+            ),
+            Column(
+                "change_direction",
+                "string",
+                "For change scores: post_minus_pre or pre_minus_post (improvement positive).",
+                enum=CHANGE_DIRECTIONS,
+            ),
+            *_arm_columns(),
+            *_provenance(),
+            Column("extractor", "string", "Who extracted the row (initials or name)."),
+            Column("notes", "string", "Free-text notes."),
+        ],
+    },
+    "risk_of_bias": {
+        "title": "risk_of_bias.csv: one row per study x RoB 2 domain",
+        "key": ["study_id", "domain"],
+        "columns": [
+            Column("study_id", "string", "Study id; must appear in studies.csv.", required=True),
+            Column(
+                "domain",
+                "string",
+                "RoB 2 domain (Sterne et al. 2019, doi 10.1136/bmj.l4898).",
+                required=True,
+                enum=ROB2_DOMAINS,
+            ),
+            Column("judgement", "string", "RoB 2 judgement.", required=True, enum=ROB2_JUDGEMENTS),
+            Column(
+                "support",
+                "string",
+                "What the judgement rests on (quote or summary).",
+                required=True,
+            ),
+            Column(
+                "judged_by",
+                "string",
+                "Who judged (initials, or the publication whose judgement is copied).",
+                required=True,
+            ),
+            *_provenance(),
+        ],
+    },
+    "published_estimates": {
+        "title": "published_estimates.csv: one row per published pooled estimate",
+        "key": ["publication", "outcome", "subgroup", "measure"],
+        "columns": [
+            Column(
+                "publication",
+                "string",
+                "Short label of the publication, e.g. MacGiollabhui2026.",
+                required=True,
+            ),
+            Column("doi", "string", "DOI of the publication.", pattern=r"^10\.\d{4,9}/\S+$"),
+            Column("outcome", "string", "Outcome, snake_case.", required=True, pattern=SNAKE),
+            Column(
+                "subgroup",
+                "string",
+                "Population the estimate refers to, e.g. crp_selected, whole.",
+                required=True,
+            ),
+            Column(
+                "measure",
+                "string",
+                "Effect measure (SMD includes Hedges' g).",
+                required=True,
+                enum=POOLED_MEASURES,
+            ),
+            Column(
+                "estimate",
+                "number",
+                "Point estimate as published (ratio measures on the ratio scale).",
+                required=True,
+            ),
+            Column("ci_lb", "number", "Lower 95 % confidence limit."),
+            Column("ci_ub", "number", "Upper 95 % confidence limit."),
+            Column("k", "integer", "Number of studies pooled.", unit="studies", minimum=1),
+            Column(
+                "n_participants", "integer", "Participants pooled.", unit="participants", minimum=1
+            ),
+            *_provenance(),
+            Column("notes", "string", "Free-text notes."),
+        ],
+    },
+    "prisma": {
+        "title": "prisma.csv: one row per PRISMA 2020 flow box",
+        "key": ["stage"],
+        "columns": [
+            Column(
+                "stage",
+                "string",
+                "PRISMA 2020 box, snake_case, e.g. records_identified, studies_included.",
+                required=True,
+                pattern=SNAKE,
+            ),
+            Column(
+                "count",
+                "integer",
+                "Count in the box.",
+                unit="records or studies",
+                required=True,
+                minimum=0,
+            ),
+            *_provenance(),
+            Column("notes", "string", "Free-text notes."),
+        ],
+    },
+    "instruments": {
+        "title": "data/instruments.csv: one row per rating scale",
+        "key": ["instrument"],
+        "columns": [
+            Column(
+                "instrument",
+                "string",
+                "Key used in outcomes.csv, e.g. hamd17, madrs, shaps.",
+                required=True,
+                pattern=r"^[a-z][a-z0-9_-]*$",
+            ),
+            Column("name", "string", "Full name of the scale.", required=True),
+            Column(
+                "construct",
+                "string",
+                "What it measures, e.g. depressive_severity, anhedonia.",
+                required=True,
+            ),
+            Column(
+                "higher_is_worse",
+                "string",
+                "Whether higher scores mean more severe symptoms (decides the sign flip).",
+                required=True,
+                enum=("true", "false"),
+            ),
+            Column("range_min", "number", "Lowest possible score.", unit="instrument points"),
+            Column("range_max", "number", "Highest possible score.", unit="instrument points"),
+            *_provenance(),
+            Column("notes", "string", "Free-text notes."),
+        ],
+        "additional_columns": True,
+    },
+}
+
+
+def sheet_schema(sheet: str) -> dict[str, Any]:
+    """Build the JSON schema (draft 2020-12) of one sheet's rows."""
+    spec = SHEETS[sheet]
+    cols: list[Column] = spec["columns"]
+    return {
+        "$schema": SCHEMA_DIALECT,
+        "$id": f"https://inflamed.invalid/schemas/{sheet}.schema.json",
+        "title": spec["title"],
+        "description": (
+            "One CSV row (UTF-8, comma-separated, header = row 1, '.' as decimal mark, empty cell = "
+            "missing). Custom keyword 'unit' gives each number's unit. Key columns: "
+            + ", ".join(spec["key"])
+            + "."
+        ),
+        "type": "object",
+        "x-key": list(spec["key"]),
+        "properties": {c.name: c.schema() for c in cols},
+        "required": [c.name for c in cols],
+        "additionalProperties": bool(spec.get("additional_columns", False)),
+    }
+
+
+def load_schema(sheet: str) -> dict[str, Any]:
+    """Load the committed schema of ``sheet`` from the package data."""
+    text = resources.files("inflamed.schemas").joinpath(f"{sheet}.schema.json").read_text("utf-8")
+    return json.loads(text)
+
+
+def build_schemas(directory: str | Path) -> list[Path]:
+    """Write ``<sheet>.schema.json`` for every sheet into ``directory``; return the paths."""
+    directory = Path(directory)
+    paths = []
+    for sheet in SHEETS:
+        path = directory / f"{sheet}.schema.json"
+        path.write_text(
+            json.dumps(sheet_schema(sheet), indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
+        )
+        paths.append(path)
+    return paths
+
+
+def codebook_markdown() -> str:
+    """The human-readable codebook (``docs/codebook.md``), generated from :data:`SHEETS`."""
+    lines = [
+        "# Codebook of the extraction sheets",
+        "",
+        "Generated by `python -m inflamed.ingest.codebook` from `src/inflamed/ingest/codebook.py`;",
+        "the JSON schemas in `src/inflamed/schemas/` (linked from `workflow/schemas/`) are the",
+        "machine-readable form. Files are UTF-8 CSV, comma-separated, header = row 1, `.` as decimal",
+        "mark, an empty cell means missing (never `NA`, never 0). Every number carries its public",
+        "source in `source` + `source_location`.",
+        "",
+        "Rules the ingest stage checks beyond the types below: no duplicated key rows; every",
+        "`study_id` of another sheet appears in `studies.csv`; `events` <= `n`; counts are counts",
+        "(no `%`, no fractions); CRP values need `crp_unit` (mg/dL is converted to mg/L and logged);",
+        "`instrument` is a key of `data/instruments.csv`; `outcome` is declared in config.",
+        "",
+    ]
+    for spec in SHEETS.values():
+        lines += [f"## {spec['title']}", "", f"Key: `{', '.join(spec['key'])}`.", ""]
+        lines += [
+            "| column | type | unit | required | allowed | description |",
+            "|---|---|---|---|---|---|",
+        ]
+        for c in spec["columns"]:
+            allowed = ""
+            if c.enum:
+                allowed = ", ".join(f"`{v}`" for v in c.enum)
+            elif c.pattern:
+                allowed = f"pattern `{c.pattern}`".replace("|", "\\|")
+            if c.minimum is not None:
+                allowed += (" " if allowed else "") + f">= {c.minimum:g}"
+            if c.maximum is not None:
+                allowed += (" " if allowed else "") + f"<= {c.maximum:g}"
+            lines.append(
+                f"| `{c.name}` | {c.type} | {c.unit} | {'yes' if c.required else ''} | {allowed} | {c.description} |"
+            )
+        lines.append("")
+    return "\n".join(lines)
+
+
+def main() -> None:  # pragma: no cover - developer command
+    """Regenerate the package schemas and ``docs/codebook.md`` from :data:`SHEETS`."""
+    root = Path(__file__).resolve().parents[3]
+    build_schemas(root / "src" / "inflamed" / "schemas")
+    (root / "docs" / "codebook.md").write_text(codebook_markdown(), encoding="utf-8")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()
