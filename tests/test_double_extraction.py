@@ -72,7 +72,7 @@ def test_every_disagreement_is_listed(tmp_path):
         ("SimC2022", "(row)", "present", "absent"),
     }
     mean = out[out.field == "mean_treat"].iloc[0]
-    assert mean.row_key == "minocycline_vs_placebo|whole|depressive_severity|hamd17|8"
+    assert mean.row_key == "minocycline_vs_placebo|whole|depression_severity|hamd17|8"
     assert mean.row_a == 2 and mean.row_b == 2
     missing = out[out.field == "(row)"].iloc[0]
     assert missing.row_a == 13 and missing.row_b is not None and str(missing.row_b) == "<NA>"
@@ -83,6 +83,6 @@ def test_row_only_in_second_sheet(tmp_path):
     path = _variant(tmp_path, {(3, "timepoint_weeks"): "2"})
     out = compare_extractions(VALID, path)
     assert sorted(zip(out.row_key, out.value_a, out.value_b, strict=True)) == [
-        ("minocycline_vs_placebo|whole|depressive_severity|hamd17|2", "absent", "present"),
-        ("minocycline_vs_placebo|whole|depressive_severity|hamd17|4", "present", "absent"),
+        ("minocycline_vs_placebo|whole|depression_severity|hamd17|2", "absent", "present"),
+        ("minocycline_vs_placebo|whole|depression_severity|hamd17|4", "present", "absent"),
     ]

@@ -392,3 +392,25 @@ def test_workflow_schema_links_point_to_package():
 
 def test_docs_codebook_up_to_date():
     assert (ROOT / "docs" / "codebook.md").read_text(encoding="utf-8") == codebook_markdown()
+
+
+def test_change_score_needs_direction(tmp_path):
+    folder = _copy(tmp_path)
+    _edit(folder, "outcomes.csv", 7, "change_direction", "")
+    _expect(
+        folder,
+        file="outcomes.csv",
+        row=7,
+        column="change_direction",
+        value=None,
+        words="change score without its direction",
+    )
+
+
+def test_shipped_review_validates():
+    folder = ROOT / "data" / "reviews" / "anti-inflammatory-crp"
+    if not (folder / "outcomes.csv").is_file():
+        pytest.skip("the shipped review data/reviews/anti-inflammatory-crp is not there yet")
+    review = read_review(folder, instruments_path=ROOT / "data" / "instruments.csv")
+    assert len(review.contrasts) > 0
+    assert review.contrasts["row_ref"].str.startswith("anti-inflammatory-crp/outcomes.csv:").all()

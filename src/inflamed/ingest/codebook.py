@@ -36,25 +36,25 @@ SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
 
 #: Outcomes the default configuration declares (a review may declare others in config).
 DEFAULT_OUTCOMES = (
-    "depressive_severity",
+    "depression_severity",
     "anhedonia",
     "response",
     "remission",
-    "serious_adverse_events",
+    "serious_ae",
 )
 SUBGROUPS = ("whole", "crp_high", "crp_low")
 MEASURE_KINDS = ("endpoint", "change", "events")
 CHANGE_DIRECTIONS = ("post_minus_pre", "pre_minus_post")
 CRP_UNITS = ("mg/L", "mg/dL")
 ROB2_DOMAINS = (
-    "randomisation_process",
-    "deviations_from_intended_interventions",
-    "missing_outcome_data",
-    "measurement_of_the_outcome",
-    "selection_of_the_reported_result",
+    "D1_randomisation",
+    "D2_deviations",
+    "D3_missing_data",
+    "D4_measurement",
+    "D5_selection_of_reported_result",
     "overall",
 )
-ROB2_JUDGEMENTS = ("low", "some_concerns", "high")
+ROB2_JUDGEMENTS = ("low", "some_concerns", "high", "not_assessed")
 POOLED_MEASURES = ("SMD", "MD", "RR", "OR", "RD", "HR")
 
 SNAKE = r"^[a-z][a-z0-9_]*$"
@@ -210,8 +210,8 @@ SHEETS: dict[str, dict[str, Any]] = {
             Column(
                 "add_on",
                 "string",
-                "Whether the drug was added to ongoing antidepressant treatment.",
-                enum=("yes", "no", "mixed"),
+                "add_on: added to ongoing antidepressant treatment; monotherapy: given alone; mixed: both within the trial.",
+                enum=("add_on", "monotherapy", "mixed"),
             ),
             Column(
                 "duration_weeks", "number", "Planned treatment duration.", unit="weeks", minimum=0
@@ -220,8 +220,8 @@ SHEETS: dict[str, dict[str, Any]] = {
             Column(
                 "inflammation_selection",
                 "string",
-                "How inflammation entered the design.",
-                enum=("selected", "stratified", "post_hoc", "none"),
+                "How inflammation entered the design: patients selected by CRP, randomisation stratified by CRP, CRP subgroup analysed post hoc, or no CRP selection.",
+                enum=("selected", "stratified", "post_hoc", "unselected"),
             ),
             Column(
                 "crp_cutoff",
@@ -233,8 +233,8 @@ SHEETS: dict[str, dict[str, Any]] = {
             Column(
                 "crp_cutoff_rule",
                 "string",
-                "Comparison of the cut-off, e.g. '>=' or '>'.",
-                enum=(">=", ">", "<", "<="),
+                "Comparison of the cut-off as reported, optionally with the number, e.g. '>=' or '>=3' (the number itself goes in crp_cutoff).",
+                pattern=r"^(>=|>|<=|<) ?(\d+(\.\d+)?)?$",
             ),
             Column(
                 "crp_unit",
@@ -445,15 +445,15 @@ SHEETS: dict[str, dict[str, Any]] = {
             Column(
                 "instrument",
                 "string",
-                "Key used in outcomes.csv, e.g. hamd17, madrs, shaps.",
+                "Key used in outcomes.csv, e.g. HAMD17, MADRS, SHAPS.",
                 required=True,
-                pattern=r"^[a-z][a-z0-9_-]*$",
+                pattern=r"^[A-Za-z][A-Za-z0-9_-]*$",
             ),
             Column("name", "string", "Full name of the scale.", required=True),
             Column(
                 "construct",
                 "string",
-                "What it measures, e.g. depressive_severity, anhedonia.",
+                "What it measures, e.g. depression_severity, anhedonia.",
                 required=True,
             ),
             Column(

@@ -524,7 +524,11 @@ def read_review(
                 value=rec["instrument"],
                 expected=f"a key of {instruments_path}",
             )
-        if rec["measure_kind"] == "change" and not rec["change_direction"]:
+        has_mean = any(
+            not math.isnan(rec[c])
+            for c in ("mean_treat", "mean_ctrl", "median_treat", "median_ctrl")
+        )
+        if rec["measure_kind"] == "change" and has_mean and not rec["change_direction"]:
             raise InputError(
                 "a change score without its direction",
                 file=ofile,
