@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import optimize, stats
+from scipy import optimize, special
 
 from inflamed.errors import ConvergenceError, InputError
 from inflamed.heterogeneity import (
@@ -147,7 +147,7 @@ def _design(
             expected="intercept=True or at least one moderator",
         )
     X = np.column_stack(cols)
-    if np.linalg.matrix_rank(X) < X.shape[1]:
+    if X.shape[1] > 1 and np.linalg.matrix_rank(X) < X.shape[1]:
         raise InputError(
             "the moderator matrix is not of full rank",
             column="mods",
@@ -166,6 +166,42 @@ def _proj(w: np.ndarray, X: np.ndarray) -> np.ndarray:
     sw = np.sqrt(w)
     qmat, _ = np.linalg.qr(sw[:, None] * X)
     return np.diag(w) - (sw[:, None] * qmat) @ (sw[:, None] * qmat).T
+
+
+def _intercept_only(X: np.ndarray) -> bool:
+    return X.shape[1] == 1 and bool(np.all(X[:, 0] == 1.0))
+
+
+_LOG2PI = float(np.log(2 * np.pi))
+
+
+def _loglik_int(tau2: float, y: np.ndarray, v: np.ndarray, reml: bool) -> float:
+    """:func:`_loglik` for the intercept-only model in scalar sums (same value, no matrices)."""
+    k = y.size
+    s = v + tau2
+    w = 1.0 / s
+    sw = float(w.sum())
+    r = y - float(w @ y) / sw
+    rss = float(w @ (r * r))
+    slog = float(np.log(s).sum())
+    if not reml:
+        return -0.5 * k * _LOG2PI - 0.5 * slog - 0.5 * rss
+    return -0.5 * (k - 1) * _LOG2PI + 0.5 * np.log(k) - 0.5 * slog - 0.5 * np.log(sw) - 0.5 * rss
+
+
+def _step_int(tau2: float, y: np.ndarray, v: np.ndarray, method: str) -> float:
+    """:func:`_fisher_step` for the intercept-only model: ``P y = w r``, traces in closed form."""
+    w = 1.0 / (v + tau2)
+    sw = float(w.sum())
+    r = y - float(w @ y) / sw
+    wr = w * r
+    ypp = float(wr @ wr)
+    sw2 = float(w @ w)
+    if method == "ML":
+        return (ypp - sw) / sw2
+    trp = sw - sw2 / sw
+    trpp = sw2 - 2.0 * float(w @ (w * w)) / sw + sw2 * sw2 / (sw * sw)
+    return (ypp - trp) / trpp
 
 
 def _loglik(tau2: float, y: np.ndarray, v: np.ndarray, X: np.ndarray, reml: bool) -> float:
@@ -331,11 +367,19 @@ def estimate_tau2(
 
     if method == "DL":
         w = 1.0 / v
-        P = _proj(w, X)
-        rss = float(y @ P @ y)
-        trP = float(np.trace(P))
+        if _intercept_only(X):
+            sw, sw2 = float(w.sum()), float(w @ w)
+            r = y - float(w @ y) / sw
+            rss = float(w @ (r * r))
+            trP = sw - sw2 / sw
+            sumpp = sw2 - 2.0 * float(w @ (w * w)) / sw + sw2 * sw2 / (sw * sw)
+        else:
+            P = _proj(w, X)
+            rss = float(y @ P @ y)
+            trP = float(np.trace(P))
+            sumpp = float(np.sum(P * P))
         tau2 = max(0.0, (rss - (k - p)) / trP)
-        se = np.sqrt((2 * (k - p) + 4 * tau2 * trP + 2 * tau2**2 * np.sum(P * P)) / trP**2)
+        se = np.sqrt((2 * (k - p) + 4 * tau2 * trP + 2 * tau2**2 * sumpp) / trP**2)
         return _Tau2Fit(tau2, True, 0, "closed form", float(se))
     if method == "HE":
         Pols = np.eye(k) - X @ np.linalg.solve(X.T @ X, X.T)
@@ -368,28 +412,43 @@ def estimate_tau2(
 
     # ML / REML: Fisher scoring (metafor), safeguarded
     reml = method == "REML"
+    if _intercept_only(X):
+
+        def ll(t: float) -> float:
+            return _loglik_int(t, y, v, reml)
+
+        def step(t: float) -> float:
+            return _step_int(t, y, v, method)
+    else:
+
+        def ll(t: float) -> float:
+            return _loglik(t, y, v, X, reml)
+
+        def step(t: float) -> float:
+            return _fisher_step(t, y, v, X, method)[0]
+
     tau2 = con["tau2_init"]
     if tau2 is None:
         tau2 = max(0.0, _he(y, v, X))
     tau2 = float(tau2)
     converged = False
     it = 0
-    ll_old = _loglik(tau2, y, v, X, reml) if con["safeguard"] else 0.0
+    ll_old = ll(tau2) if con["safeguard"] else 0.0
     while it < con["maxiter"]:
         it += 1
-        adj, _ = _fisher_step(tau2, y, v, X, method)
+        adj = step(tau2)
         if not np.isfinite(adj):
             break
         while tau2 + adj < 0:
             adj /= 2.0
         new = tau2 + adj
         if con["safeguard"]:
-            ll_new = _loglik(new, y, v, X, reml)
+            ll_new = ll(new)
             halvings = 0
             while ll_new < ll_old - 1e-12 * (1 + abs(ll_old)) and halvings < 60:
                 adj /= 2.0
                 new = tau2 + adj
-                ll_new = _loglik(new, y, v, X, reml)
+                ll_new = ll(new)
                 halvings += 1
             ll_old = ll_new
         change = abs(new - tau2)
@@ -408,11 +467,15 @@ def estimate_tau2(
         converged = True
         algorithm = "bracketed score root (Brent) after Fisher scoring failed"
     # metafor's ll0check: is the likelihood at tau2 = 0 higher?
-    if tau2 > 0 and _loglik(0.0, y, v, X, reml) - _loglik(tau2, y, v, X, reml) > 1e-10:
+    if tau2 > 0 and ll(0.0) - ll(tau2) > 1e-10:
         tau2 = 0.0 if not con["safeguard"] else _lik_fallback(y, v, X, method, con["tol"])
     tau2 = max(0.0, tau2)
     w = 1.0 / (v + tau2)
-    if reml:
+    if reml and _intercept_only(X):
+        sw, sw2 = float(w.sum()), float(w @ w)
+        trpp = sw2 - 2.0 * float(w @ (w * w)) / sw + sw2 * sw2 / (sw * sw)
+        se = np.sqrt(2.0 / trpp)
+    elif reml:
         P = _proj(w, X)
         se = np.sqrt(2.0 / np.sum(P * P))
     else:
@@ -423,6 +486,14 @@ def estimate_tau2(
 # --------------------------------------------------------------------------------------------
 # results
 # --------------------------------------------------------------------------------------------
+
+
+def _z_crit(alpha: float) -> float:
+    return float(special.ndtri(1 - alpha / 2))
+
+
+def _t_crit(alpha: float, df: float) -> float:
+    return float(special.stdtrit(df, 1 - alpha / 2))
 
 
 @dataclass(frozen=True)
@@ -556,8 +627,8 @@ class RMAResult:
         """Critical value used for the coefficient CIs."""
         alpha = 1 - self.level / 100
         if self.ddf is None:
-            return float(stats.norm.ppf(1 - alpha / 2))
-        return float(stats.t.ppf(1 - alpha / 2, self.ddf)) if self.ddf > 0 else float("nan")
+            return _z_crit(alpha)
+        return _t_crit(alpha, self.ddf) if self.ddf > 0 else float("nan")
 
     def _pi_crit(self) -> tuple[float, int | None]:
         alpha = 1 - self.level / 100
@@ -565,11 +636,11 @@ class RMAResult:
         if kind == "auto":
             kind = "z" if self.test == "z" else "t"
         if kind == "z":
-            return float(stats.norm.ppf(1 - alpha / 2)), None
+            return _z_crit(alpha), None
         df = self.k - self.p if kind == "t" else self.k - self.p - 1
         if df < 1:
             return float("nan"), df
-        return float(stats.t.ppf(1 - alpha / 2, df)), df
+        return _t_crit(alpha, df), df
 
     def predict(self, newmods: Any = None, *, level: float | None = None) -> PredictResult:
         """Predicted effects for new moderator values, with CI and prediction interval.
@@ -893,11 +964,11 @@ def rma(
     with np.errstate(divide="ignore", invalid="ignore"):
         zval = beta / se
     if ddf is None:
-        pval = 2 * stats.norm.sf(np.abs(zval))
-        crit = stats.norm.ppf(1 - alpha / 2)
+        pval = 2 * special.ndtr(-np.abs(zval))
+        crit = _z_crit(alpha)
     else:
-        pval = 2 * stats.t.sf(np.abs(zval), ddf)
-        crit = stats.t.ppf(1 - alpha / 2, ddf)
+        pval = 2 * special.stdtr(ddf, -np.abs(zval))
+        crit = _t_crit(alpha, ddf)
     ci_lb = beta - crit * se
     ci_ub = beta + crit * se
 
@@ -910,17 +981,24 @@ def rma(
         qm = float("nan")
     if ddf is None:
         qm_df: tuple[int, int | None] = (m, None)
-        qm_pval = float(stats.chi2.sf(qm, m))
+        qm_pval = float(special.chdtrc(m, qm))
     else:
         qm = qm / m
         qm_df = (m, ddf)
-        qm_pval = float(stats.f.sf(qm, m, ddf))
+        qm_pval = float(special.fdtrc(m, ddf, qm))
 
     # heterogeneity (always from the fixed-effect weights)
     if k > p:
-        q = cochran_q(y, v, X)
-        q_pval = float(stats.chi2.sf(q, k - p))
-        vt = typical_variance(v, X)
+        if _intercept_only(X):
+            w0 = 1.0 / v
+            sw0, sw02 = float(w0.sum()), float(w0 @ w0)
+            r0 = y - float(w0 @ y) / sw0
+            q = max(0.0, float(w0 @ (r0 * r0)))
+            vt = (k - 1) * sw0 / (sw0 * sw0 - sw02)
+        else:
+            q = cochran_q(y, v, X)
+            vt = typical_variance(v, X)
+        q_pval = float(special.chdtrc(k - p, q))
         i2_ht, h2_ht = i2_h2_higgins_thompson(q, k - p)
         if method == "FE":
             i2_m, h2_m = i2_ht, h2_ht
@@ -932,8 +1010,12 @@ def rma(
     i2, h2 = (i2_m, h2_m) if i2_def == "metafor" else (i2_ht, h2_ht)
 
     # log-likelihoods (metafor's ll.ML, ll.REML with REMLf = TRUE)
-    ll_ml = _loglik(tau2_use, y, v, X, reml=False)
-    ll_reml = _loglik(tau2_use, y, v, X, reml=True) if k > p else float("nan")
+    if _intercept_only(X):
+        ll_ml = _loglik_int(tau2_use, y, v, reml=False)
+        ll_reml = _loglik_int(tau2_use, y, v, reml=True) if k > p else float("nan")
+    else:
+        ll_ml = _loglik(tau2_use, y, v, X, reml=False)
+        ll_reml = _loglik(tau2_use, y, v, X, reml=True) if k > p else float("nan")
 
     # pseudo R^2
     r2: float | None = None
