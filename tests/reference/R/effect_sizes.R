@@ -8,7 +8,8 @@
 # "Inf", "-Inf" (na = "string").
 #
 # Run from the repository root:  Rscript tests/reference/R/effect_sizes.R
-# (tests/reference/make_reference.R sources this file too.)
+# tests/reference/make_reference.R sources this file too; it uses its own writer
+# (write_es_fixture) so that NA, NaN and +-Inf stay distinguishable ("NA", "NaN", "Inf").
 # Written against metafor 3.8.1, metadat, jsonlite; R 4.2.2.
 
 suppressPackageStartupMessages({
@@ -26,7 +27,7 @@ versions <- list(
   jsonlite = as.character(packageVersion("jsonlite"))
 )
 
-write_fixture <- function(obj, name) {
+write_es_fixture <- function(obj, name) {
   path <- file.path(fixture_dir, name)
   txt <- toJSON(obj, digits = NA, na = "string", auto_unbox = TRUE, pretty = TRUE)
   writeLines(txt, path, useBytes = TRUE)
@@ -86,7 +87,7 @@ for (nm in names(cont_sets)) {
     cont_cases[[length(cont_cases) + 1]] <- case
   }
 }
-write_fixture(list(versions = versions, cases = cont_cases), "effect_sizes_continuous.json")
+write_es_fixture(list(versions = versions, cases = cont_cases), "effect_sizes_continuous.json")
 
 # ---------------------------------------------------------------------------------------------
 # binary: RR, OR, RD with every continuity-correction rule
@@ -140,7 +141,7 @@ for (nm in names(bin_sets)) {
     bin_cases[[length(bin_cases) + 1]] <- case
   }
 }
-write_fixture(list(versions = versions, cases = bin_cases), "effect_sizes_binary.json")
+write_es_fixture(list(versions = versions, cases = bin_cases), "effect_sizes_binary.json")
 
 # ---------------------------------------------------------------------------------------------
 # rma.mh and rma.peto
@@ -191,4 +192,4 @@ for (nm in names(mh_sets)) {
     )
   }
 }
-write_fixture(list(versions = versions, cases = mh_cases), "binary_mh_peto.json")
+write_es_fixture(list(versions = versions, cases = mh_cases), "binary_mh_peto.json")
