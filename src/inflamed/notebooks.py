@@ -5,8 +5,9 @@ would copy them on. :func:`normalise` removes every timestamp, duration and kern
 the executed notebook (kept for audit) and the HTML built from it are byte-identical across
 reruns. :func:`to_html` writes a self-contained page without code cells.
 
-Run as ``python -m inflamed.notebooks normalise NOTEBOOK`` or
-``python -m inflamed.notebooks html NOTEBOOK HTML`` (the report rule does).
+Run as ``python -m inflamed.notebooks execute NOTEBOOK OUTPUT -p NAME VALUE ...`` (papermill
+with a check that every parameter exists), ``... normalise NOTEBOOK`` or ``... html NOTEBOOK HTML``
+(the report rule does all three).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from inflamed.errors import InputError
 from inflamed.io import write_text
 
 #: Metadata written by papermill/nbclient that changes on every run.
@@ -61,16 +63,62 @@ def to_html(notebook_path: str | Path, html_path: str | Path) -> None:
     write_text(html_path, body)
 
 
+def declared_parameters(notebook: str | Path) -> set[str]:
+    """Names defined in the notebook's cell tagged ``parameters``."""
+    import papermill
+
+    return set(papermill.inspect_notebook(str(notebook)))
+
+
+def execute(notebook: str | Path, output: str | Path, parameters: dict[str, str]) -> None:
+    """Execute ``notebook`` with papermill into ``output``, refusing unknown parameters.
+
+    papermill only warns about a parameter the notebook does not declare and runs on with the
+    default, which would silently report the wrong thing; here that is an error.
+    """
+    import papermill
+
+    known = declared_parameters(notebook)
+    unknown = sorted(set(parameters) - known)
+    if unknown:
+        raise InputError(
+            "unknown notebook parameter",
+            file=str(notebook),
+            value=", ".join(unknown),
+            expected="one of " + ", ".join(sorted(known)),
+        )
+    papermill.execute_notebook(
+        str(notebook),
+        str(output),
+        parameters=parameters,
+        kernel_name="python3",
+        progress_bar=False,
+        log_output=True,
+        cwd=".",
+    )
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m inflamed.notebooks", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
+    p_exec = sub.add_parser("execute", help="run a notebook with papermill (parameters checked)")
+    p_exec.add_argument("notebook")
+    p_exec.add_argument("output")
+    p_exec.add_argument(
+        "-p", "--parameter", nargs=2, action="append", default=[], metavar=("NAME", "VALUE")
+    )
     p_norm = sub.add_parser("normalise", help="strip timestamps from an executed notebook")
     p_norm.add_argument("notebook")
     p_html = sub.add_parser("html", help="write a notebook as HTML without code cells")
     p_html.add_argument("notebook")
     p_html.add_argument("html")
     args = parser.parse_args(argv)
-    if args.command == "normalise":
+    if args.command == "execute":
+        try:
+            execute(args.notebook, args.output, dict(args.parameter))
+        except InputError as error:
+            raise SystemExit(f"inflamed: {error}") from None
+    elif args.command == "normalise":
         normalise(args.notebook)
     else:
         to_html(args.notebook, args.html)

@@ -37,5 +37,7 @@ rule extract:
     resources:
         mem_mb=1000,
         runtime=10,
+    conda:
+        "../../envs/extract.yaml"
     script:
         "../scripts/extract.py"

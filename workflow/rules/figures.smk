@@ -35,6 +35,8 @@ rule figure_forest:
     resources:
         mem_mb=1000,
         runtime=5,
+    conda:
+        "../../envs/figures.yaml"
     script:
         "../scripts/figure_forest.py"
 
@@ -55,6 +57,8 @@ rule figure_funnel:
     resources:
         mem_mb=1000,
         runtime=5,
+    conda:
+        "../../envs/figures.yaml"
     script:
         "../scripts/figure_funnel.py"
 
@@ -75,6 +79,8 @@ rule figure_leave_one_out:
     resources:
         mem_mb=1000,
         runtime=5,
+    conda:
+        "../../envs/figures.yaml"
     script:
         "../scripts/figure_leave_one_out.py"
 
@@ -93,6 +99,8 @@ rule figure_cumulative:
     resources:
         mem_mb=1000,
         runtime=5,
+    conda:
+        "../../envs/figures.yaml"
     script:
         "../scripts/figure_cumulative.py"
 
@@ -122,6 +130,8 @@ rule figure_risk_of_bias:
     resources:
         mem_mb=1000,
         runtime=5,
+    conda:
+        "../../envs/figures.yaml"
     script:
         "../scripts/figure_risk_of_bias.py"
 
@@ -138,6 +148,8 @@ rule figure_prisma:
     resources:
         mem_mb=1000,
         runtime=5,
+    conda:
+        "../../envs/figures.yaml"
     script:
         "../scripts/figure_prisma.py"
 
@@ -158,5 +170,7 @@ rule figure_comparison:
     resources:
         mem_mb=1000,
         runtime=5,
+    conda:
+        "../../envs/figures.yaml"
     script:
         "../scripts/figure_comparison.py"

@@ -29,5 +29,7 @@ rule ingest:
     resources:
         mem_mb=1000,
         runtime=10,
+    conda:
+        "../../envs/ingest.yaml"
     script:
         "../scripts/ingest.py"

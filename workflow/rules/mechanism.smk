@@ -34,6 +34,8 @@ rule mechanism_cascade:
     resources:
         mem_mb=2000,
         runtime=10,
+    conda:
+        "../../envs/mechanism.yaml"
     script:
         "../scripts/mechanism_cascade.py"
 
@@ -69,5 +71,7 @@ rule who_benefits:
     resources:
         mem_mb=1000,
         runtime=10,
+    conda:
+        "../../envs/mechanism.yaml"
     script:
         "../scripts/who_benefits.py"

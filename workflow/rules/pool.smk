@@ -32,6 +32,8 @@ rule pool:
     resources:
         mem_mb=1000,
         runtime=10,
+    conda:
+        "../../envs/pool.yaml"
     script:
         "../scripts/pool.py"
 
@@ -57,5 +59,7 @@ rule pooled_table:
     resources:
         mem_mb=500,
         runtime=5,
+    conda:
+        "../../envs/pool.yaml"
     script:
         "../scripts/pooled_table.py"

@@ -18,6 +18,8 @@ rule run_config:
     resources:
         mem_mb=200,
         runtime=2,
+    conda:
+        "../../envs/report.yaml"
     script:
         "../scripts/run_config.py"
 
@@ -44,10 +46,11 @@ rule report:
     resources:
         mem_mb=2000,
         runtime=15,
+    conda:
+        "../../envs/report.yaml"
     shell:
-        "( {PYTHON:q} -m papermill {input.notebook:q} {output.notebook:q}"
+        "( {PYTHON:q} -m inflamed.notebooks execute {input.notebook:q} {output.notebook:q}"
         " -p results_dir results -p run_config {input.run_config:q} -p reviews {params.reviews:q}"
-        " --kernel python3 --no-progress-bar --cwd . --log-output"
         " && {PYTHON:q} -m inflamed.notebooks normalise {output.notebook:q}"
         " && {PYTHON:q} -m inflamed.notebooks html {output.notebook:q} {output.html:q}"
         " ) > {log:q} 2>&1"
@@ -69,5 +72,7 @@ rule manifest:
     resources:
         mem_mb=500,
         runtime=5,
+    conda:
+        "../../envs/report.yaml"
     script:
         "../scripts/manifest.py"

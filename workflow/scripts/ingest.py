@@ -1,7 +1,7 @@
 """Rule ingest: a review's raw files -> the validated internal model (see docs/architecture.md)."""
 
 from inflamed.io import write_csv, write_json
-from inflamed.reviews import load_review
+from inflamed.reviews import ingest_summary, load_review
 from inflamed.rule_support import run_rule
 
 
@@ -13,7 +13,7 @@ def step(smk):
     write_csv(out.risk_of_bias, review.risk_of_bias)
     write_csv(out.published, review.published_estimates)
     write_csv(out.prisma, review.prisma)
-    write_json(out.summary, review.summary())
+    write_json(out.summary, ingest_summary(review))
 
 
 run_rule(snakemake, step)

@@ -1,0 +1,376 @@
+"""The pool stage: every analysis of one outcome, from the extracted effects to artefacts.
+
+This module only orchestrates; the statistics live in :mod:`inflamed.pooling`,
+:mod:`inflamed.binary`, :mod:`inflamed.subgroups`, :mod:`inflamed.influence`,
+:mod:`inflamed.small_study` and :mod:`inflamed.cumulative`.
+
+Analysis sets
+-------------
+``crp_high`` (the inflammation-selected evidence, usually the primary set)
+    Rows reported for the CRP-high stratum of a trial, plus the whole-sample rows of trials that
+    *selected* patients on inflammation (their whole sample is CRP-high by design) when the
+    trial has no separate CRP-high row for the outcome.
+``whole``
+    Whole-sample rows of every trial.
+``crp_low``
+    Rows reported for the CRP-low stratum.
+
+The two sets ``crp_high`` and ``whole`` share participants, so no test of their difference is
+valid; it is shown side by side only. The test for subgroup differences by inflammation compares
+``crp_high`` with ``crp_low`` (independent strata) where both exist, and the mechanism-class
+subgroups are compared within the primary set.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from inflamed.binary import rma_mh, rma_peto
+from inflamed.cumulative import cumulative_meta_analysis
+from inflamed.influence import influence_diagnostics, leave_one_out
+from inflamed.io import write_csv, write_json
+from inflamed.pooling import rma
+from inflamed.presets import preset
+from inflamed.small_study import begg_test, egger_test, trim_and_fill
+from inflamed.subgroups import subgroup_analysis
+
+RATIO_MEASURES = {"RR", "OR"}
+
+#: Fewest studies for each analysis; below it the artefact says why it was not run.
+MIN_K = {"pool": 1, "leave_one_out": 3, "influence": 3, "cumulative": 2, "subgroup": 2}
+
+
+def rma_settings(pooling: Mapping[str, Any]) -> dict[str, Any]:
+    """The :func:`inflamed.pooling.rma` keyword arguments for a validated ``pooling`` config."""
+    settings = dict(preset(pooling.get("preset", "cochrane")))
+    for key in ("method", "test"):
+        if pooling.get(key):
+            settings[key] = pooling[key]
+    settings["level"] = float(pooling.get("level", 95))
+    return settings
+
+
+def analysis_sets(effects: pd.DataFrame) -> pd.DataFrame:
+    """Label every effect row with the analysis set it belongs to (see module docstring).
+
+    Returns a copy with an ``analysis_set`` column; a whole-sample row of an inflammation-selected
+    trial may appear twice (in ``whole`` and, when the trial has no CRP-high row, in
+    ``crp_high``) with ``set_note`` saying why.
+    """
+    frames = []
+    base = effects.copy()
+    base["set_note"] = ""
+    for name in ("whole", "crp_high", "crp_low"):
+        part = base[base["subgroup"] == name].copy()
+        part["analysis_set"] = name
+        frames.append(part)
+    has_high = set(base.loc[base["subgroup"] == "crp_high", "study_id"])
+    selected = base[
+        (base["subgroup"] == "whole")
+        & (base.get("inflammation_selection", pd.Series("", index=base.index)) == "selected")
+        & (~base["study_id"].isin(has_high))
+    ].copy()
+    selected["analysis_set"] = "crp_high"
+    selected["set_note"] = "whole sample of a trial that selected patients on inflammation"
+    frames.append(selected)
+    out = pd.concat(frames, ignore_index=True)
+    return out.sort_values(["analysis_set", "year", "study_id"], kind="mergesort").reset_index(
+        drop=True
+    )
+
+
+def _study_label(row: pd.Series) -> str:
+    author = str(row.get("first_author") or row["study_id"])
+    year = row.get("year")
+    label = f"{author} {int(year)}" if year is not None and not pd.isna(year) else author
+    contrast = row.get("contrast")
+    if isinstance(contrast, str) and contrast and contrast.count("_vs_") == 1:
+        drug = contrast.split("_vs_")[0].replace("_", " ")
+        label = f"{label} ({drug})"
+    return label
+
+
+def _fit(rows: pd.DataFrame, settings: Mapping[str, Any]) -> tuple[Any | None, str]:
+    """Fit the random-effects model, or say in words why it cannot be fitted."""
+    k = len(rows)
+    if k < MIN_K["pool"]:
+        return None, "no study reports this outcome for this set"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # k = 1 warns; the artefact says it instead
+        return rma(rows["yi"].to_numpy(), rows["vi"].to_numpy(), **settings), ""
+
+
+def _ratio_scale(result: Mapping[str, Any]) -> dict[str, Any]:
+    keys = ("estimate", "ci_lb", "ci_ub", "pi_lb", "pi_ub")
+    return {
+        key: (math.exp(result[key]) if result.get(key) is not None else None) for key in keys
+    }
+
+
+def _set_summary(
+    rows: pd.DataFrame, settings: Mapping[str, Any], measure: str
+) -> tuple[dict[str, Any], Any | None]:
+    fit, reason = _fit(rows, settings)
+    n = rows[["n_treat", "n_ctrl"]].sum(min_count=1).sum() if len(rows) else 0
+    summary: dict[str, Any] = {
+        "k": len(rows),
+        "n_participants": int(n) if not pd.isna(n) else None,
+        "studies": sorted(rows["study_id"].unique().tolist()),
+        "estimable": fit is not None,
+    }
+    if fit is None:
+        summary["reason"] = reason
+        return summary, None
+    result = fit.to_dict(qprofile=fit.k >= 2 and fit.method != "FE")
+    if fit.k == 1:
+        summary["note"] = "a single study: its own estimate, no pooling and no heterogeneity"
+        for key in ("tau2", "se_tau2", "i2", "i2_ht", "h2", "pi_lb", "pi_ub", "q", "q_pval"):
+            result[key] = None
+    summary["result"] = result
+    if measure in RATIO_MEASURES:
+        summary["ratio_scale"] = _ratio_scale(result)
+    return summary, fit
+
+
+def _study_rows(rows: pd.DataFrame, fit: Any | None, level: float) -> pd.DataFrame:
+    crit = stats.norm.ppf(0.5 + level / 200)
+    out = rows.copy()
+    out["label"] = [_study_label(r) for _, r in rows.iterrows()]
+    out["sei"] = np.sqrt(out["vi"])
+    out["ci_lb"] = out["yi"] - crit * out["sei"]
+    out["ci_ub"] = out["yi"] + crit * out["sei"]
+    out["weight"] = fit.weights if fit is not None else np.nan
+    return out
+
+
+def _binary_sensitivity(rows: pd.DataFrame, measure: str, level: float) -> dict[str, Any]:
+    """Mantel-Haenszel (and Peto for OR) fixed-effect estimates from the 2x2 counts."""
+    needed = ["events_treat", "n_treat", "events_ctrl", "n_ctrl"]
+    usable = rows.dropna(subset=needed)
+    if usable.empty:
+        return {"reported": False, "reason": "no study reports the 2x2 counts"}
+    args = [usable[c].to_numpy(dtype=float) for c in needed]
+    out: dict[str, Any] = {"reported": True, "k": len(usable)}
+    out["mantel_haenszel"] = rma_mh(*args, measure=measure, level=level).to_dict()
+    if measure == "OR":
+        out["peto"] = rma_peto(*args, level=level).to_dict()
+    return out
+
+
+def _subgroup_block(
+    rows: pd.DataFrame, column: str, settings: Mapping[str, Any], label: str
+) -> dict[str, Any]:
+    rows = rows.dropna(subset=[column])
+    groups = rows[column].astype(str)
+    if groups.nunique() < 2 or len(rows) < MIN_K["subgroup"] + 1:
+        return {
+            "reported": False,
+            "reason": f"needs studies in at least two {label} groups (have "
+            f"{groups.nunique()} group(s), k = {len(rows)})",
+        }
+    result = subgroup_analysis(rows["yi"].to_numpy(), rows["vi"].to_numpy(), groups.to_numpy(), **settings)
+    return {"reported": True, **result.to_dict()}
+
+
+@dataclass(frozen=True)
+class OutcomeAnalysis:
+    """Everything the pool stage reports for one outcome (written by :meth:`write`)."""
+
+    summary: dict[str, Any]
+    studies: pd.DataFrame
+    subgroups: dict[str, Any]
+    leave_one_out: pd.DataFrame
+    influence: pd.DataFrame
+    small_study: dict[str, Any]
+    cumulative: pd.DataFrame
+    notes: list[str] = field(default_factory=list)
+
+    def write(self, **paths: str | Path) -> None:
+        """Write each part to the path given under its name (summary=..., studies=..., ...)."""
+        write_json(paths["summary"], self.summary)
+        write_csv(paths["studies"], self.studies)
+        write_json(paths["subgroups"], self.subgroups)
+        write_csv(paths["leave_one_out"], self.leave_one_out)
+        write_csv(paths["influence"], self.influence)
+        write_json(paths["small_study"], self.small_study)
+        write_csv(paths["cumulative"], self.cumulative)
+
+
+def _empty(columns: Sequence[str], reason: str) -> pd.DataFrame:
+    frame = pd.DataFrame(columns=[*columns, "not_run_because"])
+    frame.loc[0, "not_run_because"] = reason
+    return frame
+
+
+def analyse_outcome(
+    effects: pd.DataFrame,
+    *,
+    outcome: str,
+    spec: Mapping[str, Any],
+    pooling: Mapping[str, Any],
+    primary_subgroup: str = "crp_high",
+) -> OutcomeAnalysis:
+    """Run every analysis of one outcome.
+
+    Parameters
+    ----------
+    effects
+        The extract stage's ``effects.csv`` (all outcomes; rows of other outcomes are ignored).
+    outcome
+        The outcome's name.
+    spec
+        The outcome's config (``type``, ``measure``, ``label``, ``event_is``).
+    pooling
+        The validated ``pooling`` config.
+    primary_subgroup
+        The analysis set whose estimate is the headline.
+    """
+    settings = rma_settings(pooling)
+    level = settings["level"]
+    measure = spec["measure"]
+    rows = effects[(effects["outcome"] == outcome)].dropna(subset=["yi", "vi"])
+    sets = analysis_sets(rows)
+
+    summary: dict[str, Any] = {
+        "outcome": outcome,
+        "label": spec.get("label", outcome),
+        "type": spec["type"],
+        "measure": measure,
+        "event_is": spec.get("event_is"),
+        "scale": "log" if measure in RATIO_MEASURES else "identity",
+        "direction": (
+            "positive favours treatment"
+            if spec["type"] == "continuous"
+            else f"ratio > 1: more events on treatment (an event is a {spec.get('event_is')})"
+        ),
+        "primary_set": primary_subgroup,
+        "settings": {**settings, "preset": pooling.get("preset", "cochrane")},
+        "sets": {},
+    }
+    study_frames = []
+    fits: dict[str, Any] = {}
+    for name in ("crp_high", "whole", "crp_low"):
+        set_rows = sets[sets["analysis_set"] == name]
+        set_summary, fit = _set_summary(set_rows, settings, measure)
+        fits[name] = fit
+        if spec["type"] == "binary" and set_summary["estimable"]:
+            set_summary["fixed_effect_counts"] = _binary_sensitivity(set_rows, measure, level)
+        summary["sets"][name] = set_summary
+        if len(set_rows):
+            study_frames.append(_study_rows(set_rows, fit, level))
+    studies = (
+        pd.concat(study_frames, ignore_index=True) if study_frames else pd.DataFrame(columns=list(sets.columns) + ["label", "sei", "ci_lb", "ci_ub", "weight"])
+    )
+
+    primary = sets[sets["analysis_set"] == primary_subgroup]
+    k = len(primary)
+    subgroups = {
+        "inflammation": _subgroup_block(
+            sets[sets["analysis_set"].isin(["crp_high", "crp_low"])],
+            "analysis_set",
+            settings,
+            "CRP stratum",
+        ),
+        "mechanism_class": _subgroup_block(primary, "mechanism_class", settings, "drug class"),
+        "note": (
+            "The inflammation test compares CRP-high with CRP-low strata (independent patients). "
+            "CRP-high and whole-sample estimates share patients and are shown side by side only."
+        ),
+    }
+
+    yi, vi = primary["yi"].to_numpy(), primary["vi"].to_numpy()
+    loo_cols = ["study_id", "estimate", "ci_lb", "ci_ub", "tau2", "i2"]
+    if k >= MIN_K["leave_one_out"]:
+        loo = leave_one_out(yi, vi, **settings).to_frame()
+        loo.insert(0, "study_id", primary["study_id"].to_numpy())
+        infl = influence_diagnostics(yi, vi, **settings).to_frame()
+        infl.insert(0, "study_id", primary["study_id"].to_numpy())
+    else:
+        reason = f"k = {k} in the {primary_subgroup} set; needs at least {MIN_K['leave_one_out']}"
+        loo = _empty(loo_cols, reason)
+        infl = _empty(["study_id", "rstudent", "cook_d", "hat"], reason)
+
+    min_k = int(pooling.get("small_study_min_k", 10))
+    if k >= min_k:
+        small: dict[str, Any] = {
+            "reported": True,
+            "k": k,
+            "egger": egger_test(yi, vi, **settings).to_dict(),
+            "egger_classic": egger_test(yi, vi, model="lm").to_dict(),
+            "begg": begg_test(yi, vi).to_dict(),
+            "trim_and_fill": trim_and_fill(yi, vi, **settings).to_dict(),
+        }
+    else:
+        small = {
+            "reported": False,
+            "k": k,
+            "reason": f"k = {k} < {min_k}: tests for funnel-plot asymmetry have too little power "
+            "to be meaningful (Cochrane Handbook 10.4.3.1)",
+        }
+
+    if k >= MIN_K["cumulative"]:
+        order = np.argsort(primary["year"].to_numpy(dtype=float), kind="mergesort")
+        cumulative = cumulative_meta_analysis(yi, vi, order, **settings).to_frame()
+        cumulative.insert(0, "study_id", primary["study_id"].to_numpy()[order])
+        cumulative.insert(1, "year", primary["year"].to_numpy()[order])
+    else:
+        cumulative = _empty(
+            ["study_id", "year", "estimate", "ci_lb", "ci_ub"],
+            f"k = {k} in the {primary_subgroup} set; needs at least {MIN_K['cumulative']}",
+        )
+
+    return OutcomeAnalysis(
+        summary=summary,
+        studies=studies,
+        subgroups=subgroups,
+        leave_one_out=loo,
+        influence=infl,
+        small_study=small,
+        cumulative=cumulative,
+    )
+
+
+def pooled_table(summary_paths: Sequence[str | Path]) -> pd.DataFrame:
+    """One row per outcome x analysis set: the headline numbers of every ``summary.json``."""
+    import json
+
+    rows = []
+    for path in summary_paths:
+        summary = json.loads(Path(path).read_text(encoding="utf-8"))
+        for set_name, block in summary["sets"].items():
+            result = block.get("result", {})
+            ratio = block.get("ratio_scale", {})
+            rows.append(
+                {
+                    "outcome": summary["outcome"],
+                    "label": summary["label"],
+                    "measure": summary["measure"],
+                    "analysis_set": set_name,
+                    "primary": set_name == summary["primary_set"],
+                    "k": block["k"],
+                    "n_participants": block.get("n_participants"),
+                    "estimable": block["estimable"],
+                    "estimate": result.get("estimate"),
+                    "ci_lb": result.get("ci_lb"),
+                    "ci_ub": result.get("ci_ub"),
+                    "pi_lb": result.get("pi_lb"),
+                    "pi_ub": result.get("pi_ub"),
+                    "pval": result.get("pval"),
+                    "tau2": result.get("tau2"),
+                    "i2": result.get("i2"),
+                    "ratio_estimate": ratio.get("estimate"),
+                    "ratio_ci_lb": ratio.get("ci_lb"),
+                    "ratio_ci_ub": ratio.get("ci_ub"),
+                    "reason": block.get("reason", block.get("note", "")),
+                }
+            )
+    return pd.DataFrame(rows).sort_values(["outcome", "analysis_set"], kind="mergesort")
