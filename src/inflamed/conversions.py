@@ -106,7 +106,7 @@ def _check_ordered(
         i = int(bad[0])
         row, where = locate(i, row_offset)
         raise InputError(
-            f"{where}: {lo_name} ({lo[i]:g}) is larger than {hi_name} ({hi[i]:g})",
+            f"{where}{lo_name} ({lo[i]:g}) is larger than {hi_name} ({hi[i]:g})",
             row=row,
             column=lo_name,
             value=float(lo[i]),
@@ -201,7 +201,7 @@ def sd_from_ci(
             i = int(np.flatnonzero(a["n"] < 2)[0])
             row, where = locate(i, row_offset)
             raise InputError(
-                f"{where}: a t-based CI needs n >= 2", row=row, column="n", value=float(a["n"][i])
+                f"{where}a t-based CI needs n >= 2", row=row, column="n", value=float(a["n"][i])
             )
         q = stats.t.ppf(p, a["n"] - 1)
         how = f"t quantile t({p:g}, n-1)"
@@ -289,7 +289,7 @@ def sd_from_p(
         i = int(bad[0])
         row, where = locate(i, row_offset)
         raise InputError(
-            f"{where}: p must be strictly between 0 and 1",
+            f"{where}p must be strictly between 0 and 1",
             row=row,
             column="p",
             value=float(a["p"][i]),
@@ -386,7 +386,7 @@ def _check_n_for_quantiles(n: np.ndarray, row_offset: int | None) -> None:
         i = int(bad[0])
         row, where = locate(i, row_offset)
         raise InputError(
-            f"{where}: sample size must be a whole number",
+            f"{where}sample size must be a whole number",
             row=row,
             column="n",
             value=float(n[i]),
@@ -494,7 +494,7 @@ def mean_sd_from_median_range(
     if np.any(nn < 2):
         i = int(np.flatnonzero(nn < 2)[0])
         row, where = locate(i, row_offset)
-        raise InputError(f"{where}: a range needs n >= 2", row=row, column="n", value=float(nn[i]))
+        raise InputError(f"{where}a range needs n >= 2", row=row, column="n", value=float(nn[i]))
     if mean_method == "luo":
         w = 4 / (4 + nn**0.75)
         mean = w * (a["minimum"] + a["maximum"]) / 2 + (1 - w) * a["median"]

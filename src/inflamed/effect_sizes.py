@@ -332,7 +332,7 @@ def _check_agree(
         i = int(bad[0])
         row, where = locate(i, row_offset)
         raise InputError(
-            f"{where}: {name} does not equal {what} ({total[i]:g})",
+            f"{where}{name} does not equal {what} ({total[i]:g})",
             row=row,
             column=name,
             value=float(n[i]),
@@ -388,7 +388,7 @@ def _escalc_continuous(
         i = int(bad[0])
         row, where = locate(i, row_offset)
         raise InputError(
-            f"{where}: both SDs are zero, so the SMD is undefined",
+            f"{where}both SDs are zero, so the SMD is undefined",
             row=row,
             column="sd1i",
             value=0.0,
@@ -427,7 +427,7 @@ def _check_df(mi: np.ndarray, minimum: int, row_offset: int | None, what: str) -
         i = int(bad[0])
         row, where = locate(i, row_offset)
         raise InputError(
-            f"{where}: too few participants for {what}",
+            f"{where}too few participants for {what}",
             row=row,
             column="n1i",
             value=float(mi[i] + 2),
@@ -441,7 +441,7 @@ def _check_positive_variance(vi: np.ndarray, row_offset: int | None, why: str) -
         i = int(bad[0])
         row, where = locate(i, row_offset)
         raise InputError(
-            f"{where}: sampling variance is zero ({why})",
+            f"{where}sampling variance is zero ({why})",
             row=row,
             column="sd1i",
             value=0.0,

@@ -30,7 +30,7 @@ __all__ = [
 
 
 def locate(position: int, row_offset: int | None) -> tuple[int | None, str]:
-    """Return ``(row, where)`` for an element: the spreadsheet row if known and a phrase.
+    """Return ``(row, where)`` for an element: the spreadsheet row if known and a message prefix.
 
     Parameters
     ----------
@@ -42,12 +42,13 @@ def locate(position: int, row_offset: int | None) -> tuple[int | None, str]:
     Returns
     -------
     tuple
-        ``(row, where)``; ``row`` is ``None`` and ``where`` reads ``"element i (0-based)"`` when
-        ``row_offset`` is ``None``.
+        ``(row, where)``. With ``row_offset`` the row is ``position + row_offset`` and ``where`` is
+        empty (:class:`InputError` already prints the row); without it ``row`` is ``None`` and
+        ``where`` is the prefix ``"element i (0-based): "``.
     """
     if row_offset is None:
-        return None, f"element {position} (0-based)"
-    return position + row_offset, f"row {position + row_offset}"
+        return None, f"element {position} (0-based): "
+    return position + row_offset, ""
 
 
 def _is_missing(value: Any) -> bool:
@@ -93,7 +94,29 @@ def as_float_array(
         For a non-numeric element, an infinite element or (unless allowed) a missing element.
     """
     if isinstance(values, pd.Series):
-        values = values.to_numpy(dtype=object)
+        values = values.to_numpy()
+    fast = np.asarray(values) if isinstance(values, np.ndarray) else None
+    if fast is not None and fast.dtype.kind in "biuf" and fast.ndim <= 1:
+        # numeric arrays: vectorised checks (the per-element path below is for mixed input)
+        out = np.atleast_1d(fast.astype(float))
+        bad = np.flatnonzero(np.isnan(out)) if not allow_missing else np.array([], dtype=int)
+        if bad.size:
+            row, where = locate(int(bad[0]), row_offset)
+            raise InputError(
+                f"{where}required value is missing", row=row, column=name, expected="a number"
+            )
+        inf = np.flatnonzero(np.isinf(out))
+        if inf.size:
+            i = int(inf[0])
+            row, where = locate(i, row_offset)
+            raise InputError(
+                f"{where}value is infinite",
+                row=row,
+                column=name,
+                value=float(out[i]),
+                expected="a finite number",
+            )
+        return out
     raw = np.atleast_1d(np.asarray(values, dtype=object))
     if raw.ndim != 1:
         raise InputError(
@@ -109,7 +132,7 @@ def as_float_array(
                 continue
             row, where = locate(i, row_offset)
             raise InputError(
-                f"{where}: required value is missing",
+                f"{where}required value is missing",
                 row=row,
                 column=name,
                 expected="a number",
@@ -119,12 +142,12 @@ def as_float_array(
         except (TypeError, ValueError):
             row, where = locate(i, row_offset)
             raise InputError(
-                f"{where}: not a number", row=row, column=name, value=value, expected="a number"
+                f"{where}not a number", row=row, column=name, value=value, expected="a number"
             ) from None
         if not math.isfinite(number):
             row, where = locate(i, row_offset)
             raise InputError(
-                f"{where}: value is infinite",
+                f"{where}value is infinite",
                 row=row,
                 column=name,
                 value=value,
@@ -144,7 +167,7 @@ def _fail(
 ) -> InputError:
     row, where = locate(i, row_offset)
     value = arr[i].item() if isinstance(arr[i], np.generic) else arr[i]
-    return InputError(f"{where}: {what}", row=row, column=name, value=value, expected=expected)
+    return InputError(f"{where}{what}", row=row, column=name, value=value, expected=expected)
 
 
 def check_positive(
@@ -206,7 +229,7 @@ def check_counts(
     if i is not None:
         row, where = locate(i, row_offset)
         raise InputError(
-            f"{where}: more events than participants ({events_name} = {events[i]:g} > "
+            f"{where}more events than participants ({events_name} = {events[i]:g} > "
             f"{n_name} = {n[i]:g})",
             row=row,
             column=events_name,
