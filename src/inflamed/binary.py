@@ -44,7 +44,8 @@ class MHResult:
     Cochran-Mantel-Haenszel test (with continuity correction if ``correct``); ``cochran``:
     Cochran's version (denominators N rather than N - 1); ``bd``: Breslow-Day statistic;
     ``tarone``: Tarone's corrected Breslow-Day test, both with ``k_pos - 1`` df.
-    NaN where metafor reports NA.
+    NaN where metafor reports NA. ``tau2`` is always 0 (a fixed-effect method, as metafor's
+    ``rma.mh`` stores it), so a caller that reports random-effects fields can use it directly.
     """
 
     measure: str
@@ -71,6 +72,7 @@ class MHResult:
     tarone_pval: float = np.nan
     k_pos: int | None = None
     level: float = 95.0
+    tau2: float = 0.0
     method: str = "MH"
 
     def to_dict(self) -> dict[str, Any]:
@@ -99,6 +101,7 @@ class PetoResult:
     h2: float
     k_pos: int
     level: float = 95.0
+    tau2: float = 0.0
     method: str = "PETO"
 
     def to_dict(self) -> dict[str, Any]:

@@ -36,6 +36,7 @@ from inflamed.validation import (
 __all__ = [
     "EffectSizes",
     "SharedControlSplit",
+    "binary_cells",
     "change_sd_from_prepost",
     "continuity_correct",
     "escalc",
