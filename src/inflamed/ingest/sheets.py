@@ -85,6 +85,8 @@ class Review:
         The optional sheets (empty frames with the codebook columns when absent).
     conversions
         Every unit conversion made at ingest (row_ref, column, value, unit, converted, note).
+    instruments
+        The validated instruments table (scoring direction decides sign flips at extraction).
     """
 
     name: str
@@ -94,6 +96,7 @@ class Review:
     published_estimates: pd.DataFrame
     prisma: pd.DataFrame
     conversions: pd.DataFrame
+    instruments: pd.DataFrame
 
 
 def decode_utf8(data: bytes, file: str | Path) -> str:
@@ -601,6 +604,7 @@ def read_review(
         published_estimates=optional["published_estimates"],
         prisma=optional["prisma"],
         conversions=conv,
+        instruments=instruments,
     )
 
 
