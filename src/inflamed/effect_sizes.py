@@ -230,7 +230,10 @@ def escalc(
     ------
     InputError
         Missing, negative or impossible values (negative SD, n <= 0, events > n, non-integer
-        counts), naming the argument and the element/row.
+        counts), naming the argument and the element/row. Where metafor would return NA for a
+        continuous measure (SMD with n1 + n2 < 4, or both SDs zero) inflamed raises instead, so
+        that no NaN slips into the pipeline unannounced; binary rows that metafor leaves NA
+        (``drop00``, uncorrected zero cells) stay NaN and say so in ``derivation``.
 
     Notes
     -----
