@@ -117,6 +117,21 @@ for (nm in names(datasets)) {
   }
 }
 write_fixture(list(meta = meta, cases = l1o_cases), "leave1out")
+# With a moderator (metafor's influence() supports meta-regression): BCG with absolute latitude.
+for (s in settings[c(1, 3)]) {
+  d <- escalc(measure = "RR", ai = tpos, bi = tneg, ci = cpos, di = cneg, data = dat.bcg)
+  res <- rma(yi, vi, mods = ~ ablat, data = d, method = s$method, test = s$test, control = ctrl_uni)
+  inf <- influence(res)
+  inf_cases[[length(inf_cases) + 1]] <- list(
+    dataset = "bcg_ablat", method = s$method, test = s$test,
+    call = sprintf("influence(rma(yi, vi, mods = ~ ablat, method='%s', test='%s', control=...))", s$method, s$test),
+    yi = num(d$yi), vi = num(d$vi), mods = num(d$ablat),
+    rstudent = num(inf$inf$rstudent), dffits = num(inf$inf$dffits), cook_d = num(inf$inf$cook.d),
+    cov_r = num(inf$inf$cov.r), tau2_del = num(inf$inf$tau2.del), qe_del = num(inf$inf$QE.del),
+    hat = num(inf$inf$hat), weight = num(inf$inf$weight),
+    dfbetas = num(inf$dfbs[[1]]), dfbetas_mod = num(inf$dfbs[[2]]),
+    inf = as.logical(inf$is.infl))
+}
 write_fixture(list(meta = meta, cases = inf_cases), "influence")
 
 # ---- small-study effects ------------------------------------------------------------------------
