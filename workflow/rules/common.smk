@@ -72,7 +72,7 @@ POOL_FILES = [
     "small_study.json",
     "cumulative.csv",
 ]
-OUTCOME_FIGURES = ["forest", "funnel", "leave_one_out", "cumulative"]
+OUTCOME_FIGURES = ["forest", "funnel", "leave_one_out", "influence", "cumulative"]
 REVIEW_FIGURES = ["rob_traffic_light", "rob_summary", "prisma", "comparison"]
 FIGURE_FORMATS = ["png", "svg"]
 

@@ -66,7 +66,6 @@ rule figure_funnel:
 rule figure_leave_one_out:
     input:
         leave_one_out="results/{review}/pool/{outcome}/leave_one_out.csv",
-        influence="results/{review}/pool/{outcome}/influence.csv",
         summary="results/{review}/pool/{outcome}/summary.json",
     output:
         **figure_outputs("leave_one_out", "leave_one_out", "Sensitivity"),
@@ -83,6 +82,26 @@ rule figure_leave_one_out:
         "../../envs/figures.yaml"
     script:
         "../scripts/figure_leave_one_out.py"
+
+
+rule figure_influence:
+    input:
+        influence="results/{review}/pool/{outcome}/influence.csv",
+    output:
+        **figure_outputs("influence", "influence", "Sensitivity"),
+        provenance=provenance_path("figure_influence", "{review}/{outcome}"),
+    params:
+        outcome=lambda wc: config["reviews"][wc.review]["outcomes"][wc.outcome],
+    log:
+        log_path("figure_influence", "{review}/{outcome}"),
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=5,
+    conda:
+        "../../envs/figures.yaml"
+    script:
+        "../scripts/figure_influence.py"
 
 
 rule figure_cumulative:

@@ -1,0 +1,154 @@
+"""From stage artefacts to the tidy frames the figure functions draw.
+
+The figure functions in :mod:`inflamed.figures` know nothing about the pipeline; the pool stage's
+artefacts know nothing about plotting. This module is the seam: each function reads artefacts
+and returns exactly what one figure function takes, or a reason why there is nothing to draw
+(then :func:`placeholder` draws a figure that says so, so a report never silently lacks one).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from matplotlib.figure import Figure
+
+from inflamed.figures.style import apply_style
+
+SET_LABELS = {
+    "crp_high": "Inflammation-selected (CRP-high) results",
+    "whole": "Whole-sample results",
+    "crp_low": "CRP-low results",
+}
+
+
+def read_json(path: str | Path) -> dict[str, Any]:
+    return json.loads(Path(path).read_text(encoding="utf-8"))
+
+
+def read_csv(path: str | Path) -> pd.DataFrame:
+    return pd.read_csv(path, keep_default_na=False, na_values=[""])
+
+
+@dataclass(frozen=True)
+class FigureInput:
+    """What to draw, or why nothing can be drawn (``reason``)."""
+
+    frames: dict[str, pd.DataFrame] = field(default_factory=dict)
+    options: dict[str, Any] = field(default_factory=dict)
+    reason: str = ""
+
+    @property
+    def drawable(self) -> bool:
+        return not self.reason
+
+
+def placeholder(title: str, reason: str) -> Figure:
+    """A small figure that states why the real one could not be drawn."""
+    import matplotlib.pyplot as plt
+
+    apply_style()
+    fig, ax = plt.subplots(figsize=(6.5, 1.6))
+    ax.axis("off")
+    ax.text(0.0, 0.75, title, fontsize=10, fontweight="bold", transform=ax.transAxes)
+    ax.text(0.0, 0.3, f"Not drawn: {reason}", fontsize=9, transform=ax.transAxes, wrap=True)
+    return fig
+
+
+def _model_label(summary: Mapping[str, Any]) -> str:
+    settings = summary["settings"]
+    test = {"knha": "Hartung-Knapp", "adhoc": "Hartung-Knapp (ad hoc)", "z": "Wald z", "t": "t"}
+    return f"Random-effects model ({settings['method']}, {test.get(settings['test'], settings['test'])} CI)"
+
+
+def forest_input(studies_csv: str | Path, summary_json: str | Path, subgroups_json: str | Path) -> FigureInput:
+    """Forest plot blocks: the inflammation-selected results, then the whole-sample results."""
+    summary = read_json(summary_json)
+    subgroups = read_json(subgroups_json)
+    studies = read_csv(studies_csv)
+    pooled_rows = []
+    for name in ("crp_high", "whole", "crp_low"):
+        block = summary["sets"].get(name, {})
+        result = block.get("result")
+        if not result:
+            continue
+        pooled_rows.append(
+            {
+                "subgroup": name,
+                "estimate": result["estimate"],
+                "ci_lb": result["ci_lb"],
+                "ci_ub": result["ci_ub"],
+                "pi_lb": result.get("pi_lb"),
+                "pi_ub": result.get("pi_ub"),
+                "k": block["k"],
+                "tau2": result.get("tau2"),
+                "i2": result.get("i2"),
+                "q": result.get("q"),
+                "q_df": result.get("q_df"),
+                "q_pval": result.get("q_pval"),
+            }
+        )
+    if not pooled_rows:
+        return FigureInput(reason=f"no study reports {summary['label'].lower()} with usable numbers")
+    shown = {row["subgroup"] for row in pooled_rows}
+    studies = studies[studies["analysis_set"].isin(shown)].copy()
+    studies["subgroup"] = studies["analysis_set"]
+    test = subgroups.get("inflammation", {})
+    options: dict[str, Any] = {
+        "measure": summary["measure"],
+        "outcome_label": summary["label"],
+        "model_label": _model_label(summary),
+        "subgroup_labels": SET_LABELS,
+        "level": summary["settings"]["level"],
+    }
+    if test.get("reported") and test.get("test"):
+        options["subgroup_test"] = {
+            "q": test["test"]["q"],
+            "df": test["test"]["df"],
+            "pval": test["test"]["pval"],
+        }
+    if summary["type"] == "binary":
+        event = summary.get("event_is")
+        options["favours"] = (
+            ("favours control", "favours treatment")
+            if event == "benefit"
+            else ("favours treatment", "favours control")
+        )
+    return FigureInput(
+        frames={"studies": studies, "pooled": pd.DataFrame(pooled_rows)}, options=options
+    )
+
+
+def funnel_input(studies_csv: str | Path, summary_json: str | Path, small_study_json: str | Path) -> FigureInput:
+    """Funnel plot of the primary set, with Egger's test and trim-and-fill when reported."""
+    summary = read_json(summary_json)
+    small = read_json(small_study_json)
+    primary = summary["primary_set"]
+    studies = read_csv(studies_csv)
+    studies = studies[studies["analysis_set"] == primary]
+    result = summary["sets"].get(primary, {}).get("result")
+    if result is None or len(studies) < 2:
+        return FigureInput(reason=f"k = {len(studies)} in the {primary} set; a funnel needs at least 2 studies")
+    options: dict[str, Any] = {
+        "estimate": result["estimate"],
+        "measure": summary["measure"],
+        "title": f"{summary['label']}: {SET_LABELS.get(primary, primary)}",
+    }
+    if small.get("reported"):
+        egger = small["egger"]
+        options["egger"] = {
+            "stat": egger.get("zval", egger.get("stat")),
+            "pval": egger["pval"],
+            "method": "mixed-effects meta-regression on the standard error (metafor regtest)",
+        }
+        tf = small.get("trim_and_fill", {})
+        if tf.get("k0"):
+            options["filled"] = pd.DataFrame({"yi": tf["filled_yi"], "vi": tf["filled_vi"]})
+            options["filled_estimate"] = tf.get("estimate")
+    return FigureInput(
+        frames={"yi": studies["yi"], "vi": studies["vi"]}, options=options
+    )
