@@ -152,3 +152,88 @@ def funnel_input(studies_csv: str | Path, summary_json: str | Path, small_study_
     return FigureInput(
         frames={"yi": studies["yi"], "vi": studies["vi"]}, options=options
     )
+
+
+def _not_run(frame: pd.DataFrame) -> str:
+    if "not_run_because" in frame.columns and frame["not_run_because"].notna().any():
+        return str(frame["not_run_because"].dropna().iloc[0])
+    return ""
+
+
+def leave_one_out_input(loo_csv: str | Path, summary_json: str | Path) -> FigureInput:
+    """Leave-one-out estimates of the primary set, with the full-data estimate."""
+    frame = read_csv(loo_csv)
+    reason = _not_run(frame)
+    if reason or frame.empty:
+        return FigureInput(reason=reason or "no leave-one-out results")
+    summary = read_json(summary_json)
+    result = summary["sets"][summary["primary_set"]]["result"]
+    frame = frame.rename(columns={"study_id": "omitted"})
+    return FigureInput(
+        frames={"frame": frame},
+        options={
+            "full_estimate": result["estimate"],
+            "full_ci": (result["ci_lb"], result["ci_ub"]),
+            "measure": summary["measure"],
+            "title": f"{summary['label']}: leave-one-out ({SET_LABELS.get(summary['primary_set'])})",
+        },
+    )
+
+
+def influence_input(influence_csv: str | Path) -> FigureInput:
+    frame = read_csv(influence_csv)
+    reason = _not_run(frame)
+    if reason or frame.empty:
+        return FigureInput(reason=reason or "no influence diagnostics")
+    return FigureInput(frames={"frame": frame.rename(columns={"study_id": "study"})})
+
+
+def cumulative_input(cumulative_csv: str | Path) -> FigureInput:
+    frame = read_csv(cumulative_csv)
+    reason = _not_run(frame)
+    if reason or frame.empty:
+        return FigureInput(reason=reason or "no cumulative results")
+    frame = frame.assign(label=[f"+ {s} ({int(y)})" for s, y in zip(frame["study_id"], frame["year"], strict=True)])
+    return FigureInput(frames={"frame": frame})
+
+
+def comparison_input(
+    pooled_csv: str | Path,
+    published_csv: str | Path,
+    outcomes: Mapping[str, Mapping[str, Any]],
+    primary_subgroup: str,
+) -> FigureInput:
+    """This run's primary estimates beside every published estimate of the same outcomes."""
+    pooled = read_csv(pooled_csv)
+    published = read_csv(published_csv)
+    rows = []
+    ours = pooled[(pooled["analysis_set"] == primary_subgroup) & pooled["estimable"].astype(bool)]
+    for _, row in ours.iterrows():
+        rows.append(
+            {
+                "source": f"inflamed (this run, k = {int(row['k'])})",
+                "outcome": outcomes[row["outcome"]]["label"],
+                "measure": row["measure"],
+                "estimate": row["estimate"],
+                "ci_lb": row["ci_lb"],
+                "ci_ub": row["ci_ub"],
+            }
+        )
+    import math
+
+    ratio = {"RR", "OR", "HR"}
+    for _, row in published[published["outcome"].isin(list(outcomes))].iterrows():
+        to_log = math.log if row["measure"] in ratio else (lambda x: x)
+        rows.append(
+            {
+                "source": str(row["publication"]),
+                "outcome": outcomes[row["outcome"]]["label"],
+                "measure": row["measure"],
+                "estimate": to_log(row["estimate"]),
+                "ci_lb": to_log(row["ci_lb"]),
+                "ci_ub": to_log(row["ci_ub"]),
+            }
+        )
+    if not rows:
+        return FigureInput(reason="neither this run nor the published sources give an estimate")
+    return FigureInput(frames={"frame": pd.DataFrame(rows)})

@@ -6,6 +6,7 @@ rule extract:
     input:
         contrasts="results/{review}/ingest/contrasts.csv",
         studies="results/{review}/ingest/studies.csv",
+        instruments=config["instruments"],
     output:
         effects=report(
             "results/{review}/extract/effects.csv",
@@ -28,7 +29,10 @@ rule extract:
         provenance=provenance_path("extract"),
     params:
         outcomes=lambda wc: config["reviews"][wc.review]["outcomes"],
-        rules=config["extraction"],
+        rules={
+            **config["extraction"],
+            "continuity_correction": config["pooling"]["continuity_correction"],
+        },
     log:
         log_path("extract"),
     benchmark:

@@ -3,14 +3,27 @@
 import pandas as pd
 
 from inflamed.extract import extract_effects
+from inflamed.ingest import Review, read_instruments
 from inflamed.io import write_csv
 from inflamed.rule_support import run_rule
 
 
+def read(path):
+    return pd.read_csv(path, keep_default_na=False, na_values=[""])
+
+
 def step(smk):
-    contrasts = pd.read_csv(smk.input.contrasts, keep_default_na=False, na_values=[""])
-    studies = pd.read_csv(smk.input.studies, keep_default_na=False, na_values=[""])
-    result = extract_effects(contrasts, studies, dict(smk.params.outcomes), dict(smk.params.rules))
+    review = Review(
+        name=smk.wildcards.review,
+        contrasts=read(smk.input.contrasts),
+        studies=read(smk.input.studies),
+        risk_of_bias=pd.DataFrame(),
+        published_estimates=pd.DataFrame(),
+        prisma=pd.DataFrame(),
+        conversions=pd.DataFrame(),
+        instruments=read_instruments(smk.input.instruments),
+    )
+    result = extract_effects(review, dict(smk.params.outcomes), dict(smk.params.rules))
     write_csv(smk.output.effects, result.effects)
     write_csv(smk.output.derivation_log, result.derivation_log)
     write_csv(smk.output.missing, result.missing)

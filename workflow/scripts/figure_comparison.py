@@ -1,0 +1,20 @@
+"""Rule figure_comparison: inflamed's pooled estimates beside published meta-analyses."""
+
+from inflamed.figure_inputs import comparison_input, placeholder
+from inflamed.figures.comparison import comparison_plot
+from inflamed.figures.style import save_figure
+from inflamed.rule_support import run_rule
+
+
+def step(smk):
+    spec = comparison_input(
+        smk.input.pooled, smk.input.published, dict(smk.params.outcomes), smk.params.primary_subgroup
+    )
+    if spec.drawable:
+        fig = comparison_plot(spec.frames["frame"], **spec.options)
+    else:
+        fig = placeholder("Comparison with published meta-analyses", spec.reason)
+    save_figure(fig, smk.output.png, smk.output.svg)
+
+
+run_rule(snakemake, step)

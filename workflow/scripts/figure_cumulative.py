@@ -1,0 +1,18 @@
+"""Rule figure_cumulative: the pooled estimate as studies accrued, by year (living review)."""
+
+from inflamed.figure_inputs import cumulative_input, placeholder
+from inflamed.figures.cumulative import cumulative_plot
+from inflamed.figures.style import save_figure
+from inflamed.rule_support import run_rule
+
+
+def step(smk):
+    spec = cumulative_input(smk.input.cumulative)
+    if spec.drawable:
+        fig = cumulative_plot(spec.frames["frame"], **spec.options)
+    else:
+        fig = placeholder(f"Cumulative meta-analysis: {smk.params.outcome['label']}", spec.reason)
+    save_figure(fig, smk.output.png, smk.output.svg)
+
+
+run_rule(snakemake, step)
