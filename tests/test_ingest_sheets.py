@@ -18,7 +18,13 @@ import pytest
 
 from inflamed.errors import InputError
 from inflamed.ingest import CONTRAST_COLUMNS, read_review
-from inflamed.ingest.codebook import SHEETS, codebook_markdown, load_schema, sheet_schema
+from inflamed.ingest.codebook import (
+    SHEETS,
+    codebook_markdown,
+    load_schema,
+    mapping_markdown,
+    sheet_schema,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 FIX = ROOT / "tests" / "fixtures" / "sheets"
@@ -391,7 +397,8 @@ def test_workflow_schema_links_point_to_package():
 
 
 def test_docs_codebook_up_to_date():
-    assert (ROOT / "docs" / "codebook.md").read_text(encoding="utf-8") == codebook_markdown()
+    expected = codebook_markdown() + "\n" + mapping_markdown()
+    assert (ROOT / "docs" / "codebook.md").read_text(encoding="utf-8") == expected
 
 
 def test_change_score_needs_direction(tmp_path):

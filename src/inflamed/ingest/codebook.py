@@ -554,11 +554,58 @@ def codebook_markdown() -> str:
     return "\n".join(lines)
 
 
+def mapping_markdown() -> str:
+    """Documentation of the ClinicalTrials.gov mapping format, generated from its JSON schema."""
+    from inflamed.ingest.ctgov import MAPPING_SCHEMA  # local import: ctgov imports this module
+
+    lines = [
+        "## ClinicalTrials.gov mapping (YAML, one per API v2 record)",
+        "",
+        "Read by `inflamed.ingest.ctgov.read_ctgov_record(path, mapping)`; schema",
+        "`src/inflamed/schemas/ctgov_mapping.schema.json`. Arms, outcome measures, classes and",
+        "categories are matched by title, never by position. See the module docstring for an example.",
+        "",
+        "| key | required | description |",
+        "|---|---|---|",
+    ]
+
+    def walk(props: dict[str, Any], required: list[str], prefix: str) -> None:
+        for key, spec in props.items():
+            lines.append(
+                f"| `{prefix}{key}` | {'yes' if key in required else ''} | {spec.get('description', '')} |"
+            )
+            inner = spec.get("items", spec)
+            if "properties" in inner:
+                walk(
+                    inner["properties"],
+                    inner.get("required", []),
+                    f"{prefix}{key}{'[].' if 'items' in spec else '.'}",
+                )
+
+    walk(MAPPING_SCHEMA["properties"], MAPPING_SCHEMA["required"], "")
+    lines.append("")
+    return "\n".join(lines)
+
+
+def write_mapping_schema(directory: str | Path) -> Path:
+    """Write ``ctgov_mapping.schema.json`` into ``directory``."""
+    from inflamed.ingest.ctgov import MAPPING_SCHEMA
+
+    path = Path(directory) / "ctgov_mapping.schema.json"
+    path.write_text(
+        json.dumps(MAPPING_SCHEMA, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
+    )
+    return path
+
+
 def main() -> None:  # pragma: no cover - developer command
     """Regenerate the package schemas and ``docs/codebook.md`` from :data:`SHEETS`."""
     root = Path(__file__).resolve().parents[3]
     build_schemas(root / "src" / "inflamed" / "schemas")
-    (root / "docs" / "codebook.md").write_text(codebook_markdown(), encoding="utf-8")
+    write_mapping_schema(root / "src" / "inflamed" / "schemas")
+    (root / "docs" / "codebook.md").write_text(
+        codebook_markdown() + "\n" + mapping_markdown(), encoding="utf-8"
+    )
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -368,6 +368,9 @@ def metapsy_to_contrasts(frame: pd.DataFrame, *, review: str = "metapsy") -> pd.
     kind = _data_kind(frame)
     keep = np.isin(kind, ["post_msd", "change_msd", "events"])
     sub = frame.loc[keep].reset_index(drop=True)
+    for col in (*POST, *CHANGE, *EVENTS):
+        if col not in sub:
+            sub[col] = np.nan  # a dataset may omit the raw-data columns it never uses
     kind = kind[keep]
     out = pd.DataFrame(index=range(len(sub)), columns=CONTRAST_COLUMNS)
     out["study_id"] = sub["study"].map(lambda s: re.sub(r"[^A-Za-z0-9_.-]", "", s))
