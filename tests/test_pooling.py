@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from inflamed.errors import InputError
+from inflamed.errors import ConvergenceError, InputError
 from inflamed.heterogeneity import confint_tau2
 from inflamed.pooling import _loglik, rma
 
@@ -42,7 +42,7 @@ def _cases():
     out = []
     for path in sorted(FIXTURES.glob("pooling_*.json")):
         fx = json.loads(path.read_text())
-        for i, fit in enumerate(fx["fits"]):
+        for i, fit in enumerate(fx.get("fits", [])):
             out.append(
                 pytest.param(
                     path.stem[len("pooling_") :], i, id=f"{path.stem}-{fit['method']}-{fit['test']}"
@@ -255,3 +255,34 @@ def test_no_intercept_model_maximises_the_restricted_likelihood() -> None:
     best = grid[np.argmax([_loglik(t, y, v, X, True) for t in grid])]
     assert res.tau2 == pytest.approx(best, abs=1e-4)
     assert res.tau2 == pytest.approx(0.08645032, abs=1e-6)  # R: optimize() on the REML likelihood
+
+
+@pytest.mark.reference
+def test_converges_where_metafor_fisher_scoring_fails() -> None:
+    """Constructed (simulated) data on which metafor 3.8-1 rma() with default control stops with
+    "Fisher scoring algorithm did not converge"; inflamed's safeguarded iteration reaches the
+    maximiser of the restricted likelihood, as metafor does with stepadj = 0.5 and optimize()."""
+    fx = _load("nonconvergence")
+    assert "did not converge" in fx["default_result"]
+    y, v = np.asarray(fx["yi"]), np.asarray(fx["vi"])
+    # plain metafor-style Fisher scoring (default metafor control) fails here too: never silent
+    with pytest.raises(ConvergenceError):
+        rma(y, v, control={"safeguard": False, "threshold": 1e-5, "maxiter": 100})
+    res = rma(y, v, test="z")
+    assert res.converged
+    assert res.tau2 == pytest.approx(fx["stepadj_tau2"], abs=1e-10)
+    assert res.tau2 == pytest.approx(fx["optimize_tau2"], abs=1e-7)
+    assert res.estimate == pytest.approx(fx["stepadj_beta"], abs=1e-10)
+    assert res.se[0] == pytest.approx(fx["stepadj_se"], abs=1e-10)
+    assert res.ll_reml == pytest.approx(fx["optimize_ll"], abs=1e-9)
+    # and it is the maximiser: the likelihood is lower on both sides
+    X = np.ones((y.size, 1))
+    for d in (1e-6, -1e-6):
+        assert _loglik(res.tau2 + d, y, v, X, True) < res.ll_reml
+
+
+def test_safeguard_off_reproduces_metafor_where_it_converges() -> None:
+    fx = _load("bcg_logrr")
+    a = rma(fx["yi"], fx["vi"], control={"safeguard": False})
+    b = rma(fx["yi"], fx["vi"])
+    assert a.tau2 == pytest.approx(b.tau2, abs=1e-9)

@@ -189,7 +189,7 @@ def _loglik_int(tau2: float, y: np.ndarray, v: np.ndarray, reml: bool) -> float:
     return -0.5 * (k - 1) * _LOG2PI + 0.5 * np.log(k) - 0.5 * slog - 0.5 * np.log(sw) - 0.5 * rss
 
 
-def _step_int(tau2: float, y: np.ndarray, v: np.ndarray, method: str) -> float:
+def _step_int(tau2: float, y: np.ndarray, v: np.ndarray, method: str) -> tuple[float, float]:
     """:func:`_fisher_step` for the intercept-only model: ``P y = w r``, traces in closed form."""
     w = 1.0 / (v + tau2)
     sw = float(w.sum())
@@ -198,10 +198,10 @@ def _step_int(tau2: float, y: np.ndarray, v: np.ndarray, method: str) -> float:
     ypp = float(wr @ wr)
     sw2 = float(w @ w)
     if method == "ML":
-        return (ypp - sw) / sw2
+        return ypp - sw, sw2
     trp = sw - sw2 / sw
     trpp = sw2 - 2.0 * float(w @ (w * w)) / sw + sw2 * sw2 / (sw * sw)
-    return (ypp - trp) / trpp
+    return ypp - trp, trpp
 
 
 def _loglik(tau2: float, y: np.ndarray, v: np.ndarray, X: np.ndarray, reml: bool) -> float:
@@ -234,18 +234,17 @@ def _he(y, v, X) -> float:
 
 
 def _fisher_step(tau2, y, v, X, method) -> tuple[float, float]:
-    """Score / information step of metafor's Fisher scoring for ML, REML and EB."""
-    k, p = X.shape
+    """Twice the score and the expected information of metafor's Fisher scoring (ML, REML).
+
+    The Fisher step is ``score / information``: for REML ``(y'PPy - tr P) / tr(PP)``, for ML
+    ``(y'PPy - sum w) / sum w^2`` (Viechtbauer 2005, doi:10.3102/10769986030003261).
+    """
     w = 1.0 / (v + tau2)
     P = _proj(w, X)
     Py = P @ y
     if method == "ML":
-        return float((Py @ Py - w.sum()) / np.sum(w * w)), 0.0
-    if method == "REML":
-        trP = float(np.trace(P))
-        return float((Py @ Py - trP) / np.sum(P * P)), 0.0
-    # EB (Morris 1983): (k/(k-p) Q(tau2) - k) / sum w
-    return float((float(y @ Py) * k / (k - p) - k) / w.sum()), 0.0
+        return float(Py @ Py - w.sum()), float(np.sum(w * w))
+    return float(Py @ Py - np.trace(P)), float(np.sum(P * P))
 
 
 @dataclass(frozen=True)
@@ -341,10 +340,17 @@ def estimate_tau2(
       ``Q(tau2) = k - p``; metafor finds PM by ``uniroot`` and EB by Fisher-type iteration to the
       same root. Here both use Brent's method to ``tol``.
     * ML/REML: Fisher scoring from the HE estimate as in metafor (Viechtbauer 2005,
-      doi:10.3102/10769986030003261). With ``safeguard`` (default) a step that lowers the
-      likelihood is halved, and if scoring has not converged after ``maxiter`` steps the estimate
-      is found by a bracketed 1-D search on the score over tau2 >= 0; metafor's check that the
-      likelihood at 0 is not higher (``ll0check``) is applied.
+      doi:10.3102/10769986030003261), with metafor's step-halving at the boundary tau2 = 0.
+      Fisher scoring uses the expected information, and where it differs enough from the observed
+      information the plain iteration oscillates around the root with growing amplitude (metafor
+      then stops with "Fisher scoring algorithm did not converge"). With ``safeguard`` (default)
+      inflamed keeps a bracket on the score: once the iterate crosses the root the next step is a
+      secant (regula falsi) step between the last two iterates, and a step that leaves the bracket
+      is replaced by bisection. If that still has not converged after ``maxiter`` steps the
+      estimate is the best root of the score found by Brent's method on a scanned grid over
+      tau2 >= 0. metafor's check that the likelihood is not higher at tau2 = 0 (``ll0check``) is
+      applied (with ``safeguard`` the global search decides). ``safeguard=False`` is plain metafor
+      Fisher scoring and raises :class:`~inflamed.errors.ConvergenceError` where it fails.
     """
     y = np.asarray(yi, dtype=float)
     v = np.asarray(vi, dtype=float)
@@ -417,15 +423,15 @@ def estimate_tau2(
         def ll(t: float) -> float:
             return _loglik_int(t, y, v, reml)
 
-        def step(t: float) -> float:
+        def step(t: float) -> tuple[float, float]:
             return _step_int(t, y, v, method)
     else:
 
         def ll(t: float) -> float:
             return _loglik(t, y, v, X, reml)
 
-        def step(t: float) -> float:
-            return _fisher_step(t, y, v, X, method)[0]
+        def step(t: float) -> tuple[float, float]:
+            return _fisher_step(t, y, v, X, method)
 
     tau2 = con["tau2_init"]
     if tau2 is None:
@@ -433,30 +439,44 @@ def estimate_tau2(
     tau2 = float(tau2)
     converged = False
     it = 0
-    ll_old = ll(tau2) if con["safeguard"] else 0.0
+    safeguard = bool(con["safeguard"])
+    lo, hi = 0.0, np.inf  # bracket on the score: positive at lo (or lo = 0), negative at hi
+    t_prev = g_prev = None
     while it < con["maxiter"]:
         it += 1
-        adj = step(tau2)
-        if not np.isfinite(adj):
+        g, info = step(tau2)
+        if not (np.isfinite(g) and np.isfinite(info)) or info <= 0:
             break
-        while tau2 + adj < 0:
+        new = tau2 + g / info  # metafor's Fisher scoring step
+        if safeguard:
+            if g > 0:
+                lo = max(lo, tau2)
+            elif g < 0:
+                hi = min(hi, tau2)
+            else:
+                converged = True
+                break
+            if tau2 == 0.0 and g < 0:  # maximum on the boundary
+                converged = True
+                break
+            if g_prev is not None and g * g_prev < 0:
+                # the iterate crossed the root: a secant (regula falsi) step between the two
+                new = tau2 - g * (tau2 - t_prev) / (g - g_prev)
+            if new >= hi or (new <= lo and lo > 0):
+                new = 0.5 * (lo + hi)  # bisection inside the bracket
+            elif new < 0:
+                new = 0.0  # test the boundary directly instead of halving towards it
+        adj = new - tau2
+        while tau2 + adj < 0:  # metafor's step-halving at the boundary tau2 = 0
             adj /= 2.0
         new = tau2 + adj
-        if con["safeguard"]:
-            ll_new = ll(new)
-            halvings = 0
-            while ll_new < ll_old - 1e-12 * (1 + abs(ll_old)) and halvings < 60:
-                adj /= 2.0
-                new = tau2 + adj
-                ll_new = ll(new)
-                halvings += 1
-            ll_old = ll_new
         change = abs(new - tau2)
+        t_prev, g_prev = tau2, g
         tau2 = new
         if change < con["threshold"]:
             converged = True
             break
-    algorithm = "fisher scoring"
+    algorithm = "fisher scoring" + (" (bracketed)" if safeguard else "")
     if not converged:
         if not con["safeguard"]:
             raise ConvergenceError(

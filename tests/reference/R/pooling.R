@@ -98,3 +98,29 @@ write_fixture("pooling_raudenbush1985_weeks", dataset_record("raudenbush1985_wee
               mods = ~ weeks, mods_cols = c("weeks"), newmods = c(0, 1, 2, 3, 5)))
 write_fixture("pooling_raudenbush1985", dataset_record("raudenbush1985", raud,
               "metadat::dat.raudenbush1985; intercept-only"))
+
+# ---------------------------------------------------------------------------------------------
+# Non-convergence of metafor's Fisher scoring (REML) with default control.
+# CONSTRUCTED, SIMULATED data (not a published dataset): numpy.random.default_rng(1),
+# V ~ Uniform(0.01, 0.1) and Y ~ Normal(0.3, V + 0.05) drawn as (10000, 20) arrays; row 2310
+# (0-based) is the one of the first 3000 rows on which metafor's rma() fails. The metafor-project
+# page "Convergence Problems with the rma() Function"
+# (https://www.metafor-project.org/doku.php/tips:convergence_problems_rma) documents the
+# phenomenon, but its example values could not be retrieved from the stored copy, so this
+# dataset was constructed instead. Fisher scoring oscillates around the root (0.0011 <-> 0.0013)
+# because the expected information underestimates the curvature there.
+nc_yi <- c(0.42191943148982214, 0.47112026132521145, -0.20909417704866634, 0.3619161944256284, 0.5256707344802173, 0.34727167393860287, 0.4794956381398008, 0.17120142617941486, 0.601678464303766, 0.1490453294205039, 0.14842159252107026, 0.449699565640385, 0.6674184091426163, 0.1940591907717284, 0.3306741840208813, 0.048100623039893264, 0.2128940431161243, 0.23495100008643793, 0.08920461668760771, 0.3184732384792773)
+nc_vi <- c(0.09623984078315673, 0.08400457117052208, 0.09767554561550847, 0.0815898186075526, 0.09779830092977644, 0.046419195528704334, 0.011329211963660688, 0.033454562188320734, 0.07186477745734265, 0.07139011087660559, 0.07405534519664356, 0.05532956096169545, 0.07907990469394666, 0.043484530418583835, 0.08561596550857437, 0.0303703019663168, 0.0541046372561644, 0.08627150959594339, 0.08433290458096834, 0.02419767550076607)
+nc_default <- tryCatch({ rma(nc_yi, nc_vi); "converged" }, error = function(e) conditionMessage(e))
+nc_step <- rma(nc_yi, nc_vi, control = list(stepadj = 0.5, threshold = 1e-12, maxiter = 10000))
+nc_opt <- optimize(function(t) as.numeric(logLik(rma(nc_yi, nc_vi, tau2 = t, method = "REML"))),
+                   c(0, 1), maximum = TRUE, tol = 1e-12)
+write_fixture("pooling_nonconvergence", list(
+  dataset = "constructed_simulated_nonconvergence",
+  source = "CONSTRUCTED, SIMULATED: numpy default_rng(1), V ~ U(0.01, 0.1), Y ~ N(0.3, V + 0.05), row 2310 of (10000, 20); see tests/reference/R/pooling.R",
+  yi = nc_yi, vi = nc_vi,
+  default_call = "rma(yi, vi)", default_result = nc_default,
+  stepadj_call = "rma(yi, vi, control = list(stepadj = 0.5, threshold = 1e-12, maxiter = 10000))",
+  stepadj_tau2 = nc_step$tau2, stepadj_beta = c(nc_step$beta), stepadj_se = nc_step$se,
+  optimize_call = "optimize(function(t) logLik(rma(yi, vi, tau2 = t, method = 'REML')), c(0, 1), maximum = TRUE, tol = 1e-12)",
+  optimize_tau2 = nc_opt$maximum, optimize_ll = nc_opt$objective))

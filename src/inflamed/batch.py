@@ -1,0 +1,496 @@
+"""Many random-effects meta-analyses at once, vectorised over a leading axis.
+
+:func:`rma_batch` fits m intercept-only meta-analyses of up to k studies each (a ragged set through
+``mask``) with the estimators and tests of :func:`inflamed.pooling.rma` and returns the same
+numbers (to 1e-6 for iterative estimators; the test suite checks it) as arrays of length m. It is
+meant for sensitivity grids, living-review histories and simulation studies.
+
+Status: intercept-only models (no moderators); Q-profile CIs are not vectorised (call
+:func:`inflamed.heterogeneity.confint_tau2` on an :func:`~inflamed.pooling.rma` fit).
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy import special
+
+from inflamed.errors import InputError
+from inflamed.pooling import METHODS, PI_TYPES, TESTS, estimate_tau2
+
+__all__ = ["BatchResult", "rma_batch"]
+
+_LOG2PI = float(np.log(2 * np.pi))
+
+
+@dataclass(frozen=True, eq=False)
+class BatchResult:
+    """Results of :func:`rma_batch`: one element per analysis (arrays of length m).
+
+    Attributes
+    ----------
+    method, test, level, pi_type, i2_def
+        Settings shared by all analyses.
+    k
+        Number of studies in each analysis.
+    estimate, se, zval, pval, ci_lb, ci_ub
+        Pooled effect and its inference (``zval`` is a t value under t/knha/adhoc).
+    tau2, se_tau2
+        Between-study variance and metafor's standard error of it.
+    i2, h2, i2_ht, h2_ht
+        Heterogeneity (``i2``/``h2`` in the ``i2_def`` definition; ``_ht`` = Higgins-Thompson).
+    q, q_df, q_pval
+        Cochran's Q, its df (k - 1) and p-value.
+    s2w
+        Knapp-Hartung scale factor (1 under z and t).
+    pi_lb, pi_ub
+        Prediction interval.
+    converged, iterations
+        Per-analysis convergence of the tau^2 estimator.
+    """
+
+    method: str
+    test: str
+    level: float
+    pi_type: str
+    i2_def: str
+    k: np.ndarray
+    estimate: np.ndarray
+    se: np.ndarray
+    zval: np.ndarray
+    pval: np.ndarray
+    ci_lb: np.ndarray
+    ci_ub: np.ndarray
+    tau2: np.ndarray
+    se_tau2: np.ndarray
+    i2: np.ndarray
+    h2: np.ndarray
+    i2_ht: np.ndarray
+    h2_ht: np.ndarray
+    q: np.ndarray
+    q_df: np.ndarray
+    q_pval: np.ndarray
+    s2w: np.ndarray
+    pi_lb: np.ndarray
+    pi_ub: np.ndarray
+    converged: np.ndarray
+    iterations: np.ndarray
+
+    _COLUMNS = (
+        "k", "estimate", "se", "zval", "pval", "ci_lb", "ci_ub", "tau2", "se_tau2", "i2", "h2",
+        "i2_ht", "h2_ht", "q", "q_df", "q_pval", "s2w", "pi_lb", "pi_ub", "converged",
+        "iterations",
+    )  # fmt: skip
+
+    def __len__(self) -> int:
+        return int(self.k.size)
+
+    def summary_frame(self) -> pd.DataFrame:
+        """One row per analysis."""
+        return pd.DataFrame({c: getattr(self, c) for c in self._COLUMNS})
+
+
+# ----------------------------------------------------------------------------------------------
+# vectorised pieces (all sums over axis 1 with weights already zero where masked)
+# ----------------------------------------------------------------------------------------------
+
+
+def _wmean(w: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    sw = w.sum(axis=1)
+    return sw, (w * y).sum(axis=1) / sw
+
+
+def _q(w: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Weighted RSS about the weighted mean, the weighted mean and sum w."""
+    sw, mu = _wmean(w, y)
+    r = y - mu[:, None]
+    return (w * r * r).sum(axis=1), mu, sw
+
+
+def _pp(w: np.ndarray, a: np.ndarray, b: np.ndarray, sw: np.ndarray) -> np.ndarray:
+    """``sum_ij P_ij^2 a_i b_j`` for ``P = W - w w'/sum w`` (a, b broadcastable to w)."""
+    w2 = w * w
+    return (
+        (w2 * a * b).sum(axis=1)
+        - 2.0 * (w2 * w * a * b).sum(axis=1) / sw
+        + (w2 * a).sum(axis=1) * (w2 * b).sum(axis=1) / (sw * sw)
+    )
+
+
+def _loglik(t: np.ndarray, y, v, mask, k, reml: bool) -> np.ndarray:
+    s = v + t[:, None]
+    w = mask / s
+    rss, _, sw = _q(w, y)
+    slog = (mask * np.log(s)).sum(axis=1)
+    if not reml:
+        return -0.5 * k * _LOG2PI - 0.5 * slog - 0.5 * rss
+    return -0.5 * (k - 1) * _LOG2PI + 0.5 * np.log(k) - 0.5 * slog - 0.5 * np.log(sw) - 0.5 * rss
+
+
+def _score(t: np.ndarray, y, v, mask, reml: bool) -> tuple[np.ndarray, np.ndarray]:
+    """Twice the score and the expected information (REML or ML) for each row."""
+    w = mask / (v + t[:, None])
+    sw, mu = _wmean(w, y)
+    wr = w * (y - mu[:, None])
+    ypp = (wr * wr).sum(axis=1)
+    sw2 = (w * w).sum(axis=1)
+    if not reml:
+        return ypp - sw, sw2
+    trp = sw - sw2 / sw
+    trpp = sw2 - 2.0 * (w * w * w).sum(axis=1) / sw + sw2 * sw2 / (sw * sw)
+    return ypp - trp, trpp
+
+
+def _he(y, v, mask, k) -> np.ndarray:
+    ybar = (mask * y).sum(axis=1) / k
+    rss = (mask * (y - ybar[:, None]) ** 2).sum(axis=1)
+    return (rss - (1 - 1 / k) * (mask * v).sum(axis=1)) / (k - 1)
+
+
+def _q_root(y, v, mask, target, tol: float, maxiter: int) -> tuple[np.ndarray, np.ndarray]:
+    """Vectorised root of ``Q(t) = target`` on t >= 0 (0 where Q(0) < target): Newton in a bracket."""
+    m = y.shape[0]
+    t = np.zeros(m)
+    q0, _, _ = _q(mask / v, y)
+    active = q0 >= target
+    lo = np.zeros(m)
+    hi = np.full(m, np.inf)
+    iters = np.zeros(m, dtype=int)
+    for _ in range(maxiter):
+        if not active.any():
+            break
+        idx = np.flatnonzero(active)
+        ti = t[idx]
+        w = mask[idx] / (v[idx] + ti[:, None])
+        _, mu = _wmean(w, y[idx])
+        r = y[idx] - mu[:, None]
+        f = (w * r * r).sum(axis=1) - target[idx]
+        df = -(w * w * r * r).sum(axis=1)
+        lo[idx] = np.where(f > 0, np.maximum(lo[idx], ti), lo[idx])
+        hi[idx] = np.where(f < 0, np.minimum(hi[idx], ti), hi[idx])
+        with np.errstate(divide="ignore", invalid="ignore"):
+            new = ti - f / df
+        bad = ~np.isfinite(new) | (new <= lo[idx]) | (new >= hi[idx])
+        bisect = np.where(np.isfinite(hi[idx]), 0.5 * (lo[idx] + hi[idx]), 2 * ti + 1.0)
+        new = np.where(bad, bisect, new)
+        done = (np.abs(new - ti) <= tol * (1 + np.abs(ti))) | (f == 0)
+        t[idx] = new
+        iters[idx] += 1
+        active[idx[done]] = False
+    return t, ~active
+
+
+def _fit_tau2(
+    y: np.ndarray, v: np.ndarray, mask: np.ndarray, k: np.ndarray, method: str, con: dict
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """tau^2, its SE, convergence flags and iteration counts for each row."""
+    m = y.shape[0]
+    iters = np.zeros(m, dtype=int)
+    conv = np.ones(m, dtype=bool)
+    if method == "FE":
+        return np.zeros(m), np.full(m, np.nan), conv, iters
+    if method == "DL":
+        w = mask / v
+        rss, _, sw = _q(w, y)
+        sw2 = (w * w).sum(axis=1)
+        trp = sw - sw2 / sw
+        tau2 = np.maximum(0.0, (rss - (k - 1)) / trp)
+        sumpp = _pp(w, 1.0, 1.0, sw)
+        se = np.sqrt((2 * (k - 1) + 4 * tau2 * trp + 2 * tau2**2 * sumpp) / trp**2)
+        return tau2, se, conv, iters
+    if method == "HE":
+        tau2 = np.maximum(0.0, _he(y, v, mask, k))
+        vm = mask * v
+        sv, sv2 = vm.sum(axis=1), (vm * vm).sum(axis=1)
+        pvpv = (1 - 1 / k) ** 2 * sv2 + (sv * sv - sv2) / k**2
+        trpv = (1 - 1 / k) * sv
+        se = np.sqrt((2 * pvpv + 4 * tau2 * trpv + 2 * tau2**2 * (k - 1)) / (k - 1) ** 2)
+        return tau2, se, conv, iters
+    if method == "SJ":
+        ybar = (mask * y).sum(axis=1) / k
+        tau0 = (mask * (y - ybar[:, None]) ** 2).sum(axis=1) / k
+        w = mask / (v + tau0[:, None])
+        rss, _, sw = _q(w, y)
+        tau2 = np.maximum(0.0, tau0 * rss / (k - 1))
+        vv = np.where(mask, v, 0.0)
+        se = np.sqrt(
+            tau0**2
+            / (k - 1) ** 2
+            * (
+                2 * _pp(w, vv, vv, sw)
+                + 4 * tau2 * _pp(w, 1.0, vv, sw)
+                + 2 * tau2**2 * _pp(w, 1.0, 1.0, sw)
+            )
+        )
+        return tau2, se, conv, iters
+    if method in ("PM", "EB"):
+        tau2, conv = _q_root(y, v, mask, (k - 1).astype(float), 1e-14, 500)
+        w = mask / (v + tau2[:, None])
+        se = np.sqrt(2 * k**2 / (k - 1) / w.sum(axis=1) ** 2)
+        return tau2, se, conv, iters
+    # ML / REML: vectorised Fisher scoring from HE, safeguarded per row by a bracket on the score
+    # (secant step after a sign change, bisection for a step leaving the bracket, the boundary 0
+    # tested directly): the same iteration as inflamed.pooling.estimate_tau2
+    reml = method == "REML"
+    if con["tau2_init"] is None:
+        tau2 = np.maximum(0.0, _he(y, v, mask, k))
+    else:
+        tau2 = np.full(m, float(con["tau2_init"]))
+    lo = np.zeros(m)
+    hi = np.full(m, np.inf)
+    t_prev = np.full(m, np.nan)
+    g_prev = np.full(m, np.nan)
+    active = np.ones(m, dtype=bool)
+    conv = np.zeros(m, dtype=bool)
+    for _ in range(con["maxiter"]):
+        idx = np.flatnonzero(active)
+        if idx.size == 0:
+            break
+        ti = tau2[idx]
+        g, info = _score(ti, y[idx], v[idx], mask[idx], reml)
+        iters[idx] += 1
+        bad = ~(np.isfinite(g) & np.isfinite(info) & (info > 0))
+        lo[idx] = np.where(g > 0, np.maximum(lo[idx], ti), lo[idx])
+        hi[idx] = np.where(g < 0, np.minimum(hi[idx], ti), hi[idx])
+        with np.errstate(divide="ignore", invalid="ignore"):
+            new = ti + g / info
+            gp, tp = g_prev[idx], t_prev[idx]
+            crossed = np.isfinite(gp) & (g * gp < 0)
+            new = np.where(crossed, ti - g * (ti - tp) / (g - gp), new)
+        li, hii = lo[idx], hi[idx]
+        out = (new >= hii) | ((new <= li) & (li > 0))
+        new = np.where(out, 0.5 * (li + hii), new)
+        new = np.where(new < 0, 0.0, new)
+        stop = (g == 0) | ((ti == 0.0) & (g < 0))
+        new = np.where(stop | bad, ti, new)
+        change = np.abs(new - ti)
+        t_prev[idx], g_prev[idx] = ti, g
+        tau2[idx] = new
+        done = stop | (change < con["threshold"])
+        conv[idx[done & ~bad]] = True
+        active[idx[done | bad]] = False
+    tau2 = np.maximum(0.0, tau2)
+    # rows that did not converge, or where the likelihood is higher at 0 (metafor's ll0check):
+    # the scalar safeguarded estimator (bracketed search) decides
+    ll0 = _loglik(np.zeros(m), y, v, mask, k, reml)
+    llt = _loglik(tau2, y, v, mask, k, reml)
+    redo = np.flatnonzero(~conv | ((tau2 > 0) & (ll0 - llt > 1e-10)))
+    for i in redo:
+        sel = mask[i].astype(bool)
+        fit = estimate_tau2(y[i, sel], v[i, sel], None, method, con)
+        tau2[i] = fit.tau2
+        conv[i] = fit.converged
+    w = mask / (v + tau2[:, None])
+    if reml:
+        se = np.sqrt(2.0 / _pp(w, 1.0, 1.0, w.sum(axis=1)))
+    else:
+        se = np.sqrt(2.0 / (w * w).sum(axis=1))
+    return tau2, se, conv, iters
+
+
+def rma_batch(
+    Y: Any,
+    V: Any,
+    *,
+    method: str = "REML",
+    test: str = "knha",
+    mask: Any = None,
+    level: float = 95.0,
+    pi: str = "auto",
+    i2_def: str = "metafor",
+    control: Mapping[str, Any] | None = None,
+) -> BatchResult:
+    """Fit m intercept-only meta-analyses at once (the estimators of :func:`inflamed.pooling.rma`).
+
+    Parameters
+    ----------
+    Y, V
+        Effect sizes and sampling variances, shape (m, k): one analysis per row.
+    method, test, level, pi, i2_def
+        As :func:`inflamed.pooling.rma`.
+    mask
+        Boolean (m, k), True where a study is present (ragged k). Masked cells of ``Y``/``V`` are
+        ignored and may be NaN. Default: all present.
+    control
+        ``threshold`` (1e-10), ``maxiter`` (1000), ``tau2_init``.
+
+    Returns
+    -------
+    BatchResult
+
+    Raises
+    ------
+    InputError
+        Shape mismatch, a present cell that is missing/non-finite or has ``V <= 0`` (the message
+        names analysis and study), or an analysis with no studies.
+
+    Warns
+    -----
+    UserWarning
+        When some analyses have k = 1 (their tau^2 is NaN and inference is Wald z).
+
+    Notes
+    -----
+    DL, HE and SJ are closed forms; PM and EB solve ``Q(tau2) = k - 1`` by Newton's method kept
+    inside a bisection bracket; ML and REML use Fisher scoring (as metafor) vectorised over rows,
+    safeguarded per row exactly as :func:`inflamed.pooling.estimate_tau2` (a bracket on the
+    score, secant steps once the iterate crosses the root, bisection for steps leaving the
+    bracket); any row that does not converge, or whose likelihood is higher at tau2 = 0, is
+    handed to the scalar estimator with its global fallback. Everything else (weights, Knapp-Hartung, Q, I^2,
+    prediction interval) is the closed-form arithmetic of :func:`~inflamed.pooling.rma` on sums
+    over the study axis.
+    """
+    method = str(method).upper()
+    if method == "EE":
+        method = "FE"
+    if method not in METHODS:
+        raise InputError(
+            "unknown method", column="method", value=method, expected=", ".join(METHODS)
+        )
+    if test not in TESTS:
+        raise InputError("unknown test", column="test", value=test, expected=", ".join(TESTS))
+    if pi not in PI_TYPES:
+        raise InputError("unknown prediction-interval type", column="pi", value=pi)
+    if i2_def not in ("metafor", "ht"):
+        raise InputError("unknown I^2 definition", column="i2_def", value=i2_def)
+    con = {"threshold": 1e-10, "maxiter": 1000, "tau2_init": None, "safeguard": True, "tol": 1e-12}
+    con.update(control or {})
+    level = float(level) * (100 if level <= 1 else 1)
+    y = np.array(Y, dtype=float, ndmin=2, copy=True)
+    v = np.array(V, dtype=float, ndmin=2, copy=True)
+    if y.shape != v.shape:
+        raise InputError("Y and V have different shapes", column="V", value=(y.shape, v.shape))
+    msk = np.ones(y.shape, dtype=bool) if mask is None else np.array(mask, dtype=bool, ndmin=2)
+    if msk.shape != y.shape:
+        raise InputError("mask has a different shape from Y", column="mask", value=msk.shape)
+    for name, arr in (("Y", y), ("V", v)):
+        bad = np.argwhere(msk & ~np.isfinite(arr))
+        if bad.size:
+            i, j = (int(x) for x in bad[0])
+            raise InputError(
+                f"analysis {i}, study {j}: value is missing or not finite",
+                column=name,
+                value=float(arr[i, j]),
+                expected="a finite number",
+            )
+    bad = np.argwhere(msk & (v <= 0))
+    if bad.size:
+        i, j = (int(x) for x in bad[0])
+        raise InputError(
+            f"analysis {i}, study {j}: sampling variance is not positive",
+            column="V",
+            value=float(v[i, j]),
+            expected="V > 0",
+        )
+    kk = msk.sum(axis=1)
+    if (kk == 0).any():
+        raise InputError(
+            f"analysis {int(np.flatnonzero(kk == 0)[0])} has no studies (k = 0)",
+            column="mask",
+            expected="at least one study per analysis",
+        )
+    y = np.where(msk, y, 0.0)
+    v = np.where(msk, v, 1.0)
+    mf = msk.astype(float)
+    one = kk == 1
+    if one.any():
+        warnings.warn(
+            f"{int(one.sum())} analyses have k = 1: tau^2 is NaN and Wald z is used",
+            UserWarning,
+            stacklevel=2,
+        )
+    k = kk.astype(float)
+    m = y.shape[0]
+
+    tau2 = np.full(m, np.nan)
+    se_tau2 = np.full(m, np.nan)
+    conv = np.ones(m, dtype=bool)
+    iters = np.zeros(m, dtype=int)
+    many = ~one
+    if many.any():
+        t, s, c, it = _fit_tau2(y[many], v[many], mf[many], k[many], method, con)
+        tau2[many], se_tau2[many], conv[many], iters[many] = t, s, c, it
+    tau_use = np.where(np.isfinite(tau2), tau2, 0.0)
+
+    w = mf / (v + tau_use[:, None])
+    sw, est = _wmean(w, y)
+    rss = (w * (y - est[:, None]) ** 2).sum(axis=1)
+    vb = 1.0 / sw
+    s2w = np.ones(m)
+    use_t = test in ("t", "knha", "adhoc")
+    if test in ("knha", "adhoc"):
+        if method == "FE":
+            warnings.warn(
+                "the Knapp-Hartung method is not meant for fixed-effect models",
+                UserWarning,
+                stacklevel=2,
+            )
+        with np.errstate(divide="ignore", invalid="ignore"):
+            s2w = np.where(rss <= np.finfo(float).eps, 0.0, rss / (k - 1))
+        if test == "adhoc":
+            s2w = np.maximum(1.0, s2w)
+        s2w = np.where(one, 1.0, s2w)
+    vb = vb * s2w
+    se = np.sqrt(vb)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        zval = est / se
+    alpha = 1 - level / 100
+    zcrit = float(special.ndtri(1 - alpha / 2))
+    if use_t:
+        tcrit = np.where(one, zcrit, special.stdtrit(np.where(one, 1.0, k - 1), 1 - alpha / 2))
+        pval = np.where(
+            one,
+            2 * special.ndtr(-np.abs(zval)),
+            2 * special.stdtr(np.where(one, 1.0, k - 1), -np.abs(zval)),
+        )
+        crit = tcrit
+    else:
+        pval = 2 * special.ndtr(-np.abs(zval))
+        crit = np.full(m, zcrit)
+    ci_lb = est - crit * se
+    ci_ub = est + crit * se
+
+    # heterogeneity from the fixed-effect weights
+    w0 = mf / v
+    q, _, sw0 = _q(w0, y)
+    q = np.maximum(0.0, q)
+    sw02 = (w0 * w0).sum(axis=1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        q_pval = np.where(one, 1.0, special.chdtrc(np.maximum(k - 1, 1), q))
+        vt = (k - 1) * sw0 / (sw0 * sw0 - sw02)
+        i2_ht = np.where(q > 0, np.maximum(0.0, 100 * (q - (k - 1)) / q), 0.0)
+        h2_ht = q / (k - 1)
+        if method == "FE":
+            i2_m, h2_m = i2_ht, h2_ht
+        else:
+            i2_m = 100 * tau_use / (vt + tau_use)
+            h2_m = tau_use / vt + 1
+    i2_ht = np.where(one, np.nan, i2_ht)
+    h2_ht = np.where(one, np.nan, h2_ht)
+    i2_m = np.where(one, np.nan, i2_m)
+    h2_m = np.where(one, np.nan, h2_m)
+    i2, h2 = (i2_m, h2_m) if i2_def == "metafor" else (i2_ht, h2_ht)
+
+    # prediction interval
+    kind = pi if pi != "auto" else ("z" if test == "z" else "t")
+    if kind == "z":
+        pcrit = np.full(m, zcrit)
+    else:
+        pdf = k - 1 if kind == "t" else k - 2
+        with np.errstate(invalid="ignore"):
+            pcrit = np.where(pdf >= 1, special.stdtrit(np.maximum(pdf, 1), 1 - alpha / 2), np.nan)
+        pcrit = np.where(one, zcrit, pcrit)
+    spi = np.sqrt(vb + tau_use)
+    return BatchResult(
+        method=method, test=test, level=level, pi_type=pi, i2_def=i2_def, k=kk,
+        estimate=est, se=se, zval=zval, pval=pval, ci_lb=ci_lb, ci_ub=ci_ub,
+        tau2=tau2, se_tau2=se_tau2, i2=i2, h2=h2, i2_ht=i2_ht, h2_ht=h2_ht,
+        q=q, q_df=kk - 1, q_pval=q_pval, s2w=s2w,
+        pi_lb=est - pcrit * spi, pi_ub=est + pcrit * spi,
+        converged=conv, iterations=iters,
+    )  # fmt: skip
