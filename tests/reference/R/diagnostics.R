@@ -165,13 +165,15 @@ for (nm in names(datasets)) {
     for (estimator in c("L0", "R0")) {
       for (side in list(NULL, "left", "right")) {
         res <- fit(ds, s)
-        tf <- if (is.null(side)) trimfill(res, estimator = estimator) else
-          trimfill(res, estimator = estimator, side = side)
+        # control is passed on (via ...) to every internal rma.uni fit; without it the refits use
+        # metafor's default REML threshold (1e-5) and agree with a tight fit only to ~1e-6.
+        tf <- if (is.null(side)) trimfill(res, estimator = estimator, control = ctrl_uni) else
+          trimfill(res, estimator = estimator, side = side, control = ctrl_uni)
         filled <- tf$fill
         tf_cases[[length(tf_cases) + 1]] <- list(
           dataset = nm, method = s$method, test = s$test, estimator = estimator,
           side_arg = if (is.null(side)) NULL else side,
-          call = sprintf("trimfill(rma(yi, vi, method='%s', test='%s', control=...), estimator='%s'%s)",
+          call = sprintf("trimfill(rma(yi, vi, method='%s', test='%s', control=...), estimator='%s'%s, control=list(threshold=1e-12, maxiter=1000))",
                          s$method, s$test, estimator,
                          if (is.null(side)) "" else sprintf(", side='%s'", side)),
           yi = ds$yi, vi = ds$vi,
