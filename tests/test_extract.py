@@ -265,3 +265,34 @@ def test_prepost_r_is_recorded(review):
         extract_effects(review, OUTCOMES, {"prepost_correlation": 0.7}).rules["prepost_correlation"]
         == 0.7
     )
+
+
+def test_same_effects_after_a_csv_round_trip(review, tmp_path):
+    """The extract rule reads contrasts.csv back (empty text cells become NaN); results must not change."""
+    import pandas as pd
+
+    from inflamed.io import write_csv
+
+    write_csv(tmp_path / "contrasts.csv", review.contrasts)
+    write_csv(tmp_path / "studies.csv", review.studies)
+    back = dataclasses.replace(
+        review,
+        contrasts=pd.read_csv(tmp_path / "contrasts.csv", keep_default_na=False, na_values=[""]),
+        studies=pd.read_csv(tmp_path / "studies.csv", keep_default_na=False, na_values=[""]),
+    )
+    a = extract_effects(review, OUTCOMES, {})
+    b = extract_effects(back, OUTCOMES, {})
+    cols = [
+        "study_id",
+        "contrast",
+        "subgroup",
+        "outcome",
+        "yi",
+        "vi",
+        "n_ctrl",
+        "derivation",
+        "row_ref",
+    ]
+    pd.testing.assert_frame_equal(a.effects[cols], b.effects[cols], check_dtype=False)
+    pd.testing.assert_frame_equal(a.missing, b.missing, check_dtype=False)
+    assert len(a.derivation_log) == len(b.derivation_log)

@@ -331,3 +331,45 @@ def test_three_formats_share_the_internal_columns(tmp_path):
     ] + ["timepoint_weeks"]
     for frame in (sheets, ctgov, metapsy):
         assert all(frame[c].dtype == float for c in numeric)
+
+
+def test_ctgov_folder_as_review_and_extraction(tmp_path):
+    _need_record()
+    from inflamed.extract import extract_effects
+    from inflamed.ingest.ctgov import read_ctgov_review
+
+    folder = tmp_path / "ctgov-review"
+    folder.mkdir()
+    (folder / "NCT00463580.json").write_bytes(RECORD.read_bytes())
+    (folder / "NCT00463580.mapping.yaml").write_text(
+        yaml.safe_dump(MAPPING, sort_keys=False), encoding="utf-8"
+    )
+    instruments = tmp_path / "instruments.csv"
+    instruments.write_text(
+        "instrument,name,construct,higher_is_worse,range_min,range_max,source,source_location,notes\n"
+        "HAMD17,Hamilton Depression Rating Scale 17,depression_severity,true,0,52,https://doi.org/10.1136/jnnp.23.1.56,Hamilton 1960,test\n",
+        encoding="utf-8",
+    )
+    review = read_ctgov_review(
+        folder,
+        instruments_path=instruments,
+        outcomes=["depression_severity", "response", "serious_ae"],
+    )
+    assert review.studies.loc[0, "registry_id"] == "NCT00463580"
+    outcomes = {
+        "depression_severity": {"type": "continuous", "measure": "SMD"},
+        "response": {"type": "binary", "measure": "RR", "event_is": "benefit"},
+        "serious_ae": {"type": "binary", "measure": "RR", "event_is": "harm"},
+    }
+    res = extract_effects(review, outcomes, {"target_weeks": 12})
+    dep = res.effects[res.effects.outcome == "depression_severity"].iloc[0]
+    assert (
+        dep.timepoint_weeks == 12 and dep.yi < 0
+    )  # 16.6 vs 14.0 on a higher = worse scale: favours placebo
+    assert res.effects[res.effects.outcome == "response"].iloc[0].yi == pytest.approx(0.0)
+    assert "serious_ae" not in set(
+        res.effects.outcome
+    )  # 0/30 vs 0/30: no information on RR, logged
+    assert (res.derivation_log.step == "exclude").sum() == 1
+    with pytest.raises(InputError, match="unknown outcome"):
+        read_ctgov_review(folder, instruments_path=instruments, outcomes=["depression_severity"])

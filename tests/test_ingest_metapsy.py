@@ -90,7 +90,7 @@ def test_mapping_into_internal_model(small):
     assert len(ct) == 4  # the precalculated-only row has no arm-level data
     assert ct["study_id"].tolist() == ["Sim2020", "Sim2021", "Sim2021", "Sim2022"]
     assert ct["measure_kind"].tolist() == ["endpoint", "change", "change", "events"]
-    assert ct["outcome"].tolist() == ["depressive_severity"] * 3 + ["response"]
+    assert ct["outcome"].tolist() == ["depression_severity"] * 3 + ["response"]
     assert ct.loc[1, "change_direction"] == "post_minus_pre"
     assert ct.loc[1, "shared_ctrl"] == ct.loc[2, "shared_ctrl"] == "cau_cau"
     assert ct.loc[0, "shared_ctrl"] == ""
@@ -139,3 +139,25 @@ def test_agreement_with_metapsy_g_on_shared_database():
     assert share >= 0.99, report
     assert (cmp.loc[~cmp["agree"], "explanation"] != "").all()
     assert np.isfinite(eff.loc[eff["data_used"] != "none", "yi"]).all()
+
+
+def test_metapsy_folder_as_review(small):
+    from inflamed.extract import extract_effects
+    from inflamed.ingest.metapsy import read_metapsy_review
+
+    review = read_metapsy_review(small.parent, name="sim")
+    assert len(review.contrasts) == 4 and set(review.studies.study_id) == {
+        "Sim2020",
+        "Sim2021",
+        "Sim2022",
+        "Sim2023",
+    }
+    assert set(review.instruments.higher_is_worse) == {"true"}
+    res = extract_effects(
+        review, {"depression_severity": {"type": "continuous", "measure": "SMD"}}, {}
+    )
+    eff = metapsy_effects(read_metapsy(small))
+    # extraction (sign convention applied) reproduces the Metapsy-oriented g of the same row
+    assert res.effects.loc[res.effects.study_id == "Sim2020", "yi"].iloc[0] == pytest.approx(
+        eff.loc[0, "yi"], rel=1e-12
+    )

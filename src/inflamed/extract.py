@@ -108,8 +108,10 @@ def _nan(x: Any) -> bool:
 def _who(study: Mapping[str, Any] | None, study_id: str) -> str:
     if study is None:
         return f"trial investigators ({study_id})"
-    out = f"trial investigators ({study.get('first_author') or study_id} et al.)"
-    reg = str(study.get("registry_id") or "")
+    author = study.get("first_author")
+    out = f"trial investigators ({study_id if _nan(author) or not author else author} et al.)"
+    reg = study.get("registry_id")
+    reg = "" if _nan(reg) else str(reg)
     if reg.startswith("NCT"):
         out += f"; sponsor, via ClinicalTrials.gov results for {reg}"
     elif reg:
@@ -217,6 +219,20 @@ def _usable(row: pd.Series, otype: str, allowed: set[str]) -> bool:
     return _Arm(row, "treat", allowed).usable and _Arm(row, "ctrl", allowed).usable
 
 
+_TEXT = ["study_id", "contrast", "treat_arm", "ctrl_arm", "shared_ctrl", "subgroup", "subgroup_definition", "outcome", "instrument", "measure_kind", "change_direction", "source", "source_location", "extractor", "notes", "review", "row_ref"]  # fmt: skip
+
+
+def _normalise(contrasts: pd.DataFrame) -> pd.DataFrame:
+    """Text cells as str ("" = empty) and numbers as float, also after a CSV round trip."""
+    out = contrasts.copy()
+    for c in out.columns:
+        if c in _TEXT:
+            out[c] = out[c].where(out[c].notna(), "").astype(str)
+        else:
+            out[c] = pd.to_numeric(out[c], errors="coerce").astype(float)
+    return out
+
+
 def _rules(rules: Mapping[str, Any] | None) -> dict[str, Any]:
     merged = {**DEFAULT_RULES, **dict(rules or {})}
     if merged["timepoint_rule"] not in ("closest", "latest"):
@@ -300,7 +316,7 @@ def extract_effects(
     """
     r = _rules(rules)
     allowed = set(r["sd_imputations"])
-    contrasts: pd.DataFrame = review.contrasts
+    contrasts: pd.DataFrame = _normalise(review.contrasts)
     studies = {s["study_id"]: s for s in review.studies.to_dict("records")}
     instruments = review.instruments.set_index("instrument")["higher_is_worse"].to_dict()
     effects: list[dict[str, Any]] = []

@@ -26,6 +26,7 @@ import csv
 import io
 import math
 import re
+from collections.abc import Collection
 from pathlib import Path
 
 import numpy as np
@@ -33,7 +34,8 @@ import pandas as pd
 
 from inflamed.effect_sizes import escalc, hedges_j
 from inflamed.errors import InputError
-from inflamed.ingest.sheets import CONTRAST_COLUMNS, decode_utf8
+from inflamed.ingest.codebook import SHEETS
+from inflamed.ingest.sheets import CONTRAST_COLUMNS, Review, decode_utf8
 
 __all__ = [
     "DATA_KINDS",
@@ -42,6 +44,7 @@ __all__ = [
     "metapsy_effects",
     "metapsy_to_contrasts",
     "read_metapsy",
+    "read_metapsy_review",
 ]
 
 #: Columns every Metapsy dataset has (Metapsy data standard, "Standard variables").
@@ -361,7 +364,7 @@ def metapsy_to_contrasts(frame: pd.DataFrame, *, review: str = "metapsy") -> pd.
         punctuation (``Aagaard, 2017`` -> ``Aagaard2017``); ``contrast`` is
         ``<arm1>_vs_<arm2>`` with the multi-arm specification; rows of one study whose arm 1
         differs but arm 2, instrument and time agree get the same ``shared_ctrl`` label;
-        ``outcome`` is ``depressive_severity`` (means, change) or ``response``/``remission``/
+        ``outcome`` is ``depression_severity`` (means, change) or ``response``/``remission``/
         ``other_dichotomous`` (events); change scores are ``post_minus_pre`` (Metapsy's
         "change from baseline"); ``subgroup`` is ``whole``.
     """
@@ -404,7 +407,7 @@ def metapsy_to_contrasts(frame: pd.DataFrame, *, review: str = "metapsy") -> pd.
         "response",
         np.where(otype.str.startswith("remission"), "remission", "other_dichotomous"),
     )
-    out["outcome"] = np.where(kind == "events", outcome, "depressive_severity")
+    out["outcome"] = np.where(kind == "events", outcome, "depression_severity")
     out["instrument"] = sub["instrument"]
     out["timepoint_weeks"] = sub["time_weeks"]
     out["measure_kind"] = np.select(
@@ -448,3 +451,95 @@ def metapsy_to_contrasts(frame: pd.DataFrame, *, review: str = "metapsy") -> pd.
     for c in numeric:
         out[c] = out[c].astype(float)
     return out
+
+
+def read_metapsy_review(
+    folder: str | Path,
+    *,
+    instruments_path: str | Path | None = None,
+    outcomes: Collection[str] | None = None,
+    name: str | None = None,
+) -> Review:
+    """Read a folder holding a Metapsy ``data.csv`` as a :class:`~inflamed.ingest.sheets.Review`.
+
+    Parameters
+    ----------
+    folder
+        Folder with ``data.csv`` (Metapsy data standard); opened read-only.
+    instruments_path
+        Unused for Metapsy data (kept for a uniform signature): Metapsy's instrument names are
+        its own, so the instruments table is built from the data, every instrument scored
+        higher = worse (the assumption behind Metapsy's own ``.g``; see the module docstring).
+    outcomes
+        If given, only contrasts of these outcomes are kept.
+    name
+        Review name (default: the folder name).
+
+    Returns
+    -------
+    Review
+        ``contrasts`` from :func:`metapsy_to_contrasts`; ``studies`` with one row per Metapsy
+        study label (``first_author`` and ``year`` from it, ``source`` = its reference); the
+        optional sheets empty; ``instruments`` derived as described.
+    """
+    folder = Path(folder)
+    review = name or folder.name
+    frame = read_metapsy(folder / "data.csv")
+    contrasts = metapsy_to_contrasts(frame, review=review)
+    if outcomes is not None:
+        contrasts = contrasts[contrasts["outcome"].isin(set(outcomes))].reset_index(drop=True)
+    cols = [c.name for c in SHEETS["studies"]["columns"]]
+    firsts = frame.drop_duplicates("study")
+    studies = pd.DataFrame({c: "" for c in cols}, index=range(len(firsts)))
+    studies["study_id"] = (
+        firsts["study"].map(lambda s: re.sub(r"[^A-Za-z0-9_.-]", "", s)).to_numpy()
+    )
+    studies["first_author"] = firsts["study"].str.split(",").str[0].to_numpy()
+    studies["year"] = firsts["year"].to_numpy() if "year" in firsts else np.nan
+    studies["source"] = (
+        firsts["full_ref"] if "full_ref" in firsts else pd.Series([SOURCE] * len(firsts))
+    ).to_numpy()
+    studies["source_location"] = firsts["row_ref"].map(lambda r: f"Metapsy {r}").to_numpy()
+    for c in (
+        "duration_weeks",
+        "crp_cutoff",
+        "baseline_crp",
+        "n_randomised_treat",
+        "n_randomised_ctrl",
+    ):
+        studies[c] = np.nan
+    studies["crp_cutoff_mg_l"] = np.nan
+    studies["baseline_crp_mg_l"] = np.nan
+    studies["review"] = review
+    studies["row_ref"] = studies["source_location"].str.replace("Metapsy ", "", regex=False)
+    studies = studies.drop_duplicates("study_id").reset_index(drop=True)
+    names = sorted(set(contrasts["instrument"]) - {""})
+    instruments = pd.DataFrame(
+        {
+            "instrument": names,
+            "name": names,
+            "construct": "depression_severity",
+            "higher_is_worse": "true",
+            "range_min": np.nan,
+            "range_max": np.nan,
+            "source": SOURCE,
+            "source_location": "Metapsy computes g as J (m2 - m1) / s_p: every instrument scored higher = worse",
+            "notes": "derived from the Metapsy dataset",
+        }
+    )
+    empty = {
+        s: pd.DataFrame(columns=[c.name for c in SHEETS[s]["columns"]])
+        for s in ("risk_of_bias", "published_estimates", "prisma")
+    }
+    return Review(
+        name=review,
+        contrasts=contrasts,
+        studies=studies,
+        risk_of_bias=empty["risk_of_bias"],
+        published_estimates=empty["published_estimates"],
+        prisma=empty["prisma"],
+        conversions=pd.DataFrame(
+            columns=["row_ref", "column", "value", "unit", "converted", "converted_unit", "note"]
+        ),
+        instruments=instruments,
+    )
