@@ -87,8 +87,8 @@ def test_knha_with_q_at_least_one_is_never_narrower_than_adhoc_bound(data, metho
     width = lambda r: r.ci_ub[0] - r.ci_lb[0]  # noqa: E731
     # the ad hoc CI is never narrower than the Wald-type t CI, whatever the scale factor
     assert width(ah) >= width(t) * (1 - 1e-12)
-    if kn.s2w >= 1:
-        assert width(kn) == pytest.approx(width(ah), rel=1e-12)
+    if kn.s2w >= 1 - 1e-9:  # PM/EB solve Q(tau2) = k - 1, i.e. s2w = 1 up to rounding
+        assert width(kn) == pytest.approx(width(ah), rel=1e-8)
     else:
         assert width(kn) < width(ah)
 
