@@ -102,8 +102,9 @@ def read_metapsy(path: str | Path) -> pd.DataFrame:
     Returns
     -------
     pandas.DataFrame
-        Every column of the file (the unnamed leading row-number column is dropped), numbers as
-        floats, text as str (``""`` = missing), plus ``row_ref`` (``<file name>:<row>``, header =
+        Every column of the file (the unnamed leading row-number column is dropped); the raw
+        effect-size columns and ``.``-derived numbers as floats (text there is an error), any other
+        column as floats when all its cells are numbers, text as str (``""`` = missing), plus ``row_ref`` (``<file name>:<row>``, header =
         row 1; quoted cells may span lines, so rows count records, not lines).
         ``frame.attrs["derived_columns"]`` lists the ``.``-prefixed columns Metapsy derived
         (kept with their names; they are Metapsy's results, not raw data).
@@ -161,6 +162,11 @@ def read_metapsy(path: str | Path) -> pd.DataFrame:
                     value=values.iloc[j],
                     expected="a number (decimal comma or point) or NA",
                 )
+            frame[col] = pd.to_numeric(
+                values.where(~missing).str.replace(",", ".", regex=False)
+            ).astype(float)
+        elif (~missing).any() and values[~missing].str.match(_NUM).all() and col != ".id":
+            # other columns (baseline_*, rand_*, attr_*, codes) become numbers when all cells are
             frame[col] = pd.to_numeric(
                 values.where(~missing).str.replace(",", ".", regex=False)
             ).astype(float)
