@@ -318,7 +318,10 @@ def read_sheet(path: str | Path, sheet: str, *, display_name: str | None = None)
             typ = typ[0] if isinstance(typ, list) else typ
             if cell == "":
                 item[col] = None
-            elif cell.upper() in {"NA", "N/A", "NAN", "NULL", "NR", "-"} and col in props:
+            elif cell.upper() in {"NA", "N/A", "NAN", "NULL", "NR", "-"} and typ in (
+                "number",
+                "integer",
+            ):
                 raise InputError(
                     "a missing-value code in a cell",
                     file=name,
