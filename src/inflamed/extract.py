@@ -15,6 +15,10 @@ For every outcome declared in config and every study x contrast x subgroup, :fun
    missing table, with who could supply it.
 
 Nothing is estimated that the rules did not allow.
+
+Status: tested on the simulated fixture review (tests/test_extract.py). ``prepost_correlation`` is
+recorded but not used: the sheet format carries no baseline SDs from which a change-score SD
+could be derived, so no row needs it yet.
 """
 
 from __future__ import annotations

