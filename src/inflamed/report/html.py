@@ -1,0 +1,268 @@
+"""Small HTML building blocks for the report: numbers that carry their source, tables, images.
+
+Every number the report quotes in its text is written by :func:`num`, which wraps it in
+``<span class="num" data-source="PATH#LOCATOR" data-value="FULL PRECISION">ROUNDED</span>``; a
+reader (or a test, via :func:`resolve_source`) can follow ``data-source`` back to the artefact
+value it was rounded from. Locators are JSON pointers for JSON artefacts
+(``summary.json#/sets/crp_high/result/estimate``) and ``key=value&key=value/column`` for CSV
+artefacts (``pooled.csv#outcome=response&analysis_set=whole/estimate``).
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import json
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+__all__ = [
+    "REPORT_CSS",
+    "embed_png",
+    "esc",
+    "fmt_int",
+    "fmt_number",
+    "fmt_p",
+    "format_estimate",
+    "heading",
+    "html_table",
+    "is_missing",
+    "num",
+    "resolve_source",
+]
+
+#: Inline style sheet: readable on a phone (fluid images, scrollable tables), printable (no
+#: scroll boxes, no page breaks inside figures or table rows), no external resources.
+REPORT_CSS = """
+<style>
+.inflamed-report { font-size: 1rem; line-height: 1.45; max-width: 70rem; }
+.inflamed-report img, .jp-RenderedHTMLCommon img { max-width: 100%; height: auto; }
+.inflamed-report figure { margin: 0.8rem 0; }
+.inflamed-report figcaption { font-size: 0.9rem; color: #333; }
+.inflamed-report .table-wrap { overflow-x: auto; max-width: 100%; margin: 0.6rem 0; }
+.inflamed-report table { border-collapse: collapse; font-size: 0.88rem; }
+.inflamed-report th, .inflamed-report td { border: 1px solid #bbb; padding: 0.25rem 0.45rem;
+  vertical-align: top; text-align: left; }
+.inflamed-report th { background: #eee; }
+.inflamed-report caption { caption-side: top; text-align: left; font-weight: 600; }
+.inflamed-report .missing { color: #8a3b00; font-style: italic; }
+.inflamed-report .note { font-size: 0.9rem; color: #333; }
+.inflamed-report .certainty-high { background: #d9f0d3; }
+.inflamed-report .certainty-moderate { background: #fff2b3; }
+.inflamed-report .certainty-low { background: #fdd9b5; }
+.inflamed-report .certainty-very-low { background: #f6c1c1; }
+@media (max-width: 40rem) {
+  .inflamed-report { font-size: 0.95rem; }
+  .inflamed-report table { font-size: 0.8rem; }
+}
+@media print {
+  .inflamed-report .table-wrap { overflow: visible; }
+  .inflamed-report figure, .inflamed-report img, .inflamed-report tr { break-inside: avoid; }
+  .inflamed-report h2 { break-after: avoid; }
+  .inflamed-report a { color: inherit; }
+}
+</style>
+"""
+
+
+def esc(text: Any) -> str:
+    """HTML-escape ``text`` (``None`` and NaN become an empty string)."""
+    if is_missing(text):
+        return ""
+    return html.escape(str(text), quote=True)
+
+
+def is_missing(value: Any) -> bool:
+    """True for ``None``, NaN, ``pd.NA`` and empty strings."""
+    if value is None or value is pd.NA:
+        return True
+    if isinstance(value, float) and math.isnan(value):
+        return True
+    return isinstance(value, str) and not value.strip()
+
+
+def fmt_number(value: Any, digits: int = 2) -> str:
+    """Round to ``digits`` decimals; ``"n/a"`` for a missing value; never ``-0.00``."""
+    if is_missing(value):
+        return "n/a"
+    text = f"{float(value):.{digits}f}"
+    if float(text) == 0:
+        text = text.lstrip("-")
+    return text
+
+
+def fmt_int(value: Any) -> str:
+    """An integer count; ``"n/a"`` for a missing value."""
+    if is_missing(value):
+        return "n/a"
+    return str(round(float(value)))
+
+
+def fmt_p(value: Any) -> str:
+    """A p value as journals print it: ``p < 0.001`` or ``p = 0.034``."""
+    if is_missing(value):
+        return "p = n/a"
+    value = float(value)
+    return "p < 0.001" if value < 0.001 else f"p = {value:.3f}"
+
+
+def format_estimate(estimate: Any, ci_lb: Any, ci_ub: Any, digits: int = 2) -> str:
+    """``0.35 (0.05 to 0.64)``: an estimate with its interval, rounded to ``digits`` decimals.
+
+    "to" rather than a dash, so negative limits stay readable (``-0.34 (-0.57 to -0.11)``).
+    """
+    if is_missing(estimate):
+        return "not estimable"
+    return f"{fmt_number(estimate, digits)} ({fmt_number(ci_lb, digits)} to {fmt_number(ci_ub, digits)})"
+
+
+def num(value: Any, source: str, digits: int = 2, *, kind: str = "float") -> str:
+    """A number quoted in the text, tagged with the artefact location it comes from.
+
+    Parameters
+    ----------
+    value
+        The artefact value (full precision).
+    source
+        ``PATH#LOCATOR`` (see the module docstring); resolved by :func:`resolve_source`.
+    digits
+        Decimals shown (``kind="float"``).
+    kind
+        ``float``, ``int`` (a count) or ``percent`` (a 0-100 value shown with one decimal and %).
+
+    Returns
+    -------
+    str
+        The ``<span class="num">`` element.
+    """
+    if kind == "int":
+        text = fmt_int(value)
+    elif kind == "percent":
+        text = "n/a" if is_missing(value) else f"{fmt_number(value, 1)}%"
+    else:
+        text = fmt_number(value, digits)
+    full = "" if is_missing(value) else repr(float(value))
+    return (
+        f'<span class="num" data-source="{esc(source)}" data-value="{esc(full)}" '
+        f'data-kind="{esc(kind)}" data-digits="{digits}">{esc(text)}</span>'
+    )
+
+
+def _json_pointer(obj: Any, pointer: str) -> Any:
+    for part in [p for p in pointer.split("/") if p != ""]:
+        part = part.replace("~1", "/").replace("~0", "~")
+        obj = obj[int(part)] if isinstance(obj, list) else obj[part]
+    return obj
+
+
+def resolve_source(source: str, root: str | Path = ".") -> Any:
+    """The artefact value a ``data-source`` locator points to.
+
+    Parameters
+    ----------
+    source
+        ``path/to/file.json#/json/pointer`` or ``path/to/file.csv#key=value&key=value/column``
+        (the key columns must select exactly one row).
+    root
+        Directory the path is relative to.
+
+    Raises
+    ------
+    KeyError
+        The locator does not select a value (or selects several CSV rows).
+    """
+    path, _, locator = source.partition("#")
+    file = Path(root) / path
+    if file.suffix == ".json":
+        return _json_pointer(json.loads(file.read_text(encoding="utf-8")), locator)
+    frame = pd.read_csv(file, keep_default_na=False, na_values=[""])
+    selector, _, column = locator.rpartition("/")
+    mask = pd.Series(True, index=frame.index)
+    for condition in filter(None, selector.split("&")):
+        key, _, wanted = condition.partition("=")
+        mask &= frame[key].astype(str) == wanted
+    rows = frame.loc[mask, column]
+    if len(rows) != 1:
+        raise KeyError(f"{source} selects {len(rows)} rows, expected 1")
+    return rows.iloc[0]
+
+
+def heading(level: int, anchor: str, text: str) -> str:
+    """``<hN id="anchor">text</hN>``."""
+    return f'<h{level} id="{esc(anchor)}">{esc(text)}</h{level}>'
+
+
+def embed_png(path: str | Path, alt: str, *, caption: str | None = None) -> str:
+    """A PNG embedded as base64 (self-contained HTML), or a visible note when it is absent.
+
+    Parameters
+    ----------
+    path
+        The PNG file.
+    alt
+        Alternative text (read by screen readers, shown when images are off).
+    caption
+        Optional caption under the figure (plain text; escaped).
+    """
+    path = Path(path)
+    if not path.is_file():
+        return (
+            f'<p class="missing">Figure not available: {esc(path.as_posix())} was not produced.</p>'
+        )
+    data = base64.b64encode(path.read_bytes()).decode("ascii")
+    caption_html = f"<figcaption>{esc(caption)}</figcaption>" if caption else ""
+    return (
+        f'<figure><img src="data:image/png;base64,{data}" alt="{esc(alt)}" '
+        f'data-file="{esc(path.as_posix())}"/>{caption_html}</figure>'
+    )
+
+
+def html_table(
+    frame: pd.DataFrame,
+    *,
+    table_id: str | None = None,
+    caption: str | None = None,
+    raw_columns: Iterable[str] = (),
+    row_ids: Sequence[str] | None = None,
+    row_classes: Sequence[str] | None = None,
+    empty_text: str = "Nothing to show.",
+) -> str:
+    """Render ``frame`` as a scrollable, printable HTML table.
+
+    Cells are escaped except in ``raw_columns`` (which hold HTML made by this module, e.g.
+    :func:`num` spans). An empty frame renders ``empty_text`` instead of an empty table.
+    """
+    raw = set(raw_columns)
+    id_attr = f' id="{esc(table_id)}"' if table_id else ""
+    if frame is None or frame.empty:
+        return f'<p class="missing"{id_attr}>{esc(empty_text)}</p>'
+    head = "".join(f"<th>{esc(c)}</th>" for c in frame.columns)
+    body = []
+    for i, (_, row) in enumerate(frame.iterrows()):
+        attrs = ""
+        if row_ids is not None:
+            attrs += f' id="{esc(row_ids[i])}"'
+        if row_classes is not None and row_classes[i]:
+            attrs += f' class="{esc(row_classes[i])}"'
+        cells = "".join(
+            f"<td>{'' if is_missing(row[c]) else row[c]}</td>"
+            if c in raw
+            else f"<td>{esc(row[c])}</td>"
+            for c in frame.columns
+        )
+        body.append(f"<tr{attrs}>{cells}</tr>")
+    caption_html = f"<caption>{esc(caption)}</caption>" if caption else ""
+    return (
+        f'<div class="table-wrap"><table{id_attr}>{caption_html}<thead><tr>{head}</tr></thead>'
+        f"<tbody>{''.join(body)}</tbody></table></div>"
+    )
+
+
+def definition_table(items: Mapping[str, Any], *, table_id: str | None = None) -> str:
+    """A two-column key/value table from a flat mapping (values escaped)."""
+    frame = pd.DataFrame({"item": list(items), "value": [str(v) for v in items.values()]})
+    return html_table(frame, table_id=table_id)
