@@ -286,3 +286,37 @@ def test_safeguard_off_reproduces_metafor_where_it_converges() -> None:
     a = rma(fx["yi"], fx["vi"], control={"safeguard": False})
     b = rma(fx["yi"], fx["vi"])
     assert a.tau2 == pytest.approx(b.tau2, abs=1e-9)
+
+
+def test_result_views_and_predict_api() -> None:
+    from inflamed.io import dumps_json
+
+    fx = _load("raudenbush1985_weeks")
+    weeks = np.asarray(fx["mods"]["weeks"], dtype=float)
+    res = rma(fx["yi"], fx["vi"], mods=weeks, test="knha")
+    frame = res.summary_frame()
+    assert list(frame.index) == ["intrcpt", "mods"]
+    assert {"estimate", "se", "tval", "pval", "ci_lb", "ci_ub"} <= set(frame.columns)
+    one = res.predict(2.0)
+    many = res.predict([0.0, 1.0, 2.0, 3.0, 5.0])
+    assert one.pred[0] == pytest.approx(many.pred[2])
+    assert many.summary_frame().shape == (5, 6)
+    assert np.all(many.pi_lb < many.ci_lb) and np.all(many.pi_ub > many.ci_ub)
+    wider = res.predict(2.0, level=99)
+    assert wider.ci_ub[0] - wider.ci_lb[0] > one.ci_ub[0] - one.ci_lb[0]
+    with pytest.raises(InputError):
+        res.predict([[1.0, 2.0]])
+    assert '"coefficients"' in dumps_json(res.to_dict(qprofile=True))
+    plain = rma(fx["yi"], fx["vi"])
+    assert plain.predict().pred[0] == pytest.approx(plain.estimate)
+    assert plain.weights.sum() == pytest.approx(100.0)
+
+
+def test_confint_tau2_refuses_fixed_effect_and_k1() -> None:
+    fx = _load("bcg_logrr")
+    with pytest.raises(InputError):
+        confint_tau2(rma(fx["yi"], fx["vi"], method="FE", test="z"))
+    with pytest.warns(UserWarning):
+        single = rma([0.1], [0.01])
+    with pytest.raises(InputError):
+        confint_tau2(single)

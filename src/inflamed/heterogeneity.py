@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from scipy import optimize, stats
 
+from inflamed.errors import InputError
+
 if TYPE_CHECKING:  # pragma: no cover
     from inflamed.pooling import RMAResult
 
@@ -208,6 +210,11 @@ def confint_tau2(res: RMAResult, level: float | None = None, *, tol: float = 1e-
     -------
     QProfileCI
 
+    Raises
+    ------
+    InputError
+        For k < 2 or a fixed-effect fit.
+
     Notes
     -----
     The Q-profile method (Viechtbauer 2007, Stat Med 26:37, doi:10.1002/sim.2514) inverts the
@@ -218,9 +225,14 @@ def confint_tau2(res: RMAResult, level: float | None = None, *, tol: float = 1e-
     extended until it contains the root and the tolerance is ``tol``.
     """
     if res.k < 2:
-        raise ValueError("a confidence interval for tau^2 needs k >= 2 studies")
+        raise InputError("a confidence interval for tau^2 needs k >= 2 studies", value=res.k)
     if res.method == "FE":
-        raise ValueError("a fixed-effect model has no tau^2 to profile")
+        raise InputError(
+            "a fixed-effect model has no tau^2 to profile",
+            column="method",
+            value=res.method,
+            expected="a random-effects method",
+        )
     level = res.level if level is None else float(level)
     lb, ub, at_zero = q_profile_bounds(
         res.yi, res.vi, res.X, level=level, tau2_hint=res.tau2, tol=tol
