@@ -3,7 +3,7 @@
 Questions answered:
 * Does rma_three_level reproduce metafor's ``rma.mv(yi, vi, random = ~ 1 | study/es_id)`` (REML/ML,
   z/t) to 1e-6, including the multilevel I^2 decomposition?
-* Does it reproduce the published Konstantopoulos (2011) example?
+* Does it reproduce the published variance distribution of the Konstantopoulos (2011) example?
 * Is the likelihood maximum at least as high as metafor's (it is the same objective)?
 * Is it invariant to the order of rows, and does it reject bad input?
 """
@@ -68,16 +68,19 @@ def test_matches_metafor_rma_mv(case: dict) -> None:
 
 
 @pytest.mark.reference
-def test_konstantopoulos_2011_published_values() -> None:
-    """Konstantopoulos (2011), Res Synth Methods 2:61, three-level REML example, as reproduced in
-    the metafor analysis page https://www.metafor-project.org/doku.php/analyses:konstantopoulos2011
-    (sigma^2 district = 0.0651, school = 0.0327, estimate 0.1847, se 0.0846, 4 decimals)."""
+def test_konstantopoulos_2011_published_variance_distribution() -> None:
+    """Published multilevel I^2 (Cheung 2014 formula) for the REML three-level model of
+    dat.konstantopoulos2011 (Konstantopoulos 2011, Res Synth Methods 2:61), as printed in the
+    dmetar reference page for mlm.variance.distribution()
+    (https://dmetar.protectlab.org/reference/mlm.variance.distribution.html, "Examples"):
+    level 1 (sampling) 4.812686 % of the total variance, level 2 I^2 = 31.86, level 3 I^2 = 63.32,
+    total I^2 = 95.19 %."""
     case = next(c for c in CASES if c["dataset"] == "konstantopoulos2011" and c["method"] == "REML")
     res = rma_three_level(case["yi"], case["vi"], case["study"], es_id=case["es_id"])
-    assert round(res.sigma2_study, 4) == 0.0651
-    assert round(res.sigma2_within, 4) == 0.0327
-    assert round(res.estimate, 4) == 0.1847
-    assert round(res.se, 4) == 0.0846
+    assert round(res.i2_within, 2) == 31.86
+    assert round(res.i2_study, 2) == 63.32
+    assert round(res.i2_total, 2) == 95.19
+    assert round(100.0 - res.i2_total, 4) == round(4.812686, 4)
 
 
 def test_row_order_does_not_matter() -> None:

@@ -85,70 +85,115 @@ class ThreeLevelResult:
         return pd.DataFrame([self.to_dict()])
 
 
-def _design(study: np.ndarray, es_id: np.ndarray | None, k: int) -> tuple[np.ndarray, np.ndarray]:
-    """Indicator matrices of studies (Z3) and of (study, effect) cells (Z2)."""
+def _blocks(study: np.ndarray, es_id: np.ndarray | None) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Per study: the row indices and the within-study cell structure ``C C'`` (level 2)."""
     _, s_idx = np.unique(study, return_inverse=True)
-    z3 = np.zeros((k, s_idx.max() + 1))
-    z3[np.arange(k), s_idx] = 1.0
-    if es_id is None:
-        z2 = np.eye(k)
-    else:
-        cells = [f"{a}\x00{b}" for a, b in zip(study, es_id, strict=True)]
-        _, c_idx = np.unique(np.asarray(cells), return_inverse=True)
-        z2 = np.zeros((k, c_idx.max() + 1))
-        z2[np.arange(k), c_idx] = 1.0
-    return z3, z2
+    out = []
+    for j in range(int(s_idx.max()) + 1):
+        rows = np.flatnonzero(s_idx == j)
+        if es_id is None:
+            g2 = np.eye(rows.size)
+        else:
+            _, c_idx = np.unique(es_id[rows], return_inverse=True)
+            g2 = (c_idx[:, None] == c_idx[None, :]).astype(float)
+        out.append((rows, g2))
+    return out
 
 
 class _Likelihood:
-    """(Restricted) log-likelihood of y ~ N(X b, diag(v) + s3 Z3 Z3' + s2 Z2 Z2')."""
+    """(Restricted) log-likelihood of y ~ N(X b, V), V = blockdiag(diag(v_i) + s3 J + s2 C C').
+
+    Studies are independent blocks, so every quantity is accumulated block by block (no k x k
+    matrix is ever formed; the cost is linear in the number of studies).
+    """
 
     def __init__(
-        self, y: np.ndarray, v: np.ndarray, x: np.ndarray, zs: list[np.ndarray], reml: bool
+        self,
+        y: np.ndarray,
+        v: np.ndarray,
+        x: np.ndarray,
+        blocks: list[tuple[np.ndarray, np.ndarray]],
+        reml: bool,
     ) -> None:
-        self.y, self.v, self.x, self.zs, self.reml = y, v, x, zs, reml
-        self.gs = [z @ z.T for z in zs]
+        self.reml = reml
+        self.v = v
         self.k, self.p = x.shape
+        # per block: y_i, v_i, X_i, [G3_i, G2_i]
+        self.blocks = [(y[r], v[r], x[r], [np.ones((r.size, r.size)), g2]) for r, g2 in blocks]
         self.const = -0.5 * (self.k - (self.p if reml else 0)) * math.log(2 * math.pi)
         if reml:  # metafor adds 1/2 log|X'X| to the REML log-likelihood
             self.const += 0.5 * np.linalg.slogdet(x.T @ x)[1]
 
+    def _inverses(self, theta: np.ndarray) -> tuple[list[np.ndarray], float]:
+        vinvs = []
+        logdet = 0.0
+        for _, vb_, _, gs in self.blocks:
+            vmat = np.diag(vb_) + theta[0] * gs[0] + theta[1] * gs[1]
+            chol = np.linalg.cholesky(vmat)
+            logdet += 2.0 * float(np.sum(np.log(np.diag(chol))))
+            inv = np.linalg.inv(vmat)
+            vinvs.append(0.5 * (inv + inv.T))
+        return vinvs, logdet
+
     def parts(self, theta: np.ndarray) -> dict[str, Any]:
-        vmat = np.diag(self.v) + sum(t * g for t, g in zip(theta, self.gs, strict=True))
-        chol = np.linalg.cholesky(vmat)
-        vinv = np.linalg.inv(vmat)
-        vinv = 0.5 * (vinv + vinv.T)
-        xtvx = self.x.T @ vinv @ self.x
-        vb = np.linalg.inv(xtvx)
-        beta = vb @ (self.x.T @ vinv @ self.y)
-        resid = self.y - self.x @ beta
-        p_mat = vinv - vinv @ self.x @ vb @ self.x.T @ vinv
-        logdet_v = 2.0 * np.sum(np.log(np.diag(chol)))
-        rss = float(resid @ vinv @ resid)
+        """Log-likelihood, GLS estimate, its covariance and per-block working arrays."""
+        vinvs, logdet_v = self._inverses(theta)
+        us = [vi @ xb for vi, (_, _, xb, _) in zip(vinvs, self.blocks, strict=True)]
+        xtvx = sum(xb.T @ u for u, (_, _, xb, _) in zip(us, self.blocks, strict=True))
+        xtvy = sum(u.T @ yb for u, (yb, _, _, _) in zip(us, self.blocks, strict=True))
+        vb = np.linalg.inv(np.atleast_2d(xtvx))
+        beta = vb @ np.atleast_1d(xtvy)
+        # P y = V^-1 (y - X beta), block by block
+        pys = [vi @ (yb - xb @ beta) for vi, (yb, _, xb, _) in zip(vinvs, self.blocks, strict=True)]
+        rss = sum(
+            float((yb - xb @ beta) @ py)
+            for py, (yb, _, xb, _) in zip(pys, self.blocks, strict=True)
+        )
         ll = self.const - 0.5 * logdet_v - 0.5 * rss
         if self.reml:
-            ll -= 0.5 * np.linalg.slogdet(xtvx)[1]
-        return {"ll": ll, "vinv": vinv, "p": p_mat, "beta": beta, "vb": vb, "resid": resid}
+            ll -= 0.5 * np.linalg.slogdet(np.atleast_2d(xtvx))[1]
+        return {"ll": ll, "beta": beta, "vb": vb, "vinvs": vinvs, "us": us, "pys": pys}
 
     def score_info(self, theta: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
         """Log-likelihood, score and expected information at ``theta``.
 
-        With ``G_j = Z_j Z_j'``: ``tr(A G_j) = sum((A Z_j) * Z_j)`` and
-        ``tr(A G_j A G_l) = ||Z_j' A Z_l||_F^2`` (A symmetric), avoiding k x k x k products.
+        With ``B = V^-1`` (block diagonal), ``U = B X`` and ``P = B - U vb U'`` (REML; ML uses
+        ``B``): score ``-tr(A G_j)/2 + (Py)' G_j (Py)/2`` and information ``tr(A G_j A G_l)/2``,
+        where ``tr(P G_j) = tr(B G_j) - tr(vb N_j)`` and
+        ``tr(P G_j P G_l) = tr(B G_j B G_l) - tr(vb M_lj) - tr(vb M_jl) + tr(vb N_j vb N_l)``,
+        ``N_j = U' G_j U``, ``M_jl = U' G_j B G_l U``, all sums over blocks.
         """
         pt = self.parts(theta)
-        a = pt["p"] if self.reml else pt["vinv"]
-        py = pt["p"] @ self.y
-        m = len(self.zs)
+        vb = pt["vb"]
+        m = 2
+        tr_bg = np.zeros(m)
+        tr_bgbg = np.zeros((m, m))
+        quad = np.zeros(m)
+        n_mats = [np.zeros((self.p, self.p)) for _ in range(m)]
+        m_mats = [[np.zeros((self.p, self.p)) for _ in range(m)] for _ in range(m)]
+        for vinv, u, py, (_, _, _, gs) in zip(
+            pt["vinvs"], pt["us"], pt["pys"], self.blocks, strict=True
+        ):
+            bg = [vinv @ g for g in gs]
+            gu = [g @ u for g in gs]
+            for j in range(m):
+                tr_bg[j] += float(np.trace(bg[j]))
+                quad[j] += float(py @ gs[j] @ py)
+                n_mats[j] += u.T @ gu[j]
+                for l_ in range(m):
+                    tr_bgbg[j, l_] += float(np.sum(bg[j] * bg[l_].T))
+                    m_mats[j][l_] += gu[j].T @ vinv @ gu[l_]
         score = np.empty(m)
         info = np.empty((m, m))
-        az = [a @ z for z in self.zs]
-        for j, z in enumerate(self.zs):
-            zpy = z.T @ py
-            score[j] = -0.5 * float(np.sum(az[j] * z)) + 0.5 * float(zpy @ zpy)
-            for l_ in range(j, m):
-                cross = z.T @ az[l_]
-                info[j, l_] = info[l_, j] = 0.5 * float(np.sum(cross * cross))
+        for j in range(m):
+            tr_a = tr_bg[j] - (float(np.trace(vb @ n_mats[j])) if self.reml else 0.0)
+            score[j] = -0.5 * tr_a + 0.5 * quad[j]
+            for l_ in range(m):
+                t = tr_bgbg[j, l_]
+                if self.reml:
+                    t -= float(np.trace(vb @ m_mats[l_][j])) + float(np.trace(vb @ m_mats[j][l_]))
+                    t += float(np.trace(vb @ n_mats[j] @ vb @ n_mats[l_]))
+                info[j, l_] = 0.5 * t
         return pt["ll"], score, info
 
 
@@ -318,10 +363,10 @@ def rma_three_level(
             expected="k >= 2",
         )
     s = s.astype(str)
-    z3, z2 = _design(s, None if e is None else e.astype(str), k)
-    n_studies = z3.shape[1]
+    blocks = _blocks(s, None if e is None else e.astype(str))
+    n_studies = len(blocks)
     x = np.ones((k, 1))
-    lik = _Likelihood(y, v, x, [z3, z2], reml=method == "REML")
+    lik = _Likelihood(y, v, x, blocks, reml=method == "REML")
 
     # Equal-effects quantities (Q, I^2 denominator).
     w = 1.0 / v
