@@ -298,7 +298,8 @@ def profile_parameter(obj: Objective, fit: FitResult, name: str, n_points: int) 
     spec = SPEC[name]
     i = obj.names.index(name)
     lo, hi = spec.free_bounds
-    grid_free = np.linspace(lo, hi, n_points)
+    grid_free = np.unique(np.append(np.linspace(lo, hi, n_points), fit.theta[i]))
+    n_points = len(grid_free)
     free = np.array([p.steady_state for p in obj.params])
     free[i] = False
     chis = np.empty(n_points)
@@ -326,6 +327,9 @@ def profile_parameter(obj: Objective, fit: FitResult, name: str, n_points: int) 
     span = float(delta.max() - delta.min())
     ub = _crossing(grid_free, delta, i_min, +1)
     lb = _crossing(grid_free, delta, i_min, -1)
+    if spec.steady_state:
+        ub = _refine(obj, i, free, grid_free, others, delta, best, ub)
+        lb = _refine(obj, i, free, grid_free, others, delta, best, lb)
     ci_lb = float(spec.from_free(lb)) if lb is not None else None
     ci_ub = float(spec.from_free(ub)) if ub is not None else None
     if span < flat_tol:
@@ -342,6 +346,39 @@ def profile_parameter(obj: Objective, fit: FitResult, name: str, n_points: int) 
         verdict = "practically non-identifiable"
         reason = "profile varies but stays below the 95% threshold across the whole bounded range"
     return Profile(name, grid, delta, others, verdict, ci_lb, ci_ub, reason)
+
+
+def _refine(
+    obj: Objective,
+    i: int,
+    free: np.ndarray,
+    grid_free: np.ndarray,
+    others: np.ndarray,
+    delta: np.ndarray,
+    best: float,
+    crossing: float | None,
+    steps: int = 4,
+) -> float | None:
+    """Bisect the 95 % crossing between the two grid points that bracket it."""
+    if crossing is None:
+        return None
+    j = int(np.searchsorted(grid_free, crossing))
+    a, b = j - 1, j
+    xa, xb = grid_free[a], grid_free[b]
+    da, db = delta[a], delta[b]
+    inside_is_a = da < db
+    x_in, x_out = (xa, xb) if inside_is_a else (xb, xa)
+    warm = others[a] if inside_is_a else others[b]
+    for _ in range(steps):
+        mid = 0.5 * (x_in + x_out)
+        x0 = warm.copy()
+        x0[i] = mid
+        x, f = _solve(obj, x0, free)
+        if f - best < CHI2_95_1DF:
+            x_in, warm = mid, x
+        else:
+            x_out = mid
+    return float(0.5 * (x_in + x_out))
 
 
 def _flat_reason(

@@ -77,4 +77,21 @@ def simulated_effects(
                     "notes": "SIMULATED (seeded); not data",
                 }
             )
-    return pd.DataFrame(rows)
+    columns = [
+        "review",
+        "study_id",
+        "contrast",
+        "subgroup",
+        "outcome",
+        "measure",
+        "yi",
+        "vi",
+        "n_treat",
+        "n_ctrl",
+        "crp_cutoff_mg_l",
+        "baseline_crp_mg_l",
+        "mechanism_class",
+        "year",
+        "notes",
+    ]
+    return pd.DataFrame(rows, columns=columns)

@@ -59,7 +59,7 @@ class MechanismSettings:
     assumed_relative_sd: float = 0.1
     inequality_scale: float = 0.01
     n_starts: int = 20
-    n_profile_points: int = 13
+    n_profile_points: int = 11
     efficiency: float = 0.7
     efficiency_range: tuple[float, float] = (0.4, 0.95)
     pre_days: float = 3.0
