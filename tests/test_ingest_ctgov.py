@@ -373,3 +373,38 @@ def test_ctgov_folder_as_review_and_extraction(tmp_path):
     assert (res.derivation_log.step == "exclude").sum() == 1
     with pytest.raises(InputError, match="unknown outcome"):
         read_ctgov_review(folder, instruments_path=instruments, outcomes=["depression_severity"])
+
+
+def test_ctgov_folder_with_studies_sheet(tmp_path):
+    from inflamed.ingest.ctgov import read_ctgov_review
+
+    folder = tmp_path / "sim-ctgov"
+    folder.mkdir()
+    _write(folder, _simulated(), "NCT99999999.json")
+    (folder / "NCT99999999.mapping.yaml").write_text(yaml.safe_dump(SIM_MAPPING), encoding="utf-8")
+    header = (
+        (ROOT / "tests" / "fixtures" / "sheets" / "valid" / "studies.csv")
+        .read_text(encoding="utf-8")
+        .splitlines()[0]
+    )
+    studies = folder / "studies.csv"
+    studies.write_text(
+        header
+        + "\nSimX2024,Xi,2024,NCT99999999,,drug x,anti_il6,10 mg,add_on,8,MDD,stratified,0.3,>=,mg/dL,,49,50,simulated,simulated,simulated\n",
+        encoding="utf-8",
+    )
+    instruments = ROOT / "tests" / "fixtures" / "sheets" / "instruments.csv"
+    text = (
+        instruments.read_text(encoding="utf-8")
+        + "HAMD17,HAM-D 17,depression_severity,true,0,52,https://doi.org/10.1136/jnnp.23.1.56,Hamilton 1960,fixture\n"
+    )
+    (tmp_path / "instruments.csv").write_text(text, encoding="utf-8")
+    review = read_ctgov_review(folder, instruments_path=tmp_path / "instruments.csv")
+    assert review.studies.loc[0, "crp_cutoff_mg_l"] == pytest.approx(3.0)
+    assert review.conversions["row_ref"].tolist() == ["sim-ctgov/studies.csv:2"]
+    studies.write_text(
+        header + "\nOther2024,Xi,2024,,,drug x,anti_il6,,,,,,,,,,,,simulated,simulated,\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(InputError, match=r"not found in studies\.csv"):
+        read_ctgov_review(folder, instruments_path=tmp_path / "instruments.csv")

@@ -64,10 +64,12 @@ from inflamed.ingest.codebook import MEASURE_KINDS, SHEETS, SUBGROUPS
 from inflamed.ingest.sheets import (
     ARM_COLUMNS,
     CONTRAST_COLUMNS,
+    CONVERSION_COLUMNS,
     Review,
     decode_utf8,
+    empty_sheet,
     read_instruments,
-    read_sheet,
+    read_studies,
 )
 
 __all__ = ["MAPPING_SCHEMA", "read_ctgov_record", "read_ctgov_review", "read_mapping"]
@@ -573,13 +575,9 @@ def read_ctgov_review(
         )
     contrasts = pd.concat(frames, ignore_index=True)[CONTRAST_COLUMNS]
     cols = [c.name for c in SHEETS["studies"]["columns"]]
+    conversions = pd.DataFrame(columns=CONVERSION_COLUMNS)
     if (folder / "studies.csv").is_file():
-        sheet = read_sheet(folder / "studies.csv", "studies")
-        studies = sheet.frame.copy()
-        studies["row_ref"] = [f"{review}/studies.csv:{r}" for r in sheet.rows]
-        factor = studies["crp_unit"].map({"mg/dL": 10.0, "mg/L": 1.0})
-        studies["crp_cutoff_mg_l"] = studies["crp_cutoff"] * factor
-        studies["baseline_crp_mg_l"] = studies["baseline_crp"] * factor
+        studies, conversions = read_studies(folder / "studies.csv", review=review)
     else:
         studies = pd.DataFrame(minimal).reindex(columns=[*cols, "row_ref"])
         numeric = (
@@ -607,19 +605,13 @@ def read_ctgov_review(
             value=missing[0],
             expected="a row per mapped study",
         )
-    empty = {
-        s: pd.DataFrame(columns=[c.name for c in SHEETS[s]["columns"]])
-        for s in ("risk_of_bias", "published_estimates", "prisma")
-    }
     return Review(
         name=review,
         contrasts=contrasts,
         studies=studies.reset_index(drop=True),
-        risk_of_bias=empty["risk_of_bias"],
-        published_estimates=empty["published_estimates"],
-        prisma=empty["prisma"],
-        conversions=pd.DataFrame(
-            columns=["row_ref", "column", "value", "unit", "converted", "converted_unit", "note"]
-        ),
+        risk_of_bias=empty_sheet("risk_of_bias"),
+        published_estimates=empty_sheet("published_estimates"),
+        prisma=empty_sheet("prisma"),
+        conversions=conversions,
         instruments=instruments,
     )

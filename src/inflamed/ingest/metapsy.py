@@ -39,7 +39,13 @@ import pandas as pd
 from inflamed.effect_sizes import escalc, hedges_j
 from inflamed.errors import InputError
 from inflamed.ingest.codebook import SHEETS
-from inflamed.ingest.sheets import CONTRAST_COLUMNS, Review, decode_utf8
+from inflamed.ingest.sheets import (
+    CONTRAST_COLUMNS,
+    CONVERSION_COLUMNS,
+    Review,
+    decode_utf8,
+    empty_sheet,
+)
 
 __all__ = [
     "DATA_KINDS",
@@ -537,19 +543,13 @@ def read_metapsy_review(
             "notes": "derived from the Metapsy dataset",
         }
     )
-    empty = {
-        s: pd.DataFrame(columns=[c.name for c in SHEETS[s]["columns"]])
-        for s in ("risk_of_bias", "published_estimates", "prisma")
-    }
     return Review(
         name=review,
         contrasts=contrasts,
         studies=studies,
-        risk_of_bias=empty["risk_of_bias"],
-        published_estimates=empty["published_estimates"],
-        prisma=empty["prisma"],
-        conversions=pd.DataFrame(
-            columns=["row_ref", "column", "value", "unit", "converted", "converted_unit", "note"]
-        ),
+        risk_of_bias=empty_sheet("risk_of_bias"),
+        published_estimates=empty_sheet("published_estimates"),
+        prisma=empty_sheet("prisma"),
+        conversions=pd.DataFrame(columns=CONVERSION_COLUMNS),
         instruments=instruments,
     )

@@ -34,9 +34,11 @@ __all__ = [
     "Review",
     "Sheet",
     "decode_utf8",
+    "empty_sheet",
     "read_instruments",
     "read_review",
     "read_sheet",
+    "read_studies",
 ]
 
 #: Columns of the internal contrasts table (outcomes.csv columns + review + row_ref).
@@ -405,6 +407,72 @@ def _check_study_ids(sheet: Sheet, known: set[str], name: str, studies_name: str
             )
 
 
+#: Columns of :attr:`Review.conversions`.
+CONVERSION_COLUMNS = ["row_ref", "column", "value", "unit", "converted", "converted_unit", "note"]
+
+
+def empty_sheet(sheet: str) -> pd.DataFrame:
+    """An empty frame with the codebook columns of ``sheet`` plus ``review`` and ``row_ref``."""
+    return pd.DataFrame(columns=[c.name for c in SHEETS[sheet]["columns"]] + ["review", "row_ref"])
+
+
+def read_studies(path: str | Path, *, review: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Read studies.csv: validated, unique ids, CRP converted to mg/L.
+
+    Returns
+    -------
+    (studies, conversions)
+        The sheet plus ``crp_cutoff_mg_l``, ``baseline_crp_mg_l``, ``review`` and ``row_ref``
+        (``<review>/studies.csv:<row>``); and one row per mg/dL -> mg/L conversion
+        (:data:`CONVERSION_COLUMNS`).
+
+    Raises
+    ------
+    InputError
+        Everything :func:`read_sheet` checks, a duplicated study id, a CRP value without a unit.
+    """
+    path = Path(path)
+    name = str(path)
+    studies = read_sheet(path, "studies", display_name=name)
+    _check_unique(studies, ["study_id"], name)
+    sframe = studies.frame.copy()
+    conversions: list[dict[str, Any]] = []
+    for col in CRP_COLUMNS:
+        sframe[f"{col}_mg_l"] = math.nan
+    for i, row in enumerate(studies.rows):
+        unit = sframe.at[i, "crp_unit"]
+        for col in CRP_COLUMNS:
+            value = sframe.at[i, col]
+            if math.isnan(value):
+                continue
+            if unit == "":
+                raise InputError(
+                    "a CRP value without a unit",
+                    file=name,
+                    row=row,
+                    column="crp_unit",
+                    value=f"{col}={value:g}, crp_unit empty",
+                    expected="crp_unit = 'mg/L' or 'mg/dL'",
+                )
+            factor = 10.0 if unit == "mg/dL" else 1.0
+            sframe.at[i, f"{col}_mg_l"] = value * factor
+            if factor != 1.0:
+                conversions.append(
+                    {
+                        "row_ref": f"{review}/{path.name}:{row}",
+                        "column": col,
+                        "value": value,
+                        "unit": unit,
+                        "converted": value * factor,
+                        "converted_unit": "mg/L",
+                        "note": "mg/dL x 10 = mg/L",
+                    }
+                )
+    sframe["review"] = review
+    sframe["row_ref"] = [f"{review}/{path.name}:{r}" for r in studies.rows]
+    return sframe, pd.DataFrame(conversions, columns=CONVERSION_COLUMNS)
+
+
 def read_review(
     folder: str | Path,
     *,
@@ -463,46 +531,8 @@ def read_review(
     def ref(f: str, row: int) -> str:
         return f"{review}/{f}:{row}"
 
-    studies = read_sheet(folder / "studies.csv", "studies", display_name=fname("studies.csv"))
-    _check_unique(studies, ["study_id"], fname("studies.csv"))
-    sframe = studies.frame.copy()
-    conversions: list[dict[str, Any]] = []
-    crp_unit_of: dict[str, str] = {}
-    for col in CRP_COLUMNS:
-        sframe[f"{col}_mg_l"] = math.nan
-    for i, row in enumerate(studies.rows):
-        unit = sframe.at[i, "crp_unit"]
-        crp_unit_of[sframe.at[i, "study_id"]] = unit
-        for col in CRP_COLUMNS:
-            value = sframe.at[i, col]
-            target = f"{col}_mg_l"
-            if math.isnan(value):
-                continue
-            if unit == "":
-                raise InputError(
-                    "a CRP value without a unit",
-                    file=fname("studies.csv"),
-                    row=row,
-                    column="crp_unit",
-                    value=f"{col}={value:g}, crp_unit empty",
-                    expected="crp_unit = 'mg/L' or 'mg/dL'",
-                )
-            factor = 10.0 if unit == "mg/dL" else 1.0
-            sframe.at[i, target] = value * factor
-            if factor != 1.0:
-                conversions.append(
-                    {
-                        "row_ref": ref("studies.csv", row),
-                        "column": col,
-                        "value": value,
-                        "unit": unit,
-                        "converted": value * factor,
-                        "converted_unit": "mg/L",
-                        "note": "mg/dL x 10 = mg/L",
-                    }
-                )
-    sframe["review"] = review
-    sframe["row_ref"] = [ref("studies.csv", r) for r in studies.rows]
+    sframe, conv = read_studies(folder / "studies.csv", review=review)
+    crp_unit_of = dict(zip(sframe["study_id"], sframe["crp_unit"], strict=True))
 
     outcomes_sheet = read_sheet(
         folder / "outcomes.csv", "outcomes", display_name=fname("outcomes.csv")
@@ -594,14 +624,8 @@ def read_review(
             frame["review"] = review
             frame["row_ref"] = [ref(f"{sheet}.csv", r) for r in parsed.rows]
         else:
-            frame = pd.DataFrame(
-                columns=[c.name for c in SHEETS[sheet]["columns"]] + ["review", "row_ref"]
-            )
+            frame = empty_sheet(sheet)
         optional[sheet] = frame.reset_index(drop=True)
-    conv = pd.DataFrame(
-        conversions,
-        columns=["row_ref", "column", "value", "unit", "converted", "converted_unit", "note"],
-    )
     return Review(
         name=review,
         contrasts=contrasts.reset_index(drop=True),
