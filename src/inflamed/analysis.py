@@ -290,9 +290,10 @@ def analyse_outcome(
     yi, vi = primary["yi"].to_numpy(), primary["vi"].to_numpy()
     loo_cols = ["study_id", "estimate", "ci_lb", "ci_ub", "tau2", "i2"]
     if k >= MIN_K["leave_one_out"]:
-        loo = leave_one_out(yi, vi, **settings).to_frame()
+        # The diagnostics label studies by position; name them by study_id instead.
+        loo = leave_one_out(yi, vi, **settings).to_frame().drop(columns=["study", "omitted"])
         loo.insert(0, "study_id", primary["study_id"].to_numpy())
-        infl = influence_diagnostics(yi, vi, **settings).to_frame()
+        infl = influence_diagnostics(yi, vi, **settings).to_frame().drop(columns=["study"])
         infl.insert(0, "study_id", primary["study_id"].to_numpy())
     else:
         reason = f"k = {k} in the {primary_subgroup} set; needs at least {MIN_K['leave_one_out']}"
@@ -319,7 +320,11 @@ def analyse_outcome(
 
     if k >= MIN_K["cumulative"]:
         order = np.argsort(primary["year"].to_numpy(dtype=float), kind="mergesort")
-        cumulative = cumulative_meta_analysis(yi, vi, order, **settings).to_frame()
+        cumulative = (
+            cumulative_meta_analysis(yi, vi, order, **settings)
+            .to_frame()
+            .drop(columns=["study", "added", "order"])
+        )
         cumulative.insert(0, "study_id", primary["study_id"].to_numpy()[order])
         cumulative.insert(1, "year", primary["year"].to_numpy()[order])
     else:

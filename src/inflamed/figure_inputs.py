@@ -97,6 +97,9 @@ def forest_input(studies_csv: str | Path, summary_json: str | Path, subgroups_js
     shown = {row["subgroup"] for row in pooled_rows}
     studies = studies[studies["analysis_set"].isin(shown)].copy()
     studies["subgroup"] = studies["analysis_set"]
+    if summary["type"] == "continuous":
+        # Event columns exist (empty) for every outcome; a continuous forest shows n, not e/n.
+        studies = studies.drop(columns=["events_treat", "events_ctrl"], errors="ignore")
     test = subgroups.get("inflammation", {})
     options: dict[str, Any] = {
         "measure": summary["measure"],
@@ -105,11 +108,12 @@ def forest_input(studies_csv: str | Path, summary_json: str | Path, subgroups_js
         "subgroup_labels": SET_LABELS,
         "level": summary["settings"]["level"],
     }
-    if test.get("reported") and test.get("test"):
+    between = test.get("test_for_subgroup_differences") if test.get("reported") else None
+    if between:
         options["subgroup_test"] = {
-            "q": test["test"]["q"],
-            "df": test["test"]["df"],
-            "pval": test["test"]["pval"],
+            "q": between["q"],
+            "df": between["df"],
+            "pval": between["pval"],
         }
     if summary["type"] == "binary":
         event = summary.get("event_is")
@@ -141,13 +145,14 @@ def funnel_input(studies_csv: str | Path, summary_json: str | Path, small_study_
     if small.get("reported"):
         egger = small["egger"]
         options["egger"] = {
-            "stat": egger.get("zval", egger.get("stat")),
+            "stat": egger["statistic"],
+            "stat_name": egger["dist"],
             "pval": egger["pval"],
-            "method": "mixed-effects meta-regression on the standard error (metafor regtest)",
+            "method": "meta-regression on the standard error (metafor regtest)",
         }
         tf = small.get("trim_and_fill", {})
         if tf.get("k0"):
-            options["filled"] = pd.DataFrame({"yi": tf["filled_yi"], "vi": tf["filled_vi"]})
+            options["filled"] = pd.DataFrame({"yi": tf["yi_fill"], "vi": tf["vi_fill"]})
             options["filled_estimate"] = tf.get("estimate")
     return FigureInput(
         frames={"yi": studies["yi"], "vi": studies["vi"]}, options=options

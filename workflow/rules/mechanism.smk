@@ -58,10 +58,8 @@ rule who_benefits:
         ),
         provenance=provenance_path("who_benefits"),
     params:
-        thresholds=config["mechanism"]["crp_thresholds"],
-        moderator=config["mechanism"]["moderator"],
-        primary_subgroup=lambda wc: config["reviews"][wc.review]["primary_subgroup"],
-        outcomes=lambda wc: config["reviews"][wc.review]["outcomes"],
+        mechanism={k: v for k, v in config["mechanism"].items() if k not in ("targets", "seed")},
+        outcomes=lambda wc: list(config["reviews"][wc.review]["outcomes"]),
         pooling=config["pooling"],
     log:
         log_path("who_benefits"),
