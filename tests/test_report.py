@@ -410,7 +410,7 @@ def write_simulated_results(root: Path, seed: int = 7) -> Path:
                 "note": "simulated",
             }
         else:
-            small = {"reported": False, "k": k, "reason": f"k = {k} < 10: too few studies"}
+            small = {"reported": False, "k": k, "reason": f"simulated: not reported (k = {k})"}
             subgroups = {
                 "inflammation": {"reported": False, "reason": "simulated"},
                 "mechanism_class": {"reported": False, "reason": "simulated"},

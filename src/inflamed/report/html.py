@@ -46,15 +46,21 @@ REPORT_CSS = """
 .inflamed-report .table-wrap { overflow-x: auto; max-width: 100%; margin: 0.6rem 0; }
 .inflamed-report table { border-collapse: collapse; font-size: 0.88rem; }
 .inflamed-report th, .inflamed-report td { border: 1px solid #bbb; padding: 0.25rem 0.45rem;
-  vertical-align: top; text-align: left; }
+  vertical-align: top; text-align: left !important; }
 .inflamed-report th { background: #eee; }
+.inflamed-report td { min-width: 3rem; }
+.inflamed-report table.sof td { min-width: 7rem; }
+.inflamed-report table.sof td:nth-child(-n+4) { min-width: 3rem; }
 .inflamed-report caption { caption-side: top; text-align: left; font-weight: 600; }
 .inflamed-report .missing { color: #8a3b00; font-style: italic; }
 .inflamed-report .note { font-size: 0.9rem; color: #333; }
+.inflamed-report .certainty { font-weight: 600; padding: 0.1rem 0.3rem; border-radius: 0.2rem;
+  white-space: nowrap; }
 .inflamed-report .certainty-high { background: #d9f0d3; }
 .inflamed-report .certainty-moderate { background: #fff2b3; }
 .inflamed-report .certainty-low { background: #fdd9b5; }
 .inflamed-report .certainty-very-low { background: #f6c1c1; }
+.inflamed-report .certainty-no-evidence { background: #e0e0e0; }
 @media (max-width: 40rem) {
   .inflamed-report { font-size: 0.95rem; }
   .inflamed-report table { font-size: 0.8rem; }
@@ -64,6 +70,7 @@ REPORT_CSS = """
   .inflamed-report figure, .inflamed-report img, .inflamed-report tr { break-inside: avoid; }
   .inflamed-report h2 { break-after: avoid; }
   .inflamed-report a { color: inherit; }
+  .inflamed-report .certainty { border: 1px solid #555; }
 }
 </style>
 """
@@ -230,6 +237,7 @@ def html_table(
     row_ids: Sequence[str] | None = None,
     row_classes: Sequence[str] | None = None,
     empty_text: str = "Nothing to show.",
+    table_class: str | None = None,
 ) -> str:
     """Render ``frame`` as a scrollable, printable HTML table.
 
@@ -238,6 +246,7 @@ def html_table(
     """
     raw = set(raw_columns)
     id_attr = f' id="{esc(table_id)}"' if table_id else ""
+    class_attr = f' class="{esc(table_class)}"' if table_class else ""
     if frame is None or frame.empty:
         return f'<p class="missing"{id_attr}>{esc(empty_text)}</p>'
     head = "".join(f"<th>{esc(c)}</th>" for c in frame.columns)
@@ -257,7 +266,7 @@ def html_table(
         body.append(f"<tr{attrs}>{cells}</tr>")
     caption_html = f"<caption>{esc(caption)}</caption>" if caption else ""
     return (
-        f'<div class="table-wrap"><table{id_attr}>{caption_html}<thead><tr>{head}</tr></thead>'
+        f'<div class="table-wrap"><table{id_attr}{class_attr}>{caption_html}<thead><tr>{head}</tr></thead>'
         f"<tbody>{''.join(body)}</tbody></table></div>"
     )
 

@@ -12,6 +12,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from inflamed.provenance import digest_of, sha256_file
@@ -130,7 +131,8 @@ def _headline(outcome: OutcomeArtefacts, set_name: str) -> str:
     scale = block["ratio_scale"] if ratio else result
     est, lb, ub = _effect_html(source, scale, base, ("estimate", "ci_lb", "ci_ub"))
     text = (
-        f"<p>{esc(label)}: k = {k}, N = {n}; pooled {esc(measure)} {est} "
+        f"<p>{esc(label)}: k = {k}, N = {n}; {'single-study' if block.get('k') == 1 else 'pooled'} "
+        f"{esc(measure)} {est} "
         f"(95% CI {lb} to {ub}; {esc(fmt_p(result.get('pval')))})"
     )
     if not is_missing(scale.get("pi_lb")):
@@ -186,6 +188,10 @@ def summary_of_findings_section(
             for n, s, a in zip(sof["N"], sof["source"], sof["analysis_set"], strict=True)
         ]
         shown["set"] = [SET_LABELS.get(a, a) for a in sof["analysis_set"]]
+        shown["certainty"] = [
+            f'<span class="certainty certainty-{c.replace(" ", "-")}">{esc(c)}</span>'
+            for c in sof["certainty"]
+        ]
         table = shown[
             [
                 "label",
@@ -214,9 +220,9 @@ def summary_of_findings_section(
                 table,
                 table_id=_slug("sof-table", review.name),
                 caption=f"Summary of findings (automated GRADE proposal): {review.title}",
-                raw_columns=["k", "N", "effect (95% CI)"],
+                raw_columns=["k", "N", "effect (95% CI)", "certainty"],
+                table_class="sof",
                 row_ids=[_slug("sof", review.name, o) for o in sof["outcome"]],
-                row_classes=[f"certainty-{c.replace(' ', '-')}" for c in sof["certainty"]],
             )
         )
     parts.append(
@@ -322,9 +328,11 @@ def _small_study_text(outcome: OutcomeArtefacts) -> str:
         est = tf.get("estimate", tf.get("beta"))
         text = "Trim-and-fill: "
         if k0 is not None:
-            text += f"{num(k0, f'{source}#/trim_and_fill/k0', kind='int')} studies imputed"
+            text += f"{num(k0, f'{source}#/trim_and_fill/k0', kind='int')} {'study' if k0 == 1 else 'studies'} imputed"
         if est is not None and not isinstance(est, (list, dict)):
-            text += f", adjusted estimate {num(est, f'{source}#/trim_and_fill/' + ('estimate' if 'estimate' in tf else 'beta'))}"
+            key = "estimate" if "estimate" in tf else "beta"
+            log = " (log scale)" if (outcome.summary or {}).get("measure") in RATIO_MEASURES else ""
+            text += f", adjusted estimate{log} {num(est, f'{source}#/trim_and_fill/{key}')}"
         parts.append(text)
     return (
         "<p>" + "; ".join(parts) + ".</p>"
@@ -341,13 +349,15 @@ def _leave_one_out_text(outcome: OutcomeArtefacts) -> str:
         return f"<p>Leave-one-out: not run; {esc(loo['not_run_because'].dropna().iloc[0])}.</p>"
     if loo.empty or "estimate" not in loo:
         return "<p>Leave-one-out: no rows.</p>"
-    lo, hi = loo["estimate"].idxmin(), loo["estimate"].idxmax()
+    estimates = pd.to_numeric(loo["estimate"], errors="coerce")
     measure = (outcome.summary or {}).get("measure")
-    scale = " (log scale)" if measure in RATIO_MEASURES else ""
+    if measure in RATIO_MEASURES:  # leave_one_out.csv holds log ratios; show ratios like the rest
+        estimates = np.exp(estimates)
+    lo, hi = estimates.idxmin(), estimates.idxmax()
     return (
-        f"<p>Leave-one-out{esc(scale)}: the pooled estimate ranges from {esc(fmt_number(loo.at[lo, 'estimate']))} "
-        f"(without {esc(loo.at[lo, 'study_id'])}) to {esc(fmt_number(loo.at[hi, 'estimate']))} "
-        f"(without {esc(loo.at[hi, 'study_id'])}).</p>"
+        f"<p>Leave-one-out ({esc(measure or 'estimate')}): the pooled estimate ranges from "
+        f"{esc(fmt_number(estimates[lo]))} (without {esc(loo.at[lo, 'study_id'])}) to "
+        f"{esc(fmt_number(estimates[hi]))} (without {esc(loo.at[hi, 'study_id'])}).</p>"
     )
 
 
@@ -466,7 +476,8 @@ def who_benefits_section(
                         for k in ("estimate", "ci_lb", "ci_ub")
                     ]
                     lines.append(
-                        f"<li>{esc(est.get('outcome'))} ({esc(est.get('measure'))}): CRP-high minus CRP-low "
+                        f"<li>{esc(est.get('outcome'))} ({esc(est.get('measure'))}"
+                        f"{', log scale' if est.get('measure') in RATIO_MEASURES else ''}): CRP-high minus CRP-low "
                         f"difference {spans[0]} (95% CI {spans[1]} to {spans[2]}), k = "
                         f"{num(est.get('k'), f'{source}#/within_trial/pooled/{i}/k', kind='int')}.</li>"
                     )
@@ -575,8 +586,8 @@ def missing_data_section(reviews: Sequence[ReviewArtefacts]) -> str:
             continue
         n = len(table)
         parts.append(
-            f"<p>{n} analysis rows lack a value the analysis needed; nothing was imputed beyond the rules in "
-            "the methods.</p>"
+            f"<p>{n} analysis {'row lacks' if n == 1 else 'rows lack'} a value the analysis needed; "
+            "nothing was imputed beyond the rules in the methods.</p>"
             if n
             else "<p>Every analysis found the values it needed.</p>"
         )
