@@ -201,7 +201,8 @@ def egger_test(
     df = k - 2
     s2 = float(np.sum(w * (y - x @ b) ** 2) / df)
     se = np.sqrt(s2 * np.diag(xtwx_inv))
-    tval = b / se
+    with np.errstate(divide="ignore", invalid="ignore"):
+        tval = b / se  # a perfect fit (s2 = 0) gives an undefined test: inf or NaN, as lm()
     crit = float(stats.t.ppf(1.0 - (1.0 - level / 100.0) / 2.0, df))
     return EggerResult(
         model="lm",
