@@ -121,10 +121,10 @@ def write_simulated_review(folder: Path, *, seed: int, n_studies: int = 12, pref
     _write(
         folder / "published_estimates.csv",
         ["publication", "doi", "outcome", "subgroup", "measure", "estimate", "ci_lb", "ci_ub",
-         "k", "n_participants", "source", "source_location", "notes"],
+         "benefit_direction", "k", "n_participants", "source", "source_location", "notes"],
         [{"publication": "Simulated meta-analysis", "outcome": "depression_severity",
           "subgroup": "crp_high", "measure": "SMD", "estimate": 0.35, "ci_lb": 0.05,
-          "ci_ub": 0.64, "k": 11, "n_participants": 321, "source": SOURCE,
+          "ci_ub": 0.64, "benefit_direction": "positive", "k": 11, "n_participants": 321, "source": SOURCE,
           "source_location": "simulated", "notes": "simulated"}],
     )
     _write(

@@ -228,15 +228,23 @@ def comparison_input(
 
     ratio = {"RR", "OR", "HR"}
     for _, row in published[published["outcome"].isin(list(outcomes))].iterrows():
-        to_log = math.log if row["measure"] in ratio else (lambda x: x)
+        # Put every published estimate on inflamed's scale: log for ratios, and the sign turned
+        # so that positive favours treatment (a paper reporting benefit as g < 0 is flipped).
+        values = [row["estimate"], row["ci_lb"], row["ci_ub"]]
+        if row["measure"] in ratio:
+            values = [math.log(v) for v in values]
+        if row["benefit_direction"] == "negative":
+            values = [-v for v in values]
+        outcome = outcomes[row["outcome"]]
+        estimate, lb, ub = values
         rows.append(
             {
                 "source": str(row["publication"]),
-                "outcome": outcomes[row["outcome"]]["label"],
+                "outcome": outcome["label"],
                 "measure": row["measure"],
-                "estimate": to_log(row["estimate"]),
-                "ci_lb": to_log(row["ci_lb"]),
-                "ci_ub": to_log(row["ci_ub"]),
+                "estimate": estimate,
+                "ci_lb": min(lb, ub),
+                "ci_ub": max(lb, ub),
             }
         )
     if not rows:

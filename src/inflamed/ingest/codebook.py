@@ -407,6 +407,17 @@ SHEETS: dict[str, dict[str, Any]] = {
             ),
             Column("ci_lb", "number", "Lower 95 % confidence limit."),
             Column("ci_ub", "number", "Upper 95 % confidence limit."),
+            Column(
+                "benefit_direction",
+                "string",
+                "Which side of the published estimate favours the treatment, as the publication "
+                "reports it: 'positive' (SMD/MD > 0 or ratio > 1 favours treatment) or 'negative' "
+                "(SMD/MD < 0 or ratio < 1 favours treatment). Papers differ (a symptom-score SMD "
+                "is often negative for benefit); the comparison figure aligns every estimate to "
+                "inflamed's convention with it.",
+                required=True,
+                enum=("positive", "negative"),
+            ),
             Column("k", "integer", "Number of studies pooled.", unit="studies", minimum=1),
             Column(
                 "n_participants", "integer", "Participants pooled.", unit="participants", minimum=1
