@@ -151,3 +151,14 @@ def test_missing_required_column_is_an_input_error() -> None:
 
     with pytest.raises(InputError, match="lacks column"):
         within_trial_interactions(pd.DataFrame({"study_id": ["a"]}))
+
+
+def test_cutoff_regression_uses_only_trials_that_enrolled_by_the_cutoff() -> None:
+    eff = simulated_effects(seed=11, k_whole=12, k_stratified=0)
+    eff["inflammation_selection"] = "selected"
+    eff.loc[eff["study_id"] == "sim00", "inflammation_selection"] = "post_hoc"
+    (reg,) = between_trial_regression(eff, "crp_cutoff_mg_l")
+    assert reg.k == 11 and "sim00" not in reg.studies
+    assert "excluded (cut-off not an inclusion criterion): sim00" in reg.reason
+    (base,) = between_trial_regression(eff, "baseline_crp_mg_l")
+    assert base.k == 12

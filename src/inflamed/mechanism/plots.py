@@ -274,20 +274,39 @@ def crp_bubble(
         eff = eff[(eff["subgroup"] == "whole") & (eff["outcome"] == outcome)]
         x = pd.to_numeric(eff[moderator], errors="coerce")
         eff = eff[np.isfinite(x) & (x > 0)]
+        if moderator == "crp_cutoff_mg_l" and "inflammation_selection" in eff.columns:
+            eff = eff[eff["inflammation_selection"].astype(str) == "selected"]
     if not ok or len(eff) == 0:
         ax.text(
             0.5,
             0.5,
-            "No whole-trial effects with a CRP value for this outcome:\nnothing to plot (k = 0).",
+            "No whole-trial effects with a usable CRP value for this outcome:\nnothing to plot (k = 0)."
+            + (
+                "\n(cut-off regression: only trials that enrolled by CRP count)"
+                if moderator == "crp_cutoff_mg_l"
+                else ""
+            ),
             ha="center",
             va="center",
             transform=ax.transAxes,
         )
         ax.set_xscale("log")
         ax.set_xlim(0.5, 10)
+        ax.set_yticks([])
     else:
         se = np.sqrt(eff["vi"].to_numpy(dtype=float))
         size = 400 * (1 / se) / (1 / se).max()
+        ax.errorbar(
+            pd.to_numeric(eff[moderator]),
+            eff["yi"],
+            yerr=1.959964 * se,
+            fmt="none",
+            ecolor=PALETTE["grey"],
+            lw=0.8,
+            capsize=2,
+            zorder=0,
+            label="95% CI of each trial",
+        )
         classes = eff.get(
             "mechanism_class", pd.Series(["other"] * len(eff), index=eff.index)
         ).fillna("other")
@@ -313,7 +332,16 @@ def crp_bubble(
                 xs, pr.ci_lb, pr.ci_ub, color=PALETTE["grey"], alpha=0.25, lw=0, label="95% CI"
             )
         elif regression is not None:
-            ax.text(0.02, 0.95, regression.reason, transform=ax.transAxes, fontsize=8, va="top")
+            ax.text(
+                0.02,
+                0.97,
+                "meta-regression " + regression.reason,
+                transform=ax.transAxes,
+                fontsize=8,
+                va="top",
+                bbox={"fc": "white", "ec": PALETTE["grey"], "lw": 0.5},
+            )
+        ax.margins(y=0.12)
         ax.set_xscale("log")
         lo = min(0.8, float(pd.to_numeric(eff[moderator]).min()) * 0.8)
         hi = max(6.5, float(pd.to_numeric(eff[moderator]).max()) * 1.25)

@@ -288,6 +288,9 @@ def clinic_bridge(
                 clinical_ci_lb=m.get("ci_lb"),
                 clinical_ci_ub=m.get("ci_ub"),
                 clinical_rank=clin_rank.get(cls),
+                clinical_single_trial_yi=m.get("single_trial_yi"),
+                clinical_single_trial_ci_lb=m.get("single_trial_ci_lb"),
+                clinical_single_trial_ci_ub=m.get("single_trial_ci_ub"),
             )
         else:
             row.update(

@@ -219,7 +219,10 @@ def between_trial_regression(
         Effects table; rows with ``subgroup == "whole"`` are used (one per trial x contrast).
     moderator
         ``crp_cutoff_mg_l``, ``baseline_crp_mg_l`` (CRP in mg/L; regressed on ``ln(CRP)`` when
-        ``crp_scale="log"``) or ``mechanism_class`` (treatment-coded dummies).
+        ``crp_scale="log"``) or ``mechanism_class`` (treatment-coded dummies). For the cut-off,
+        only trials that enrolled by it (``inflammation_selection == "selected"``, where that
+        column exists) enter: a post hoc or stratified trial's whole-sample effect is not an
+        effect "at" its cut-off; the excluded trials are named in ``reason``.
     outcome
         Restrict to one outcome; None = every outcome in the table.
     crp_scale
@@ -256,6 +259,7 @@ def between_trial_regression(
         pairs = [(outcome or "", "")]
     for o, m in pairs:
         sub = eff[(eff["outcome"] == o) & (eff["measure"] == m)] if m else eff.iloc[0:0]
+        note = ""
         if moderator not in sub.columns:
             results.append(
                 BetweenTrialResult(
@@ -276,6 +280,13 @@ def between_trial_regression(
             x = pd.to_numeric(sub[moderator], errors="coerce")
             sub = sub[np.isfinite(x) & (x > 0)]
             scale = crp_scale
+            if moderator == "crp_cutoff_mg_l" and "inflammation_selection" in sub.columns:
+                # a whole-trial effect sits at the cut-off only if the trial enrolled by it
+                sel = sub["inflammation_selection"].astype(str)
+                dropped = sorted(set(sub.loc[sel != "selected", "study_id"].astype(str)))
+                sub = sub[sel == "selected"]
+                if dropped:
+                    note = "; excluded (cut-off not an inclusion criterion): " + ", ".join(dropped)
         sub = sub.sort_values(["study_id", "contrast"], kind="mergesort")
         k = len(sub)
         studies = tuple(sub["study_id"].astype(str))
@@ -305,10 +316,14 @@ def between_trial_regression(
             xv = np.log(xraw) if crp_scale == "log" else xraw
             distinct = len(np.unique(xraw))
             if k < 3 or distinct < 2:
-                why = f"not estimable: k = {k}" + (
-                    f", {distinct} distinct {moderator} value(s)"
-                    if distinct < 2
-                    else " < 3 needed for intercept + slope"
+                why = (
+                    f"not estimable: k = {k}"
+                    + (
+                        f", {distinct} distinct {moderator} value(s)"
+                        if distinct < 2
+                        else " < 3 needed for intercept + slope"
+                    )
+                    + note
                 )
                 results.append(
                     BetweenTrialResult(
@@ -338,7 +353,7 @@ def between_trial_regression(
                 m,
                 moderator,
                 "estimated",
-                f"k = {k}; {method}, test = {test}",
+                f"k = {k}; {method}, test = {test}{note}",
                 k,
                 scale,
                 xmin,
