@@ -121,3 +121,11 @@ def test_bad_input() -> None:
         rma_three_level([0.1], [0.01], ["a"])
     with pytest.raises(InputError, match="method"):
         rma_three_level([0.1, 0.2], [0.01, 0.02], ["a", "b"], method="DL")  # type: ignore[arg-type]
+
+
+def test_unidentifiable_split_warns() -> None:
+    y, v = [0.1, 0.3, 0.5, 0.2], [0.01, 0.02, 0.03, 0.02]
+    with pytest.warns(UserWarning, match="not separately identifiable"):
+        rma_three_level(y, v, ["a", "b", "c", "d"])
+    with pytest.warns(UserWarning, match="one study"):
+        rma_three_level(y, v, ["a", "a", "a", "a"])

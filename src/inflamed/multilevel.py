@@ -231,7 +231,7 @@ def _fit(
         if not free.any():
             break
         step = np.zeros_like(theta)
-        step[free] = np.linalg.solve(info[np.ix_(free, free)], score[free])
+        step[free] = np.linalg.lstsq(info[np.ix_(free, free)], score[free], rcond=None)[0]
         lam = 1.0
         while lam > 1e-8:
             cand = np.maximum(theta + lam * step, 0.0)
@@ -246,7 +246,7 @@ def _fit(
     # Scale-free convergence check: Newton step size relative to the parameter scale.
     free = proj != 0.0
     if free.any():
-        newton = np.linalg.solve(info[np.ix_(free, free)], proj[free])
+        newton = np.linalg.lstsq(info[np.ix_(free, free)], proj[free], rcond=None)[0]
         scale = max(float(np.max(theta)), float(np.mean(lik.v)))
         converged = bool(np.max(np.abs(newton)) <= tol * scale)
     else:
@@ -295,6 +295,14 @@ def rma_three_level(
     ------
     InputError
         Fewer than 2 effect sizes, mismatched lengths, missing values or non-positive variances.
+
+    Warns
+    -----
+    UserWarning
+        When the two variance components are not separately identifiable (one effect per
+        study, or a single study).
+    RuntimeWarning
+        When the optimiser does not reach ``tol`` (``converged`` is then ``False``).
 
     Notes
     -----
@@ -365,6 +373,20 @@ def rma_three_level(
     s = s.astype(str)
     blocks = _blocks(s, None if e is None else e.astype(str))
     n_studies = len(blocks)
+    n_cells = sum(int(np.linalg.matrix_rank(g2)) for _, g2 in blocks)
+    if n_studies == n_cells or n_studies == 1:
+        warnings.warn(
+            "rma_three_level: "
+            + (
+                "every study contributes a single effect size"
+                if n_studies == n_cells
+                else "all effect sizes come from one study"
+            )
+            + ", so the study-level and within-study variances are not separately identifiable"
+            " (only their sum is); use a two-level model",
+            UserWarning,
+            stacklevel=2,
+        )
     x = np.ones((k, 1))
     lik = _Likelihood(y, v, x, blocks, reml=method == "REML")
 
