@@ -105,7 +105,6 @@ for (nm in names(datasets)) {
       estimate = num(l1$estimate), se = num(l1$se), zval = num(l1[[3]]), pval = num(l1$pval),
       ci_lb = num(l1$ci.lb), ci_ub = num(l1$ci.ub), q = num(l1$Q), q_pval = num(l1$Qp),
       tau2 = if (is.null(l1$tau2)) rep(0, res$k) else num(l1$tau2), i2 = num(l1$I2), h2 = num(l1$H2))
-    if (s$method == "FE") next
     inf <- influence(res)
     inf_cases[[length(inf_cases) + 1]] <- list(
       dataset = nm, method = s$method, test = s$test, call = call_str("influence", s),
