@@ -229,6 +229,7 @@ def write_simulated_results(root: Path, seed: int = 7) -> Path:
                     "estimate": 0.35,
                     "ci_lb": 0.05,
                     "ci_ub": 0.64,
+                    "benefit_direction": "positive",
                     "k": 11,
                     "n_participants": 321,
                     "source": SOURCE,
@@ -244,6 +245,7 @@ def write_simulated_results(root: Path, seed: int = 7) -> Path:
                     "estimate": 1.1,
                     "ci_lb": 0.5,
                     "ci_ub": 2.2,
+                    "benefit_direction": "negative",
                     "k": None,
                     "n_participants": None,
                     "source": SOURCE,
@@ -789,10 +791,11 @@ def test_tables_from_artefacts(simulated_review):
     assert row["inflamed estimate (95% CI)"] == format_estimate(
         pooled["estimate"], pooled["ci_lb"], pooled["ci_ub"]
     )
-    assert (
-        comparison[comparison["outcome"] == "serious_ae"].iloc[0]["inflamed estimate (95% CI)"]
-        == "not estimable"
-    )
+    harm = comparison[comparison["outcome"] == "serious_ae"].iloc[0]
+    assert harm["inflamed estimate (95% CI)"] == "not estimable"
+    # ratios are treatment vs control in both conventions: shown as published
+    assert harm["published, aligned to inflamed's convention"] == "1.10 (0.50 to 2.20)"
+    assert row["published, aligned to inflamed's convention"] == "0.35 (0.05 to 0.64)"
 
 
 def test_methods_text_is_written_from_the_config():
@@ -1028,3 +1031,19 @@ def test_unknown_parameter_fails_the_run_loudly(pipeline_project, tmp_path):
     )  # fmt: skip
     assert result.returncode != 0
     assert "no_such_parameter" in result.stdout + result.stderr
+
+
+def test_published_smd_reported_as_negative_benefit_is_turned():
+    published = pd.DataFrame(
+        [
+            {"publication": "P", "outcome": "o", "subgroup": "whole", "measure": "SMD", "estimate": -0.34,
+             "ci_lb": -0.57, "ci_ub": -0.11, "benefit_direction": "negative", "source": SOURCE},
+            {"publication": "Q", "outcome": "o", "subgroup": "whole", "measure": "SMD", "estimate": 0.2,
+             "ci_lb": 0.1, "ci_ub": 0.3, "benefit_direction": None, "source": SOURCE},
+        ]
+    )  # fmt: skip
+    table = comparison_table(published, None).set_index("publication")
+    assert table.at["P", "published, aligned to inflamed's convention"] == "0.34 (0.11 to 0.57)"
+    assert table.at["P", "published estimate (95% CI)"] == "-0.34 (-0.57 to -0.11)"
+    assert table.at["Q", "published, aligned to inflamed's convention"] == "direction not recorded"
+    assert table.at["Q", "inflamed estimate (95% CI)"] == "not analysed"

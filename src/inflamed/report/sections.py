@@ -414,9 +414,9 @@ def comparison_section(reviews: Sequence[ReviewArtefacts]) -> str:
             )
         )
     parts.append(
-        '<p class="note">Published estimates are shown as published, in their own sign convention '
-        "(see each row's notes); inflamed's continuous effects are positive when they favour the "
-        "treatment and its ratios are treatment vs control.</p>"
+        '<p class="note">Published estimates are shown as published and, beside them, turned to '
+        "inflamed's convention using each row's recorded benefit direction: continuous effects "
+        "positive when they favour the treatment, ratios treatment vs control.</p>"
     )
     return _wrap("\n".join(parts))
 

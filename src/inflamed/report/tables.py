@@ -191,8 +191,10 @@ def comparison_table(published: pd.DataFrame | None, pooled: pd.DataFrame | None
     outcomes.
     """
     columns = [
-        "publication", "outcome", "set", "measure", "published estimate (95% CI)", "published k",
-        "published N", "inflamed estimate (95% CI)", "inflamed k", "inflamed N", "source", "notes",
+        "publication", "outcome", "set", "measure", "published estimate (95% CI)",
+        "benefit direction (as published)", "published, aligned to inflamed's convention",
+        "published k", "published N", "inflamed estimate (95% CI)", "inflamed k", "inflamed N",
+        "source", "notes",
     ]  # fmt: skip
     if published is None or published.empty:
         return pd.DataFrame(columns=columns)
@@ -217,6 +219,7 @@ def comparison_table(published: pd.DataFrame | None, pooled: pd.DataFrame | None
         source = str(p.get("source", ""))
         if not is_missing(p.get("source_location")):
             source += f" ({p['source_location']})"
+        direction = "" if is_missing(p.get("benefit_direction")) else str(p["benefit_direction"])
         rows.append(
             {
                 "publication": p["publication"],
@@ -226,6 +229,8 @@ def comparison_table(published: pd.DataFrame | None, pooled: pd.DataFrame | None
                 "published estimate (95% CI)": format_estimate(
                     p["estimate"], p["ci_lb"], p["ci_ub"]
                 ),
+                "benefit direction (as published)": direction or "not recorded",
+                "published, aligned to inflamed's convention": _aligned(p, direction),
                 "published k": fmt_int(p.get("k"))
                 if not is_missing(p.get("k"))
                 else "not reported",
@@ -240,6 +245,26 @@ def comparison_table(published: pd.DataFrame | None, pooled: pd.DataFrame | None
             }
         )
     return pd.DataFrame(rows, columns=columns)
+
+
+def _aligned(row: Mapping[str, Any], direction: str) -> str:
+    """A published estimate in inflamed's convention.
+
+    Continuous effects (SMD, MD) are turned so that positive favours the treatment when the
+    publication reports benefit as negative. Ratios are treatment vs control in both conventions
+    (whether a ratio above 1 is good depends on the event), so they are shown as published. A row
+    without a recorded direction is not turned, and says so.
+    """
+    if str(row.get("measure")) in RATIO_MEASURES | {"HR"}:
+        return format_estimate(row["estimate"], row["ci_lb"], row["ci_ub"])
+    if direction == "positive":
+        return format_estimate(row["estimate"], row["ci_lb"], row["ci_ub"])
+    if direction != "negative":
+        return "direction not recorded"
+    est, lb, ub = (
+        None if is_missing(row[c]) else -float(row[c]) for c in ("estimate", "ci_lb", "ci_ub")
+    )
+    return format_estimate(est, ub, lb)
 
 
 def flatten_json(obj: Any, *, prefix: str = "", max_rows: int = 60) -> pd.DataFrame:
