@@ -92,7 +92,9 @@ def cumulative_meta_analysis(
     yi, vi
         Effect sizes and sampling variances.
     order
-        One sortable value per study (publication year, date, ...). Studies are sorted by it,
+        One sortable value per study (publication year, date, ...), aligned with ``yi`` -- the
+        sort key, as metafor's ``cumul(res, order = year)``, not a permutation such as
+        ``np.argsort(year)`` (that would sort by the wrong key). Studies are sorted by it,
         ties keep their input order (a stable sort, as R's ``order()``). ``None``: input order.
         Missing values are not allowed.
     labels
