@@ -106,3 +106,13 @@ def test_pooled_table_lists_every_set(tmp_path):
     row = table[table["analysis_set"] == "crp_high"].iloc[0]
     assert row["estimate"] == pytest.approx(json.loads(paths["summary"].read_text())["sets"]["crp_high"]["result"]["estimate"])
     assert not table[table["analysis_set"] == "crp_low"]["estimable"].iloc[0]
+
+
+def test_cumulative_rows_are_labelled_by_the_study_that_entered():
+    effects = simulated_effects(4)
+    effects["year"] = [2005, 2001, 2003, 2002]
+    out = analyse_outcome(effects, outcome="severity", spec=SMD, pooling=POOLING)
+    first = out.cumulative.iloc[0]
+    assert (first["study_id"], first["year"]) == ("S01", 2001)
+    assert first["estimate"] == pytest.approx(effects.loc[1, "yi"])
+    assert out.cumulative["year"].tolist() == [2001, 2002, 2003, 2005]

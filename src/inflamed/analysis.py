@@ -319,14 +319,15 @@ def analyse_outcome(
         }
 
     if k >= MIN_K["cumulative"]:
-        order = np.argsort(primary["year"].to_numpy(dtype=float), kind="mergesort")
-        cumulative = (
-            cumulative_meta_analysis(yi, vi, order, **settings)
-            .to_frame()
-            .drop(columns=["study", "added", "order"])
-        )
-        cumulative.insert(0, "study_id", primary["study_id"].to_numpy()[order])
-        cumulative.insert(1, "year", primary["year"].to_numpy()[order])
+        # Studies enter by publication year (ties keep input order, as metafor's cumul does).
+        cumulative = cumulative_meta_analysis(
+            yi, vi, primary["year"].to_numpy(dtype=float),
+            labels=primary["study_id"].to_numpy(), **settings,
+        ).to_frame()
+        years = dict(zip(primary["study_id"], primary["year"], strict=True))
+        cumulative = cumulative.rename(columns={"study": "study_id"})
+        cumulative.insert(1, "year", cumulative["study_id"].map(years))
+        cumulative = cumulative.drop(columns=["added", "order"], errors="ignore")
     else:
         cumulative = _empty(
             ["study_id", "year", "estimate", "ci_lb", "ci_ub"],

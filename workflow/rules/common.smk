@@ -1,9 +1,15 @@
 # Shared by every stage: configuration and sheet validation, input functions, target lists.
 # Nothing in here runs a job; it decides what the jobs are.
 
+import os
 from pathlib import Path
 
 from inflamed.config import load_config
+
+# One BLAS thread per job: Snakemake already runs jobs in parallel, and OpenBLAS's own threads
+# on top of that made small dense solves ~100x slower on a 2-core machine (measured).
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 ROOT = Path(workflow.basedir)
 
