@@ -77,7 +77,7 @@ def test_too_few_studies_are_reported_not_guessed():
     assert single["estimable"] and single["k"] == 1
     assert single["result"]["tau2"] is None and "single study" in single["note"]
     assert not out.summary["sets"]["whole"]["estimable"]
-    assert "no study" in out.summary["sets"]["whole"]["reason"]
+    assert "no study in this set has usable numbers" in out.summary["sets"]["whole"]["reason"]
     assert not out.small_study["reported"] and "k = 1 < 10" in out.small_study["reason"]
     assert "needs at least 3" in out.leave_one_out["not_run_because"].iloc[0]
     assert not out.subgroups["mechanism_class"]["reported"]

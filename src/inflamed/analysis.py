@@ -103,7 +103,7 @@ def _fit(rows: pd.DataFrame, settings: Mapping[str, Any]) -> tuple[Any | None, s
     """Fit the random-effects model, or say in words why it cannot be fitted."""
     k = len(rows)
     if k < MIN_K["pool"]:
-        return None, "no study reports this outcome for this set"
+        return None, "no study in this set has usable numbers for this outcome (see missing_data.csv)"
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)  # k = 1 warns; the artefact says it instead
         return rma(rows["yi"].to_numpy(), rows["vi"].to_numpy(), **settings), ""
