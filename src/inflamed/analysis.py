@@ -91,7 +91,9 @@ def analysis_sets(effects: pd.DataFrame) -> pd.DataFrame:
 def _study_label(row: pd.Series) -> str:
     author = str(row.get("first_author") or row["study_id"])
     year = row.get("year")
-    label = f"{author} {int(year)}" if year is not None and not pd.isna(year) else author
+    has_year = year is not None and not pd.isna(year)
+    # Study ids like RAISON2013 already carry the year; don't print it twice.
+    label = f"{author} {int(year)}" if has_year and str(int(year)) not in author else author
     contrast = row.get("contrast")
     if isinstance(contrast, str) and contrast and contrast.count("_vs_") == 1:
         drug = contrast.split("_vs_")[0].replace("_", " ")
