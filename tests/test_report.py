@@ -407,7 +407,28 @@ def write_simulated_results(root: Path, seed: int = 7) -> Path:
                 "trim_and_fill": {"k0": 1, "estimate": 0.3},
             }
             subgroups = {
-                "inflammation": {"reported": True, "qm": 4.2, "qm_pval": 0.04},
+                "inflammation": {
+                    "reported": True,
+                    "levels": ["crp_high", "crp_low"],
+                    "meta_regression": {"qm": 4.2, "pval": 0.04, "df": [1, 14]},
+                    "test_for_subgroup_differences": {"q": 3.9, "df": 1, "pval": 0.048},
+                    "subgroups": [
+                        {
+                            "subgroup": "crp_high",
+                            "k": 12,
+                            "estimate": 0.4,
+                            "ci_lb": 0.2,
+                            "ci_ub": 0.6,
+                        },
+                        {
+                            "subgroup": "crp_low",
+                            "k": 4,
+                            "estimate": 0.0,
+                            "ci_lb": -0.4,
+                            "ci_ub": 0.4,
+                        },
+                    ],
+                },
                 "mechanism_class": {"reported": False, "reason": "simulated"},
                 "note": "simulated",
             }
@@ -948,6 +969,11 @@ def test_notebook_has_a_parameters_cell_with_the_documented_defaults():
         'results_dir = "results"' in source and 'run_config = "results/run_config.json"' in source
     )
     assert "reviews = " in source
+    import papermill
+
+    # papermill must parse every parameter (a comment it cannot parse hides the name from
+    # papermill's unknown-parameter check)
+    assert set(papermill.inspect_notebook(str(NOTEBOOK))) == {"results_dir", "run_config", "reviews"}
 
 
 def test_standalone_report_has_every_section_figure_and_true_number(

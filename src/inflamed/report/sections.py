@@ -283,24 +283,36 @@ def _subgroup_text(outcome: OutcomeArtefacts) -> str:
         if not block.get("reported"):
             items.append(f"<li>{esc(title)}: not tested; {esc(block.get('reason', ''))}.</li>")
             continue
-        test = None
-        for q_key, p_key in (
-            ("qm", "qm_pval"),
-            ("q_between", "q_between_pval"),
-            ("qb", "qb_pval"),
-            ("q", "pval"),
-        ):
-            if q_key in block and p_key in block:
-                test = (q_key, p_key)
-                break
-        if test:
-            source = outcome.paths["subgroups"]
-            q = num(block[test[0]], f"{source}#/{name}/{test[0]}")
-            items.append(
-                f"<li>{esc(title)}: test for subgroup differences Q = {q}, {esc(fmt_p(block[test[1]]))}.</li>"
+        source = outcome.paths["subgroups"]
+        tests = []
+        between = block.get("test_for_subgroup_differences")
+        if isinstance(between, Mapping) and not is_missing(between.get("q")):
+            q = num(between["q"], f"{source}#/{name}/test_for_subgroup_differences/q")
+            df = esc(between.get("df", ""))
+            tests.append(f"Q<sub>between</sub> = {q} (df {df}), {esc(fmt_p(between.get('pval')))}")
+        regression = block.get("meta_regression")
+        if isinstance(regression, Mapping) and not is_missing(regression.get("qm")):
+            qm = num(regression["qm"], f"{source}#/{name}/meta_regression/qm")
+            tests.append(
+                f"meta-regression Q<sub>M</sub> = {qm}, {esc(fmt_p(regression.get('pval')))}"
             )
-        else:
+        if not tests:  # an older or different layout: show it as it is
             items.append(f"<li>{esc(title)}:</li>" + html_table(flatten_json(block, max_rows=20)))
+            continue
+        groups = []
+        for i, group in enumerate(block.get("subgroups") or []):
+            spans = [
+                num(group.get(k), f"{source}#/{name}/subgroups/{i}/{k}")
+                for k in ("estimate", "ci_lb", "ci_ub")
+            ]
+            log = " (log scale)" if (outcome.summary or {}).get("measure") in RATIO_MEASURES else ""
+            groups.append(
+                f"{esc(SET_LABELS.get(group.get('subgroup'), group.get('subgroup')))}{log}: "
+                f"{spans[0]} ({spans[1]} to {spans[2]}), k = "
+                f"{num(group.get('k'), f'{source}#/{name}/subgroups/{i}/k', kind='int')}"
+            )
+        detail = f" Subgroups: {'; '.join(groups)}." if groups else ""
+        items.append(f"<li>{esc(title)}: {'; '.join(tests)}.{detail}</li>")
     note = f'<p class="note">{esc(subgroups.get("note", ""))}</p>' if subgroups.get("note") else ""
     return f"<ul>{''.join(items)}</ul>{note}"
 
@@ -453,6 +465,12 @@ def _records_table(records: Any, columns: Iterable[str]) -> pd.DataFrame:
     return frame[keep] if keep else frame
 
 
+def _columns(frame: pd.DataFrame, columns: Sequence[str]) -> pd.DataFrame:
+    """The listed columns that exist (all columns when none does), floats to 4 significant digits."""
+    keep = [c for c in columns if c in frame.columns] or list(frame.columns)
+    return frame[keep].map(lambda v: f"{v:.4g}" if isinstance(v, float) and v == v else v)
+
+
 def who_benefits_section(
     reviews: Sequence[ReviewArtefacts], mechanism: MechanismArtefacts | None
 ) -> str:
@@ -508,33 +526,40 @@ def who_benefits_section(
             if wb.get("note"):
                 parts.append(f'<p class="note">{esc(wb["note"])}</p>')
         if review.crp_predictions is not None:
-            preds = review.crp_predictions
-            keep = [
-                c
-                for c in (
-                    "outcome",
-                    "measure",
-                    "moderator",
-                    "crp_mg_l",
-                    "estimate",
-                    "ci_lb",
-                    "ci_ub",
-                    "k_trials",
-                    "status",
-                    "reason",
-                )
-                if c in preds
-            ]
-            shown = preds[keep].copy()
-            for col in ("estimate", "ci_lb", "ci_ub"):
-                if col in shown:
-                    shown[col] = shown[col].map(fmt_number)
             parts.append(
                 html_table(
-                    shown,
+                    _columns(
+                        review.crp_predictions,
+                        [
+                            "outcome",
+                            "measure",
+                            "moderator",
+                            "crp_mg_l",
+                            "pred",
+                            "estimate",
+                            "ci_lb",
+                            "ci_ub",
+                            "pi_lb",
+                            "pi_ub",
+                            "k_trials",
+                            "extrapolation",
+                            "status",
+                            "reason",
+                        ],
+                    ).rename(columns={"pred": "predicted", "crp_mg_l": "CRP (mg/L)"}),
                     table_id=_slug("crp-predictions", review.name),
-                    caption="Predicted treatment effect at CRP thresholds (between-trial meta-regression)",
+                    caption="Predicted treatment effect at CRP values (between-trial "
+                    "meta-regression; log scale for RR/OR)",
                     empty_text="No predictions.",
+                )
+            )
+        if review.clinic_bridge is not None:
+            parts.append(
+                html_table(
+                    _columns(review.clinic_bridge, list(review.clinic_bridge.columns)),
+                    table_id=_slug("clinic-bridge", review.name),
+                    caption="Model interventions beside the clinical evidence for their drug class",
+                    empty_text="No model-to-clinic comparison.",
                 )
             )
         parts.append(
@@ -549,23 +574,50 @@ def who_benefits_section(
     if mechanism is None or mechanism.cascade_fit is None:
         parts.append('<p class="missing">The cascade model was not fitted in this run.</p>')
     else:
-        parts.append(
-            html_table(
-                flatten_json(mechanism.cascade_fit, max_rows=40),
-                table_id="cascade-fit",
-                caption="Cascade fit (cascade_fit.json, leading entries)",
+        fit = mechanism.cascade_fit.get("fit")
+        if isinstance(fit, Mapping) and isinstance(fit.get("estimates"), Mapping):
+            summary = {
+                key: fit[key]
+                for key in ("chi2", "n_starts", "n_fitted_values", "n_inequalities")
+                if key in fit
+            }
+            summary["seed"] = mechanism.cascade_fit.get("seed", "")
+            parts.append(
+                html_table(
+                    flatten_json(summary),
+                    table_id="cascade-fit",
+                    caption="Cascade fit (cascade_fit.json)",
+                )
             )
-        )
-        for name, frame in (
-            ("identifiability", mechanism.identifiability),
-            ("interventions", mechanism.interventions),
-        ):
+        else:
+            parts.append(
+                html_table(
+                    flatten_json(mechanism.cascade_fit, max_rows=40),
+                    table_id="cascade-fit",
+                    caption="Cascade fit (cascade_fit.json, leading entries)",
+                )
+            )
+        tables = (
+            (
+                "identifiability",
+                mechanism.identifiability,
+                ["parameter", "description", "unit", "estimate", "ci_lb", "ci_ub", "verdict", "reason"],
+                "Parameter estimates and their identifiability (profile likelihood)",
+            ),
+            (
+                "interventions",
+                mechanism.interventions,
+                ["intervention", "description", "timing", "rescue_sd_best", "rescue_sd_region_min",
+                 "rescue_sd_region_max", "rank_best_within_timing"],
+                "Simulated interventions: rescue in SD units at the best fit and across the "
+                "plausible parameter region",
+            ),
+        )  # fmt: skip
+        for name, frame, columns, caption in tables:
             if frame is not None:
                 parts.append(
                     html_table(
-                        frame.head(30).map(lambda v: f"{v:.4g}" if isinstance(v, float) else v),
-                        table_id=f"cascade-{name}",
-                        caption=f"{name}.csv",
+                        _columns(frame, columns), table_id=f"cascade-{name}", caption=caption
                     )
                 )
         for figure, path in mechanism.figures.items():
