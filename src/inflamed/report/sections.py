@@ -145,9 +145,6 @@ def _headline(outcome: OutcomeArtefacts, set_name: str) -> str:
     text += "."
     if block.get("note"):
         text += f' <span class="note">{esc(block["note"])}.</span>'
-    direction = summary.get("direction")
-    if direction:
-        text += f' <span class="note">Direction: {esc(direction)}.</span>'
     return text + "</p>"
 
 
@@ -388,6 +385,8 @@ def results_section(reviews: Sequence[ReviewArtefacts]) -> str:
                 )
                 continue
             primary = outcome.summary.get("primary_set", "crp_high")
+            if outcome.summary.get("direction"):
+                parts.append(f'<p class="note">Direction: {esc(outcome.summary["direction"])}.</p>')
             for set_name in [primary] + [
                 s for s in ("whole", "crp_low", "crp_high") if s != primary
             ]:
