@@ -67,6 +67,9 @@ REPORT_CSS = """
 }
 @media print {
   .inflamed-report .table-wrap { overflow: visible; }
+  .inflamed-report table { width: 100% !important; table-layout: fixed; font-size: 7pt; }
+  .inflamed-report th, .inflamed-report td, .inflamed-report table.sof td {
+    min-width: 0 !important; overflow-wrap: anywhere; padding: 0.1rem 0.2rem; }
   .inflamed-report figure, .inflamed-report img, .inflamed-report tr { break-inside: avoid; }
   .inflamed-report h2 { break-after: avoid; }
   .inflamed-report a { color: inherit; }
