@@ -973,7 +973,11 @@ def test_notebook_has_a_parameters_cell_with_the_documented_defaults():
 
     # papermill must parse every parameter (a comment it cannot parse hides the name from
     # papermill's unknown-parameter check)
-    assert set(papermill.inspect_notebook(str(NOTEBOOK))) == {"results_dir", "run_config", "reviews"}
+    assert set(papermill.inspect_notebook(str(NOTEBOOK))) == {
+        "results_dir",
+        "run_config",
+        "reviews",
+    }
 
 
 def test_standalone_report_has_every_section_figure_and_true_number(
@@ -1073,3 +1077,47 @@ def test_published_smd_reported_as_negative_benefit_is_turned():
     assert table.at["P", "published estimate (95% CI)"] == "-0.34 (-0.57 to -0.11)"
     assert table.at["Q", "published, aligned to inflamed's convention"] == "direction not recorded"
     assert table.at["Q", "inflamed estimate (95% CI)"] == "not analysed"
+
+
+def test_every_section_renders_when_artefacts_are_absent(tmp_path):
+    """A review whose stages produced nothing yet: each section says so instead of failing."""
+    from inflamed.report import load_mechanism
+    from inflamed.report import sections as sec
+
+    review = load_review(tmp_path / "results", REVIEW, run_config())
+    assert review.files_read == ()
+    assert (
+        f"{(tmp_path / 'results' / REVIEW / 'pool' / 'response' / 'summary.json').as_posix()}"
+        in review.missing_files
+    )
+    mechanism = load_mechanism(tmp_path / "results")
+    html = "".join(
+        [
+            sec.header("t", [review]),
+            sec.summary_of_findings_section([review]),
+            sec.prisma_section([review]),
+            sec.characteristics_section([review]),
+            sec.results_section([review]),
+            sec.comparison_section([review]),
+            sec.risk_of_bias_section([review]),
+            sec.who_benefits_section([review], mechanism),
+            sec.missing_data_section([review]),
+            sec.methods_section(run_config(), {"python": "3.11"}, [review]),
+            sec.reproducibility_section([]),
+        ]
+    )
+    for anchor in SECTION_IDS:
+        assert f'id="{anchor}"' in html
+    assert "PRISMA 2020 flow diagram" not in html  # no image, a sentence instead
+    assert "prisma.png was not produced" in html
+    assert "No pooled results" in html
+    assert "The cascade model was not fitted in this run" in html
+    assert "did not produce missing_data.csv" in html
+    assert "no evidence" in html
+
+
+def test_unknown_review_name_is_an_input_error(simulated_project):
+    from inflamed.errors import InputError
+
+    with pytest.raises(InputError, match="unknown review"):
+        load_review(simulated_project / "results", "nope", run_config())
