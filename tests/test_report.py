@@ -776,6 +776,10 @@ def test_k0_and_k1_outcomes_get_honest_rows(simulated_review):
     assert by.at["serious_ae", "certainty"] == "no evidence"
     assert by.at["serious_ae", "effect"] == "not estimable"
     assert by.at["serious_ae", "k"] == 0
+    assert by.at["serious_ae", "risk_of_bias"] == "not assessed: no data"
+    assert by.at["serious_ae", "statement"] == (
+        "No evidence: no study reports this outcome for this set."
+    )
     assert by.at["remission", "k"] == 1
     assert by.at["remission", "inconsistency"].startswith("not assessed: a single study")
     assert list(sof["outcome"]) == sorted(OUTCOMES)  # run_config.json keys are sorted

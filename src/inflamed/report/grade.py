@@ -349,7 +349,7 @@ def _judge_publication_bias(
 
 def _statement(
     certainty: str,
-    estimate: float | None,
+    estimate: float,
     crosses: bool,
     label: str,
     outcome_type: str,
@@ -357,8 +357,6 @@ def _statement(
     intervention: str,
 ) -> str:
     label_lc = label[:1].lower() + label[1:]
-    if estimate is None:
-        return f"No study reports {label_lc} for this comparison."
     if certainty == "very low":
         return f"The evidence is very uncertain about the effect of {intervention} on {label_lc}."
     hedge = {"high": "", "moderate": "probably ", "low": "may "}[certainty]
@@ -423,7 +421,7 @@ def grade_outcome(
     source = outcome.paths.get("summary", "")
     if not block.get("estimable") or "result" not in block:
         reason = str(block.get("reason") or "no study reports this outcome for this set")
-        domains = tuple(DomainJudgement(d, 0, reason, assessed=False) for d in DOMAINS)
+        domains = tuple(DomainJudgement(d, 0, "no data", assessed=False) for d in DOMAINS)
         return GradeAssessment(
             outcome=outcome.name,
             label=outcome.label,
@@ -436,9 +434,7 @@ def grade_outcome(
             ci_ub=None,
             certainty="no evidence",
             domains=domains,
-            statement=_statement(
-                "high", None, False, outcome.label, outcome_type, event_is, intervention
-            ),
+            statement=f"No evidence: {reason}.",
             source=source,
         )
     result = block["result"]
