@@ -1051,20 +1051,16 @@ def test_notebook_runs_standalone_in_the_finished_project(pipeline_project, tmp_
     assert result.returncode == 0, result.stderr[-3000:]
 
 
-@pytest.mark.workflow
-def test_unknown_parameter_fails_the_run_loudly(pipeline_project, tmp_path):
-    project, _ = pipeline_project
-    help_text = subprocess.run(
-        [sys.executable, "-m", "inflamed.notebooks", "--help"], capture_output=True, text=True
-    ).stdout
-    if "execute" not in help_text:
-        pytest.skip("python -m inflamed.notebooks execute does not exist yet (the lead adds it)")
+def test_unknown_parameter_fails_the_run_loudly(simulated_project, tmp_path):
+    """The report rule's command refuses a parameter the notebook does not declare."""
     result = subprocess.run(
-        [sys.executable, "-m", "inflamed.notebooks", "execute", str(NOTEBOOK), str(tmp_path / "x.ipynb"), "-p", "no_such_parameter", "1"],
-        cwd=project, capture_output=True, text=True, timeout=600,
+        [sys.executable, "-m", "inflamed.notebooks", "execute", str(NOTEBOOK),
+         str(tmp_path / "x.ipynb"), "-p", "no_such_parameter", "1", "-p", "reviews", REVIEW],
+        cwd=simulated_project, capture_output=True, text=True, timeout=600,
     )  # fmt: skip
     assert result.returncode != 0
     assert "no_such_parameter" in result.stdout + result.stderr
+    assert not (tmp_path / "x.ipynb").exists()
 
 
 def test_published_smd_reported_as_negative_benefit_is_turned():
