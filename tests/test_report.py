@@ -366,6 +366,18 @@ def write_simulated_results(root: Path, seed: int = 7) -> Path:
         for set_name in ("crp_high", "whole", "crp_low"):
             set_rows = rows[rows["subgroup"] == set_name].copy()
             block, weights = _set_block(set_rows, spec["measure"])
+            if spec["type"] == "binary" and block["estimable"]:
+                from inflamed.binary import rma_mh
+
+                cells = [
+                    set_rows[c].to_numpy(float)
+                    for c in ("events_treat", "n_treat", "events_ctrl", "n_ctrl")
+                ]
+                block["fixed_effect_counts"] = {
+                    "reported": True,
+                    "k": len(set_rows),
+                    "mantel_haenszel": rma_mh(*cells, measure="RR").to_dict(),
+                }
             summary["sets"][set_name] = block
             if len(set_rows):
                 set_rows["analysis_set"] = set_name
@@ -461,7 +473,10 @@ def write_simulated_results(root: Path, seed: int = 7) -> Path:
                 }
             )
         write_csv(folder / "leave_one_out.csv", loo)
-        write_csv(folder / "influence.csv", loo)
+        write_csv(
+            folder / "influence.csv",
+            loo.assign(influential=[i == 0 for i in range(len(loo))]) if k >= 3 else loo,
+        )
         write_csv(folder / "cumulative.csv", loo)
         for figure in ("forest", "funnel", "leave_one_out", "cumulative"):
             _png(base / "figures" / f"{outcome}_{figure}.png")
@@ -950,6 +965,8 @@ def check_report_html(html: str, project: Path, reviews: dict[str, list[str]]) -
         assert float(value) == pytest.approx(float(artefact), rel=1e-9, abs=1e-12), source
         if span["data-kind"] == "int":
             assert text == str(round(float(artefact))), source
+        elif span["data-kind"] == "exp":
+            assert text == fmt_number(np.exp(float(artefact)), int(span["data-digits"])), source
         elif span["data-kind"] == "percent":
             assert text == f"{fmt_number(artefact, 1)}%", source
         else:
@@ -1121,3 +1138,8 @@ def test_unknown_review_name_is_an_input_error(simulated_project):
 
     with pytest.raises(InputError, match="unknown review"):
         load_review(simulated_project / "results", "nope", run_config())
+
+
+def test_sensitivity_text_names_influential_studies_and_mantel_haenszel(standalone_html):
+    assert "flag S00 as influential" in standalone_html
+    assert "Mantel-Haenszel fixed-effect RR" in standalone_html

@@ -142,7 +142,8 @@ def num(value: Any, source: str, digits: int = 2, *, kind: str = "float") -> str
     digits
         Decimals shown (``kind="float"``).
     kind
-        ``float``, ``int`` (a count) or ``percent`` (a 0-100 value shown with one decimal and %).
+        ``float``, ``int`` (a count), ``percent`` (a 0-100 value shown with one decimal and %)
+        or ``exp`` (a log ratio shown as the ratio; ``data-value`` keeps the log value).
 
     Returns
     -------
@@ -153,6 +154,8 @@ def num(value: Any, source: str, digits: int = 2, *, kind: str = "float") -> str
         text = fmt_int(value)
     elif kind == "percent":
         text = "n/a" if is_missing(value) else f"{fmt_number(value, 1)}%"
+    elif kind == "exp":
+        text = "n/a" if is_missing(value) else fmt_number(math.exp(float(value)), digits)
     else:
         text = fmt_number(value, digits)
     full = "" if is_missing(value) else repr(float(value))

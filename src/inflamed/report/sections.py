@@ -350,6 +350,40 @@ def _small_study_text(outcome: OutcomeArtefacts) -> str:
     )
 
 
+def _sensitivity_text(outcome: OutcomeArtefacts) -> str:
+    """Influence diagnostics and the fixed-effect estimates from 2x2 counts (binary outcomes)."""
+    parts = []
+    influence = outcome.influence
+    if influence is not None and "influential" in influence and "study_id" in influence:
+        flagged = influence.loc[influence["influential"].astype(str) == "True", "study_id"]
+        parts.append(
+            "Influence diagnostics (metafor's criteria) flag "
+            + (esc(", ".join(map(str, flagged))) if len(flagged) else "no study")
+            + " as influential."
+        )
+    summary = outcome.summary or {}
+    primary = summary.get("primary_set", "crp_high")
+    counts = (summary.get("sets", {}).get(primary) or {}).get("fixed_effect_counts")
+    if isinstance(counts, Mapping):
+        if not counts.get("reported"):
+            parts.append(
+                f"Fixed-effect estimates from 2x2 counts: {esc(counts.get('reason', 'not reported'))}."
+            )
+        for key, title in (("mantel_haenszel", "Mantel-Haenszel"), ("peto", "Peto")):
+            block = counts.get(key)
+            if not isinstance(block, Mapping) or is_missing(block.get("estimate")):
+                continue
+            base = f"{outcome.paths['summary']}#/sets/{primary}/fixed_effect_counts/{key}"
+            spans = [
+                num(block.get(k), f"{base}/{k}", kind="exp") for k in ("estimate", "ci_lb", "ci_ub")
+            ]
+            parts.append(
+                f"{title} fixed-effect {esc(block.get('measure', summary.get('measure', '')))} "
+                f"{spans[0]} (95% CI {spans[1]} to {spans[2]}) from the 2x2 counts."
+            )
+    return f"<p>{' '.join(parts)}</p>" if parts else ""
+
+
 def _leave_one_out_text(outcome: OutcomeArtefacts) -> str:
     loo = outcome.leave_one_out
     if loo is None:
@@ -399,7 +433,11 @@ def results_section(reviews: Sequence[ReviewArtefacts]) -> str:
                 )
             )
             parts.append("<p><b>Subgroups.</b></p>" + _subgroup_text(outcome))
-            parts.append("<p><b>Sensitivity.</b></p>" + _leave_one_out_text(outcome))
+            parts.append(
+                "<p><b>Sensitivity.</b></p>"
+                + _leave_one_out_text(outcome)
+                + _sensitivity_text(outcome)
+            )
             parts.append("<p><b>Small-study effects.</b></p>" + _small_study_text(outcome))
             for figure, path in outcome.figures.items():
                 parts.append(embed_png(path, f"{FIGURE_ALT[figure]} ({outcome.label})"))
