@@ -591,6 +591,7 @@ def test_embed_png_is_self_contained_and_says_when_absent(tmp_path):
     html = embed_png(tmp_path / "f.png", "a forest plot")
     assert html.startswith('<figure><img src="data:image/png;base64,')
     assert 'alt="a forest plot"' in html
+    assert 'alt="f"' in embed_png(tmp_path / "f.png")
     absent = embed_png(tmp_path / "none.png", "x")
     assert "not available" in absent and "<img" not in absent
 

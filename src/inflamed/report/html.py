@@ -209,7 +209,7 @@ def heading(level: int, anchor: str, text: str) -> str:
     return f'<h{level} id="{esc(anchor)}">{esc(text)}</h{level}>'
 
 
-def embed_png(path: str | Path, alt: str, *, caption: str | None = None) -> str:
+def embed_png(path: str | Path, alt: str | None = None, *, caption: str | None = None) -> str:
     """A PNG embedded as base64 (self-contained HTML), or a visible note when it is absent.
 
     Parameters
@@ -217,11 +217,13 @@ def embed_png(path: str | Path, alt: str, *, caption: str | None = None) -> str:
     path
         The PNG file.
     alt
-        Alternative text (read by screen readers, shown when images are off).
+        Alternative text (read by screen readers, shown when images are off); by default the
+        file name in words (``depression_severity_forest.png`` -> "depression severity forest").
     caption
         Optional caption under the figure (plain text; escaped).
     """
     path = Path(path)
+    alt = alt or path.stem.replace("_", " ")
     if not path.is_file():
         return (
             f'<p class="missing">Figure not available: {esc(path.as_posix())} was not produced.</p>'
