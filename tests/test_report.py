@@ -1144,3 +1144,19 @@ def test_unknown_review_name_is_an_input_error(simulated_project):
 def test_sensitivity_text_names_influential_studies_and_mantel_haenszel(standalone_html):
     assert "flag S00 as influential" in standalone_html
     assert "Mantel-Haenszel fixed-effect RR" in standalone_html
+
+
+def test_reproducibility_appendix_quotes_the_readme_and_digests_what_was_read(tmp_path):
+    from inflamed.provenance import digest_of
+    from inflamed.report.sections import reproducibility_section
+
+    readme = tmp_path / "README.md"
+    readme.write_text(
+        "# x\n\n## Quick start\n\n```bash\nrun-this --cores 2\n```\n\n```bash\nnot this\n```\n"
+    )
+    a = tmp_path / "a.csv"
+    a.write_text("x\n1\n")
+    html = reproducibility_section([str(a), str(tmp_path / "absent.csv")], readme=readme)
+    assert "run-this --cores 2" in html and "not this" not in html
+    assert digest_of([a]) in html
+    assert "This report read 1 artefact." in html

@@ -726,7 +726,7 @@ def reproducibility_section(
     commands = _readme_commands(Path(readme)) or "snakemake --cores 2"
     return _wrap(
         _section("reproducibility")
-        + f"<p>This report read {len(existing)} artefacts. Their digest (sha256 over the sorted "
+        + f"<p>This report read {len(existing)} {'artefact' if len(existing) == 1 else 'artefacts'}. Their digest (sha256 over the sorted "
         f"path and sha256 pairs, <code>inflamed.provenance.digest_of</code>) is "
         f'<code id="artefact-digest">{esc(digest)}</code>. <code>results/MANIFEST.json</code> '
         "names the rule, inputs and config values behind each of them.</p>"
