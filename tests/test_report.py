@@ -1160,3 +1160,8 @@ def test_reproducibility_appendix_quotes_the_readme_and_digests_what_was_read(tm
     assert "run-this --cores 2" in html and "not this" not in html
     assert digest_of([a]) in html
     assert "This report read 1 artefact." in html
+
+
+def test_sof_also_rates_the_whole_sample(standalone_html):
+    for outcome in OUTCOMES:
+        assert f'id="sof-whole-{REVIEW}-{outcome.replace("_", "-")}"' in standalone_html

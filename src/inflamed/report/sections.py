@@ -148,13 +148,59 @@ def _headline(outcome: OutcomeArtefacts, set_name: str) -> str:
     return text + "</p>"
 
 
+def _sof_table(sof: pd.DataFrame, table_id: str, row_prefix: str, caption: str) -> str:
+    shown = sof.copy()
+    effects = []
+    for _, row in sof.iterrows():
+        if row["estimate"] is None or is_missing(row["estimate"]):
+            effects.append("not estimable")
+            continue
+        base = row["estimate_locator"]
+        spans = [num(row[k], f"{row['source']}#{base}/{k}") for k in ("estimate", "ci_lb", "ci_ub")]
+        effects.append(f"{esc(row['measure'])} {spans[0]} ({spans[1]} to {spans[2]})")
+    shown["effect (95% CI)"] = effects
+    shown["k"] = [
+        num(k, f"{s}#/sets/{a}/k", kind="int") if s else esc(k)
+        for k, s, a in zip(sof["k"], sof["source"], sof["analysis_set"], strict=True)
+    ]
+    shown["N"] = [
+        num(n, f"{s}#/sets/{a}/n_participants", kind="int") if s and not is_missing(n) else "n/a"
+        for n, s, a in zip(sof["N"], sof["source"], sof["analysis_set"], strict=True)
+    ]
+    shown["set"] = [SET_LABELS.get(a, a) for a in sof["analysis_set"]]
+    shown["certainty"] = [
+        f'<span class="certainty certainty-{c.replace(" ", "-")}">{esc(c)}</span>'
+        for c in sof["certainty"]
+    ]
+    columns = [
+        "label", "set", "k", "N", "effect (95% CI)", "certainty", "risk_of_bias", "inconsistency",
+        "indirectness", "imprecision", "publication_bias", "statement",
+    ]  # fmt: skip
+    table = shown[columns].rename(
+        columns={
+            "label": "outcome",
+            "risk_of_bias": "risk of bias",
+            "publication_bias": "publication bias",
+            "statement": "plain-language statement",
+        }
+    )
+    return html_table(
+        table,
+        table_id=table_id,
+        caption=caption,
+        raw_columns=["k", "N", "effect (95% CI)", "certainty"],
+        table_class="sof",
+        row_ids=[_slug(row_prefix, o) for o in sof["outcome"]],
+    )
+
+
 def summary_of_findings_section(
     reviews: Sequence[ReviewArtefacts],
     *,
     rules: GradeRules | None = None,
     intervention: str = "the treatment",
 ) -> str:
-    """The GRADE summary-of-findings table per review, with the rules it applied."""
+    """The GRADE summary-of-findings table per review (headline set, then the whole sample)."""
     parts = [_section("summary-of-findings")]
     for review in reviews:
         sof = grade_summary_of_findings(review, rules=rules, intervention=intervention)
@@ -162,66 +208,27 @@ def summary_of_findings_section(
         if sof.empty:
             parts.append('<p class="missing">No outcomes configured.</p>')
             continue
-        shown = sof.copy()
-        effects = []
-        for _, row in sof.iterrows():
-            if row["estimate"] is None or is_missing(row["estimate"]):
-                effects.append("not estimable")
-                continue
-            base = row["estimate_locator"]
-            spans = [
-                num(row[k], f"{row['source']}#{base}/{k}") for k in ("estimate", "ci_lb", "ci_ub")
-            ]
-            effects.append(f"{esc(row['measure'])} {spans[0]} ({spans[1]} to {spans[2]})")
-        shown["effect (95% CI)"] = effects
-        shown["k"] = [
-            num(k, f"{s}#/sets/{a}/k", kind="int") if s else esc(k)
-            for k, s, a in zip(sof["k"], sof["source"], sof["analysis_set"], strict=True)
-        ]
-        shown["N"] = [
-            num(n, f"{s}#/sets/{a}/n_participants", kind="int")
-            if s and not is_missing(n)
-            else "n/a"
-            for n, s, a in zip(sof["N"], sof["source"], sof["analysis_set"], strict=True)
-        ]
-        shown["set"] = [SET_LABELS.get(a, a) for a in sof["analysis_set"]]
-        shown["certainty"] = [
-            f'<span class="certainty certainty-{c.replace(" ", "-")}">{esc(c)}</span>'
-            for c in sof["certainty"]
-        ]
-        table = shown[
-            [
-                "label",
-                "set",
-                "k",
-                "N",
-                "effect (95% CI)",
-                "certainty",
-                "risk_of_bias",
-                "inconsistency",
-                "indirectness",
-                "imprecision",
-                "publication_bias",
-                "statement",
-            ]
-        ].rename(
-            columns={
-                "label": "outcome",
-                "risk_of_bias": "risk of bias",
-                "publication_bias": "publication bias",
-                "statement": "plain-language statement",
-            }
-        )
         parts.append(
-            html_table(
-                table,
-                table_id=_slug("sof-table", review.name),
-                caption=f"Summary of findings (automated GRADE proposal): {review.title}",
-                raw_columns=["k", "N", "effect (95% CI)", "certainty"],
-                table_class="sof",
-                row_ids=[_slug("sof", review.name, o) for o in sof["outcome"]],
+            _sof_table(
+                sof,
+                _slug("sof-table", review.name),
+                _slug("sof", review.name),
+                f"Summary of findings (automated GRADE proposal): {review.title}",
             )
         )
+        if set(sof["analysis_set"]) != {"whole"}:
+            whole = grade_summary_of_findings(
+                review, analysis_set="whole", rules=rules, intervention=intervention
+            )
+            parts.append(
+                _sof_table(
+                    whole,
+                    _slug("sof-table-whole", review.name),
+                    _slug("sof-whole", review.name),
+                    "The same outcomes in the whole samples of the trials (shares patients with "
+                    "the CRP-selected set: shown for comparison, not tested against it)",
+                )
+            )
     parts.append(
         '<h3 id="grade-rules">How the certainty was proposed</h3>' + grade_rules_text(rules)
     )
