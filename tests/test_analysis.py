@@ -17,8 +17,13 @@ SMD = {"type": "continuous", "measure": "SMD", "label": "Severity"}
 RR = {"type": "binary", "measure": "RR", "label": "Response", "event_is": "benefit"}
 
 
-def simulated_effects(k: int, subgroup: str = "crp_high", outcome: str = "severity", seed: int = 1,
-                      selection: str = "stratified") -> pd.DataFrame:
+def simulated_effects(
+    k: int,
+    subgroup: str = "crp_high",
+    outcome: str = "severity",
+    seed: int = 1,
+    selection: str = "stratified",
+) -> pd.DataFrame:
     rng = np.random.default_rng(seed)
     n = rng.integers(20, 60, size=(k, 2))
     return pd.DataFrame(
@@ -35,7 +40,8 @@ def simulated_effects(k: int, subgroup: str = "crp_high", outcome: str = "severi
             "events_treat": np.nan,
             "events_ctrl": np.nan,
             "year": 2000 + np.arange(k),
-            "mechanism_class": ["minocycline", "cytokine_inhibitor"] * (k // 2) + ["other"] * (k % 2),
+            "mechanism_class": ["minocycline", "cytokine_inhibitor"] * (k // 2)
+            + ["other"] * (k % 2),
             "inflammation_selection": selection,
         }
     )
@@ -65,7 +71,9 @@ def test_primary_estimate_equals_rma_on_the_primary_rows():
     result = out.summary["sets"]["crp_high"]["result"]
     assert result["estimate"] == pytest.approx(fit.estimate, rel=1e-12)
     assert result["tau2_ci_lb"] <= result["tau2"] <= result["tau2_ci_ub"]
-    assert out.summary["sets"]["crp_high"]["n_participants"] == int(high[["n_treat", "n_ctrl"]].sum().sum())
+    assert out.summary["sets"]["crp_high"]["n_participants"] == int(
+        high[["n_treat", "n_ctrl"]].sum().sum()
+    )
     assert out.small_study["reported"] and out.small_study["k"] == 12
     assert list(out.leave_one_out["study_id"]) == list(high["study_id"])
     assert out.cumulative["k"].tolist() == list(range(1, 13))
@@ -98,13 +106,25 @@ def test_binary_outcome_reports_ratio_scale_and_mantel_haenszel():
 def test_pooled_table_lists_every_set(tmp_path):
     effects = pd.concat([simulated_effects(5), simulated_effects(3, subgroup="whole", seed=4)])
     out = analyse_outcome(effects, outcome="severity", spec=SMD, pooling=POOLING)
-    paths = {name: tmp_path / f"{name}.out" for name in
-             ["summary", "studies", "subgroups", "leave_one_out", "influence", "small_study", "cumulative"]}
+    paths = {
+        name: tmp_path / f"{name}.out"
+        for name in [
+            "summary",
+            "studies",
+            "subgroups",
+            "leave_one_out",
+            "influence",
+            "small_study",
+            "cumulative",
+        ]
+    }
     out.write(**paths)
     table = pooled_table([paths["summary"]])
     assert set(table["analysis_set"]) == {"crp_high", "whole", "crp_low"}
     row = table[table["analysis_set"] == "crp_high"].iloc[0]
-    assert row["estimate"] == pytest.approx(json.loads(paths["summary"].read_text())["sets"]["crp_high"]["result"]["estimate"])
+    assert row["estimate"] == pytest.approx(
+        json.loads(paths["summary"].read_text())["sets"]["crp_high"]["result"]["estimate"]
+    )
     assert not table[table["analysis_set"] == "crp_low"]["estimable"].iloc[0]
 
 

@@ -43,15 +43,65 @@ def test_version(capsys):
 
 def test_effects_then_pool_matches_the_library(bcg_csv, tmp_path, capsys):
     out = tmp_path / "es.csv"
-    assert main(["effects", str(bcg_csv), "--measure", "RR", "--ai", "tpos", "--n1i", "n1",
-                 "--ci", "cpos", "--n2i", "n2", "-o", str(out)]) == 0
+    assert (
+        main(
+            [
+                "effects",
+                str(bcg_csv),
+                "--measure",
+                "RR",
+                "--ai",
+                "tpos",
+                "--n1i",
+                "n1",
+                "--ci",
+                "cpos",
+                "--n2i",
+                "n2",
+                "-o",
+                str(out),
+            ]
+        )
+        == 0
+    )
     es = pd.read_csv(out)
     expected = escalc("RR", ai=BCG.tpos, bi=BCG.tneg, ci=BCG.cpos, di=BCG.cneg)
     assert es["yi"].to_numpy() == pytest.approx(expected.yi, rel=1e-10)
-    assert main(["pool", str(out), "--yi", "yi", "--vi", "vi", "--method", "REML", "--test", "z", "--json"]) == 0
+    assert (
+        main(
+            [
+                "pool",
+                str(out),
+                "--yi",
+                "yi",
+                "--vi",
+                "vi",
+                "--method",
+                "REML",
+                "--test",
+                "z",
+                "--json",
+            ]
+        )
+        == 0
+    )
     result = json.loads(capsys.readouterr().out)
     fit = rma(expected.yi, expected.vi, method="REML", test="z")
-    for key in ["k", "estimate", "se", "ci_lb", "ci_ub", "pval", "tau2", "i2", "h2", "q", "q_pval", "pi_lb", "pi_ub"]:
+    for key in [
+        "k",
+        "estimate",
+        "se",
+        "ci_lb",
+        "ci_ub",
+        "pval",
+        "tau2",
+        "i2",
+        "h2",
+        "q",
+        "q_pval",
+        "pi_lb",
+        "pi_ub",
+    ]:
         assert key in result
     assert result["estimate"] == pytest.approx(fit.estimate, rel=1e-10)
     # metafor: rma(measure="RR", ai=tpos, bi=tneg, ci=cpos, di=cneg, data=dat.bcg) gives
@@ -62,8 +112,24 @@ def test_effects_then_pool_matches_the_library(bcg_csv, tmp_path, capsys):
 
 def test_pool_with_moderators_reports_coefficients(bcg_csv, tmp_path, capsys):
     out = tmp_path / "es.csv"
-    main(["effects", str(bcg_csv), "--measure", "RR", "--ai", "tpos", "--n1i", "n1", "--ci",
-          "cpos", "--n2i", "n2", "-o", str(out)])
+    main(
+        [
+            "effects",
+            str(bcg_csv),
+            "--measure",
+            "RR",
+            "--ai",
+            "tpos",
+            "--n1i",
+            "n1",
+            "--ci",
+            "cpos",
+            "--n2i",
+            "n2",
+            "-o",
+            str(out),
+        ]
+    )
     assert main(["pool", str(out), "--yi", "yi", "--vi", "vi", "--mods", "ablat", "--json"]) == 0
     result = json.loads(capsys.readouterr().out)
     assert [c["name"] for c in result["coefficients"]] == ["intrcpt", "ablat"]
@@ -71,8 +137,28 @@ def test_pool_with_moderators_reports_coefficients(bcg_csv, tmp_path, capsys):
 
 
 def test_mantel_haenszel(bcg_csv, capsys):
-    assert main(["pool", str(bcg_csv), "--measure", "RR", "--method", "MH", "--ai", "tpos",
-                 "--n1i", "n1", "--ci", "cpos", "--n2i", "n2", "--json"]) == 0
+    assert (
+        main(
+            [
+                "pool",
+                str(bcg_csv),
+                "--measure",
+                "RR",
+                "--method",
+                "MH",
+                "--ai",
+                "tpos",
+                "--n1i",
+                "n1",
+                "--ci",
+                "cpos",
+                "--n2i",
+                "n2",
+                "--json",
+            ]
+        )
+        == 0
+    )
     result = json.loads(capsys.readouterr().out)
     assert result["k"] == 13
 
@@ -83,8 +169,22 @@ def test_bad_input_names_file_row_and_column(bcg_csv, tmp_path, capsys):
     frame.loc[2, "tpos"] = "four"
     bad = tmp_path / "bad.csv"
     frame.to_csv(bad, index=False)
-    code = main(["effects", str(bad), "--measure", "RR", "--ai", "tpos", "--n1i", "n1", "--ci",
-                 "cpos", "--n2i", "n2"])
+    code = main(
+        [
+            "effects",
+            str(bad),
+            "--measure",
+            "RR",
+            "--ai",
+            "tpos",
+            "--n1i",
+            "n1",
+            "--ci",
+            "cpos",
+            "--n2i",
+            "n2",
+        ]
+    )
     err = capsys.readouterr().err
     assert code == 2
     assert f"file {bad}" in err and "row 4" in err and "column 'tpos'" in err and "'four'" in err
@@ -93,5 +193,7 @@ def test_bad_input_names_file_row_and_column(bcg_csv, tmp_path, capsys):
 
 
 def test_console_script_is_installed():
-    result = subprocess.run([sys.executable, "-m", "inflamed.cli", "--version"], capture_output=True, text=True)
+    result = subprocess.run(
+        [sys.executable, "-m", "inflamed.cli", "--version"], capture_output=True, text=True
+    )
     assert result.returncode == 0 and __version__ in result.stdout

@@ -39,20 +39,36 @@ def test_minimal_config_gets_every_default():
 @pytest.mark.parametrize(
     ("mutate", "fragments"),
     [
-        (lambda c: c["pooling"].__setitem__("method", "REMLX"),
-         ["key 'pooling.method'", "'REMLX'", "'REML'"]),
-        (lambda c: c["pooling"].__setitem__("metod", "REML"),
-         ["key 'pooling.metod'", "unknown key", "method"]),
-        (lambda c: c["pooling"].__setitem__("level", "95%"),
-         ["key 'pooling.level'", "'95%'", "number"]),
-        (lambda c: c["extraction"].__setitem__("prepost_correlation", 1.5),
-         ["key 'extraction.prepost_correlation'", "<= 1"]),
-        (lambda c: c["reviews"]["anti-inflammatory-crp"]["outcomes"]["response"].pop("event_is"),
-         ["event_is", "'benefit' or 'harm'"]),
-        (lambda c: c["reviews"]["anti-inflammatory-crp"]["outcomes"]["anhedonia"].__setitem__("measure", "RR"),
-         ["anhedonia.measure", "SMD"]),
-        (lambda c: c["reviews"].__setitem__("Bad Name", c["reviews"]["anti-inflammatory-crp"]),
-         ["Bad Name", "pattern"]),
+        (
+            lambda c: c["pooling"].__setitem__("method", "REMLX"),
+            ["key 'pooling.method'", "'REMLX'", "'REML'"],
+        ),
+        (
+            lambda c: c["pooling"].__setitem__("metod", "REML"),
+            ["key 'pooling.metod'", "unknown key", "method"],
+        ),
+        (
+            lambda c: c["pooling"].__setitem__("level", "95%"),
+            ["key 'pooling.level'", "'95%'", "number"],
+        ),
+        (
+            lambda c: c["extraction"].__setitem__("prepost_correlation", 1.5),
+            ["key 'extraction.prepost_correlation'", "<= 1"],
+        ),
+        (
+            lambda c: c["reviews"]["anti-inflammatory-crp"]["outcomes"]["response"].pop("event_is"),
+            ["event_is", "'benefit' or 'harm'"],
+        ),
+        (
+            lambda c: c["reviews"]["anti-inflammatory-crp"]["outcomes"]["anhedonia"].__setitem__(
+                "measure", "RR"
+            ),
+            ["anhedonia.measure", "SMD"],
+        ),
+        (
+            lambda c: c["reviews"].__setitem__("Bad Name", c["reviews"]["anti-inflammatory-crp"]),
+            ["Bad Name", "pattern"],
+        ),
     ],
 )
 def test_bad_config_names_key_value_and_expectation(mutate, fragments):

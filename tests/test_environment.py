@@ -28,8 +28,21 @@ def test_every_lock_line_is_an_exact_pin():
 
 def test_direct_dependencies_are_pinned():
     pins = lock()
-    for name in ["snakemake", "pandas", "numpy", "scipy", "statsmodels", "seaborn", "papermill",
-                 "pytest", "matplotlib", "jsonschema", "nbconvert", "ipykernel", "hypothesis"]:
+    for name in [
+        "snakemake",
+        "pandas",
+        "numpy",
+        "scipy",
+        "statsmodels",
+        "seaborn",
+        "papermill",
+        "pytest",
+        "matplotlib",
+        "jsonschema",
+        "nbconvert",
+        "ipykernel",
+        "hypothesis",
+    ]:
         assert name in pins, f"{name} is not pinned in requirements.lock"
 
 
@@ -47,7 +60,9 @@ def test_conda_envs_match_the_lock():
                 assert version == "3.11"
                 continue
             name = CONDA_TO_PYPI.get(name, name)
-            assert pins.get(name) == version, f"{path.name}: {dep} but requirements.lock has {pins.get(name)}"
+            assert pins.get(name) == version, (
+                f"{path.name}: {dep} but requirements.lock has {pins.get(name)}"
+            )
 
 
 def test_every_rule_names_an_existing_env():

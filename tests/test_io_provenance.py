@@ -42,7 +42,10 @@ def test_manifest_joins_artefacts_to_rules(tmp_path, monkeypatch):
     Path("in.csv").write_text("a\n1\n")
     Path("out.csv").write_text("a\n2\n")
     record = make_record(
-        rule="pool", wildcards={"review": "r"}, params={"level": 95}, inputs=["in.csv"],
+        rule="pool",
+        wildcards={"review": "r"},
+        params={"level": 95},
+        inputs=["in.csv"],
         outputs=[tmp_path / "out.csv"],
     )
     assert record.outputs == ["out.csv"]  # absolute paths under the working dir become relative

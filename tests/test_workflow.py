@@ -33,12 +33,20 @@ REVIEWS = {"review-a": 101, "review-b": 202}
 
 def fixture_config() -> dict:
     outcomes = {
-        "depression_severity": {"type": "continuous", "measure": "SMD", "label": "Depressive symptom severity"},
+        "depression_severity": {
+            "type": "continuous",
+            "measure": "SMD",
+            "label": "Depressive symptom severity",
+        },
         "response": {"type": "binary", "measure": "RR", "event_is": "benefit", "label": "Response"},
     }
     return {
         "reviews": {
-            name: {"path": f"data/reviews/{name}", "outcomes": outcomes, "title": f"Simulated {name}"}
+            name: {
+                "path": f"data/reviews/{name}",
+                "outcomes": outcomes,
+                "title": f"Simulated {name}",
+            }
             for name in REVIEWS
         },
         "instruments": "data/instruments.csv",
@@ -75,7 +83,9 @@ def snakemake(project: Path, *args: str, check: bool = True) -> subprocess.Compl
         timeout=900,
     )
     if check and result.returncode != 0:
-        raise AssertionError(f"snakemake {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
+        raise AssertionError(
+            f"snakemake {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}"
+        )
     return result
 
 
@@ -122,10 +132,23 @@ def test_dry_run_has_every_stage(tmp_path):
     project = make_project(tmp_path)
     jobs = planned_jobs(snakemake(project, "-n"))
     for rule in [
-        "ingest", "extract", "pool", "pooled_table", "mechanism_cascade", "who_benefits",
-        "figure_forest", "figure_funnel", "figure_leave_one_out", "figure_cumulative",
-        "figure_risk_of_bias", "figure_prisma", "figure_comparison", "run_config", "report",
-        "manifest", "all",
+        "ingest",
+        "extract",
+        "pool",
+        "pooled_table",
+        "mechanism_cascade",
+        "who_benefits",
+        "figure_forest",
+        "figure_funnel",
+        "figure_leave_one_out",
+        "figure_cumulative",
+        "figure_risk_of_bias",
+        "figure_prisma",
+        "figure_comparison",
+        "run_config",
+        "report",
+        "manifest",
+        "all",
     ]:
         assert rule in jobs, f"rule {rule} missing from the DAG: {sorted(jobs)}"
     assert jobs["ingest"] == len(REVIEWS)

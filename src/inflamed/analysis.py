@@ -105,7 +105,10 @@ def _fit(rows: pd.DataFrame, settings: Mapping[str, Any]) -> tuple[Any | None, s
     """Fit the random-effects model, or say in words why it cannot be fitted."""
     k = len(rows)
     if k < MIN_K["pool"]:
-        return None, "no study in this set has usable numbers for this outcome (see missing_data.csv)"
+        return (
+            None,
+            "no study in this set has usable numbers for this outcome (see missing_data.csv)",
+        )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)  # k = 1 warns; the artefact says it instead
         return rma(rows["yi"].to_numpy(), rows["vi"].to_numpy(), **settings), ""
@@ -113,9 +116,7 @@ def _fit(rows: pd.DataFrame, settings: Mapping[str, Any]) -> tuple[Any | None, s
 
 def _ratio_scale(result: Mapping[str, Any]) -> dict[str, Any]:
     keys = ("estimate", "ci_lb", "ci_ub", "pi_lb", "pi_ub")
-    return {
-        key: (math.exp(result[key]) if result.get(key) is not None else None) for key in keys
-    }
+    return {key: (math.exp(result[key]) if result.get(key) is not None else None) for key in keys}
 
 
 def _set_summary(
@@ -179,7 +180,9 @@ def _subgroup_block(
             "reason": f"needs studies in at least two {label} groups (have "
             f"{groups.nunique()} group(s), k = {len(rows)})",
         }
-    result = subgroup_analysis(rows["yi"].to_numpy(), rows["vi"].to_numpy(), groups.to_numpy(), **settings)
+    result = subgroup_analysis(
+        rows["yi"].to_numpy(), rows["vi"].to_numpy(), groups.to_numpy(), **settings
+    )
     return {"reported": True, **result.to_dict()}
 
 
@@ -270,7 +273,9 @@ def analyse_outcome(
         if len(set_rows):
             study_frames.append(_study_rows(set_rows, fit, level))
     studies = (
-        pd.concat(study_frames, ignore_index=True) if study_frames else pd.DataFrame(columns=list(sets.columns) + ["label", "sei", "ci_lb", "ci_ub", "weight"])
+        pd.concat(study_frames, ignore_index=True)
+        if study_frames
+        else pd.DataFrame(columns=[*sets.columns, "label", "sei", "ci_lb", "ci_ub", "weight"])
     )
 
     primary = sets[sets["analysis_set"] == primary_subgroup]
@@ -323,8 +328,11 @@ def analyse_outcome(
     if k >= MIN_K["cumulative"]:
         # Studies enter by publication year (ties keep input order, as metafor's cumul does).
         cumulative = cumulative_meta_analysis(
-            yi, vi, primary["year"].to_numpy(dtype=float),
-            labels=primary["study_id"].to_numpy(), **settings,
+            yi,
+            vi,
+            primary["year"].to_numpy(dtype=float),
+            labels=primary["study_id"].to_numpy(),
+            **settings,
         ).to_frame()
         years = dict(zip(primary["study_id"], primary["year"], strict=True))
         cumulative = cumulative.rename(columns={"study": "study_id"})

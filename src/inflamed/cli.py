@@ -19,7 +19,6 @@ import argparse
 import json
 import sys
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -124,13 +123,22 @@ def cmd_pool(args: argparse.Namespace) -> int:
         try:
             if args.method == "MH":
                 result = rma_mh(
-                    arrays["ai"], arrays["n1i"], arrays["ci"], arrays["n2i"],
-                    measure=args.measure or "OR", level=level, row_offset=CSV_ROW_OFFSET,
+                    arrays["ai"],
+                    arrays["n1i"],
+                    arrays["ci"],
+                    arrays["n2i"],
+                    measure=args.measure or "OR",
+                    level=level,
+                    row_offset=CSV_ROW_OFFSET,
                 )
             else:
                 result = rma_peto(
-                    arrays["ai"], arrays["n1i"], arrays["ci"], arrays["n2i"],
-                    level=level, row_offset=CSV_ROW_OFFSET,
+                    arrays["ai"],
+                    arrays["n1i"],
+                    arrays["ci"],
+                    arrays["n2i"],
+                    level=level,
+                    row_offset=CSV_ROW_OFFSET,
                 )
         except InputError as error:
             raise _with_file(error, args.csv) from None
@@ -157,8 +165,13 @@ def cmd_pool(args: argparse.Namespace) -> int:
             mods = frame[list(args.mods)]
         try:
             fit = rma(
-                arrays["yi"], arrays["vi"], mods=mods, method=args.method, test=args.test,
-                level=level, row_offset=CSV_ROW_OFFSET,
+                arrays["yi"],
+                arrays["vi"],
+                mods=mods,
+                method=args.method,
+                test=args.test,
+                level=level,
+                row_offset=CSV_ROW_OFFSET,
             )
         except InputError as error:
             raise _with_file(error, args.csv) from None
@@ -183,10 +196,17 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"inflamed {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    eff = sub.add_parser("effects", help="append yi and vi to every row of a CSV (metafor's escalc)")
+    eff = sub.add_parser(
+        "effects", help="append yi and vi to every row of a CSV (metafor's escalc)"
+    )
     eff.add_argument("csv", help="input CSV (one row per study or comparison)")
-    eff.add_argument("--from", dest="source_format", choices=["csv", "metapsy"], default="csv",
-                     help="'metapsy': a Metapsy-standard file; writes .id, yi, vi for every row")
+    eff.add_argument(
+        "--from",
+        dest="source_format",
+        choices=["csv", "metapsy"],
+        default="csv",
+        help="'metapsy': a Metapsy-standard file; writes .id, yi, vi for every row",
+    )
     eff.add_argument("--measure", choices=["SMD", "MD", "RR", "OR", "RD"])
     for name in sorted(set(CONTINUOUS_ARGS) | set(BINARY_ARGS)):
         eff.add_argument(f"--{name}", metavar="COLUMN")
@@ -197,8 +217,11 @@ def build_parser() -> argparse.ArgumentParser:
     pool.add_argument("csv")
     pool.add_argument("--yi", metavar="COLUMN")
     pool.add_argument("--vi", metavar="COLUMN")
-    pool.add_argument("--method", default="REML",
-                      choices=["REML", "ML", "DL", "PM", "SJ", "HE", "EB", "FE", "MH", "PETO"])
+    pool.add_argument(
+        "--method",
+        default="REML",
+        choices=["REML", "ML", "DL", "PM", "SJ", "HE", "EB", "FE", "MH", "PETO"],
+    )
     pool.add_argument("--test", default="knha", choices=["z", "t", "knha", "adhoc"])
     pool.add_argument("--level", default=95.0, type=float, help="confidence level in percent")
     pool.add_argument("--mods", nargs="+", metavar="COLUMN", help="moderator columns")

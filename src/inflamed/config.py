@@ -127,15 +127,11 @@ def validate_mapping(
     error = best_match(validator.iter_errors(data))
     if error is not None:
         key, value = _offending(error)
-        message = (
-            "unknown key" if error.validator == "additionalProperties" else "invalid value"
-        )
+        message = "unknown key" if error.validator == "additionalProperties" else "invalid value"
         if error.validator == "required":
             message = "missing required key"
             value = None
-        raise InputError(
-            message, file=str(source), key=key, value=value, expected=_expected(error)
-        )
+        raise InputError(message, file=str(source), key=key, value=value, expected=_expected(error))
     result = copy.deepcopy(data)
     if fill_defaults:
         _fill_defaults(result, schema, schema)

@@ -65,7 +65,9 @@ def _model_label(summary: Mapping[str, Any]) -> str:
     return f"Random-effects model ({settings['method']}, {test.get(settings['test'], settings['test'])} CI)"
 
 
-def forest_input(studies_csv: str | Path, summary_json: str | Path, subgroups_json: str | Path) -> FigureInput:
+def forest_input(
+    studies_csv: str | Path, summary_json: str | Path, subgroups_json: str | Path
+) -> FigureInput:
     """Forest plot blocks: the inflammation-selected results, then the whole-sample results."""
     summary = read_json(summary_json)
     subgroups = read_json(subgroups_json)
@@ -93,7 +95,9 @@ def forest_input(studies_csv: str | Path, summary_json: str | Path, subgroups_js
             }
         )
     if not pooled_rows:
-        return FigureInput(reason=f"no study reports {summary['label'].lower()} with usable numbers")
+        return FigureInput(
+            reason=f"no study reports {summary['label'].lower()} with usable numbers"
+        )
     shown = {row["subgroup"] for row in pooled_rows}
     studies = studies[studies["analysis_set"].isin(shown)].copy()
     studies["subgroup"] = studies["analysis_set"]
@@ -127,7 +131,9 @@ def forest_input(studies_csv: str | Path, summary_json: str | Path, subgroups_js
     )
 
 
-def funnel_input(studies_csv: str | Path, summary_json: str | Path, small_study_json: str | Path) -> FigureInput:
+def funnel_input(
+    studies_csv: str | Path, summary_json: str | Path, small_study_json: str | Path
+) -> FigureInput:
     """Funnel plot of the primary set, with Egger's test and trim-and-fill when reported."""
     summary = read_json(summary_json)
     small = read_json(small_study_json)
@@ -136,7 +142,9 @@ def funnel_input(studies_csv: str | Path, summary_json: str | Path, small_study_
     studies = studies[studies["analysis_set"] == primary]
     result = summary["sets"].get(primary, {}).get("result")
     if result is None or len(studies) < 2:
-        return FigureInput(reason=f"k = {len(studies)} in the {primary} set; a funnel needs at least 2 studies")
+        return FigureInput(
+            reason=f"k = {len(studies)} in the {primary} set; a funnel needs at least 2 studies"
+        )
     options: dict[str, Any] = {
         "estimate": result["estimate"],
         "measure": summary["measure"],
@@ -154,9 +162,7 @@ def funnel_input(studies_csv: str | Path, summary_json: str | Path, small_study_
         if tf.get("k0"):
             options["filled"] = pd.DataFrame({"yi": tf["yi_fill"], "vi": tf["vi_fill"]})
             options["filled_estimate"] = tf.get("estimate")
-    return FigureInput(
-        frames={"yi": studies["yi"], "vi": studies["vi"]}, options=options
-    )
+    return FigureInput(frames={"yi": studies["yi"], "vi": studies["vi"]}, options=options)
 
 
 def _not_run(frame: pd.DataFrame) -> str:
@@ -193,13 +199,23 @@ def influence_input(influence_csv: str | Path) -> FigureInput:
     return FigureInput(frames={"frame": frame.rename(columns={"study_id": "study"})})
 
 
-def cumulative_input(cumulative_csv: str | Path) -> FigureInput:
+def cumulative_input(cumulative_csv: str | Path, summary_json: str | Path) -> FigureInput:
     frame = read_csv(cumulative_csv)
     reason = _not_run(frame)
     if reason or frame.empty:
         return FigureInput(reason=reason or "no cumulative results")
-    frame = frame.assign(label=[f"+ {s} ({int(y)})" for s, y in zip(frame["study_id"], frame["year"], strict=True)])
-    return FigureInput(frames={"frame": frame})
+    summary = read_json(summary_json)
+    frame = frame.assign(
+        label=[f"+ {s} ({int(y)})" for s, y in zip(frame["study_id"], frame["year"], strict=True)]
+    )
+    return FigureInput(
+        frames={"frame": frame},
+        options={
+            "measure": summary["measure"],
+            "title": f"{summary['label']}: cumulative meta-analysis by year "
+            f"({SET_LABELS.get(summary['primary_set'], summary['primary_set'])})",
+        },
+    )
 
 
 def comparison_input(

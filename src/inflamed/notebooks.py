@@ -46,7 +46,9 @@ def normalise(path: str | Path) -> None:
     """Strip run-specific metadata from an executed notebook in place (atomically)."""
     path = Path(path)
     notebook = json.loads(path.read_text(encoding="utf-8"))
-    write_text(path, json.dumps(_clean(notebook), indent=1, sort_keys=True, ensure_ascii=False) + "\n")
+    write_text(
+        path, json.dumps(_clean(notebook), indent=1, sort_keys=True, ensure_ascii=False) + "\n"
+    )
 
 
 def to_html(notebook_path: str | Path, html_path: str | Path) -> None:

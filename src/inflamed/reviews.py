@@ -87,11 +87,11 @@ def ingest_summary(review: Review) -> dict[str, Any]:
     conversions = review.conversions
     return {
         "review": review.name,
-        "studies": int(len(review.studies)),
-        "contrast_rows": int(len(contrasts)),
+        "studies": len(review.studies),
+        "contrast_rows": len(contrasts),
         "rows_per_outcome_and_subgroup": per_outcome,
-        "risk_of_bias_rows": int(len(review.risk_of_bias)),
-        "published_estimates": int(len(review.published_estimates)),
+        "risk_of_bias_rows": len(review.risk_of_bias),
+        "published_estimates": len(review.published_estimates),
         "unit_conversions": (
             conversions.to_dict(orient="records") if isinstance(conversions, pd.DataFrame) else []
         ),

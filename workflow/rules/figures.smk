@@ -107,6 +107,7 @@ rule figure_influence:
 rule figure_cumulative:
     input:
         cumulative="results/{review}/pool/{outcome}/cumulative.csv",
+        summary="results/{review}/pool/{outcome}/summary.json",
     output:
         **figure_outputs("cumulative", "cumulative", "Cumulative meta-analysis"),
         provenance=provenance_path("figure_cumulative", "{review}/{outcome}"),

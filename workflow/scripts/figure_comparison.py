@@ -8,7 +8,10 @@ from inflamed.rule_support import run_rule
 
 def step(smk):
     spec = comparison_input(
-        smk.input.pooled, smk.input.published, dict(smk.params.outcomes), smk.params.primary_subgroup
+        smk.input.pooled,
+        smk.input.published,
+        dict(smk.params.outcomes),
+        smk.params.primary_subgroup,
     )
     if spec.drawable:
         fig = comparison_plot(spec.frames["frame"], **spec.options)

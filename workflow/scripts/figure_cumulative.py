@@ -7,7 +7,7 @@ from inflamed.rule_support import run_rule
 
 
 def step(smk):
-    spec = cumulative_input(smk.input.cumulative)
+    spec = cumulative_input(smk.input.cumulative, smk.input.summary)
     if spec.drawable:
         fig = cumulative_plot(spec.frames["frame"], **spec.options)
     else:

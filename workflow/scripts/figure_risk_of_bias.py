@@ -11,7 +11,9 @@ def step(smk):
     out = smk.output
     if rob.empty:
         reason = "no risk-of-bias judgements in risk_of_bias.csv"
-        save_figure(placeholder("Risk of bias (RoB 2)", reason), out.traffic_light, out.traffic_light_svg)
+        save_figure(
+            placeholder("Risk of bias (RoB 2)", reason), out.traffic_light, out.traffic_light_svg
+        )
         save_figure(placeholder("Risk of bias summary", reason), out.summary, out.summary_svg)
         return
     save_figure(rob_traffic_light(rob), out.traffic_light, out.traffic_light_svg)

@@ -8,7 +8,9 @@ from inflamed.rule_support import run_rule
 def step(smk):
     review = load_review(smk.params.review, instruments=smk.params.instruments)
     out = smk.output
-    write_csv(out.contrasts, review.contrasts, sort_by=["study_id", "outcome", "subgroup", "row_ref"])
+    write_csv(
+        out.contrasts, review.contrasts, sort_by=["study_id", "outcome", "subgroup", "row_ref"]
+    )
     write_csv(out.studies, review.studies, sort_by=["study_id"])
     write_csv(out.risk_of_bias, review.risk_of_bias)
     write_csv(out.published, review.published_estimates)

@@ -15,7 +15,10 @@ def step(smk):
         effects,
         Path(smk.output.who_benefits).parent,
         interventions=smk.input.interventions,
-        config={"mechanism": dict(smk.params.mechanism), "pooling": rma_settings(smk.params.pooling)},
+        config={
+            "mechanism": dict(smk.params.mechanism),
+            "pooling": rma_settings(smk.params.pooling),
+        },
         outcomes=list(smk.params.outcomes),
     )
 

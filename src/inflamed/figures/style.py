@@ -13,10 +13,10 @@ import matplotlib
 
 matplotlib.use("Agg")  # figures are files; never open a window (CI has no display)
 
-import matplotlib.pyplot as plt  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
+import matplotlib.pyplot as plt
+from matplotlib.figure import Figure
 
-from inflamed.io import atomic_open  # noqa: E402
+from inflamed.io import atomic_open
 
 #: Okabe-Ito palette: distinguishable with the common colour-vision deficiencies.
 PALETTE = {

@@ -1,0 +1,222 @@
+"""Shared helpers of the figure modules: input validation, measure scales and number formatting.
+
+Private to :mod:`inflamed.figures`; the public figure functions validate their tidy frames here so
+every figure reports a missing or non-numeric column the same way (an
+:class:`inflamed.errors.InputError` naming the argument, the column and, for bad values, the
+spreadsheet row).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+
+import numpy as np
+import pandas as pd
+from matplotlib import pyplot as plt
+from matplotlib.axes import Axes
+from matplotlib.font_manager import FontProperties
+from matplotlib.textpath import TextToPath
+from matplotlib.ticker import FixedLocator, FuncFormatter, NullLocator
+
+from inflamed.errors import InputError
+
+#: Measures whose ``yi``/CI values are log ratios (plotted exponentiated on a log axis).
+RATIO_MEASURES = frozenset({"RR", "OR", "PETO", "PETO_OR", "HR", "IRR", "ROM"})
+
+#: Axis labels per measure. Continuous measures follow the project's sign convention (positive
+#: favours treatment); ratios are treatment vs control as is (see docs/architecture.md).
+MEASURE_LABELS = {
+    "SMD": "Hedges' g (positive favours treatment)",
+    "SMCC": "Standardised mean change, Hedges' g (positive favours treatment)",
+    "SMCR": "Standardised mean change, Hedges' g (positive favours treatment)",
+    "MD": "Mean difference (instrument units; positive favours treatment)",
+    "RD": "Risk difference (treatment \u2212 control)",
+    "RR": "Risk ratio, treatment vs control (log scale)",
+    "OR": "Odds ratio, treatment vs control (log scale)",
+    "PETO": "Peto odds ratio, treatment vs control (log scale)",
+    "PETO_OR": "Peto odds ratio, treatment vs control (log scale)",
+    "HR": "Hazard ratio, treatment vs control (log scale)",
+    "IRR": "Incidence rate ratio, treatment vs control (log scale)",
+    "ROM": "Ratio of means, treatment vs control (log scale)",
+}
+
+#: Short names of the measures, for column headers.
+MEASURE_SHORT = {
+    "SMD": "g",
+    "SMCC": "g",
+    "SMCR": "g",
+    "MD": "MD",
+    "RD": "RD",
+    "RR": "RR",
+    "OR": "OR",
+    "PETO": "OR",
+    "PETO_OR": "OR",
+    "HR": "HR",
+    "IRR": "IRR",
+    "ROM": "ROM",
+}
+
+_TEXT_TO_PATH = TextToPath()
+
+
+def require_columns(frame: object, columns: Iterable[str], *, argument: str) -> pd.DataFrame:
+    """Check that ``frame`` is a DataFrame holding ``columns``; raise InputError naming the first missing."""
+    if not isinstance(frame, pd.DataFrame):
+        raise InputError(
+            f"{argument} must be a pandas DataFrame",
+            value=type(frame).__name__,
+            expected="pandas.DataFrame",
+        )
+    for column in columns:
+        if column not in frame.columns:
+            raise InputError(
+                f"{argument} is missing a required column",
+                column=column,
+                expected=f"columns {', '.join(columns)}",
+            )
+    return frame
+
+
+def numeric_column(
+    frame: pd.DataFrame, column: str, *, argument: str, allow_missing: bool = False
+) -> np.ndarray:
+    """Return ``frame[column]`` as float; non-numbers (or empty cells unless allowed) raise InputError.
+
+    Rows in the error are spreadsheet rows (header = row 1), as everywhere in inflamed.
+    """
+    raw = frame[column]
+    values = pd.to_numeric(raw, errors="coerce").to_numpy(dtype=float)
+    bad = np.isnan(values) & raw.notna().to_numpy()
+    if not allow_missing:
+        bad |= np.isnan(values)
+    bad |= np.isinf(values)
+    if bad.any():
+        index = int(np.flatnonzero(bad)[0])
+        raise InputError(
+            f"{argument} has a value that is not a finite number",
+            row=index + 2,
+            column=column,
+            value=raw.iloc[index],
+            expected="a finite number" + ("" if not allow_missing else " or an empty cell"),
+        )
+    return values
+
+
+def optional_numeric(frame: pd.DataFrame, column: str, *, argument: str) -> np.ndarray:
+    """``numeric_column`` with empty cells allowed; an absent column is all NaN."""
+    if column not in frame.columns:
+        return np.full(len(frame), np.nan)
+    return numeric_column(frame, column, argument=argument, allow_missing=True)
+
+
+def is_ratio(measure: str, log_scale: bool | None) -> bool:
+    """Whether values are log ratios to exponentiate (``log_scale=None``: decided by the measure)."""
+    if log_scale is None:
+        return measure.upper() in RATIO_MEASURES
+    return bool(log_scale)
+
+
+def measure_label(measure: str, ratio: bool) -> str:
+    """The axis label for ``measure`` (with the scale)."""
+    label = MEASURE_LABELS.get(measure.upper(), measure)
+    if ratio and "log scale" not in label:
+        label += " (log scale)"
+    return label
+
+
+def measure_short(measure: str) -> str:
+    """A short column header for ``measure``."""
+    return MEASURE_SHORT.get(measure.upper(), measure)
+
+
+def fmt_num(value: float, digits: int = 2) -> str:
+    """Format a number for a figure; NaN becomes an en dash, negative signs are true minus signs."""
+    if value is None or not math.isfinite(value):
+        return "\u2013"
+    text = f"{value:.{digits}f}"
+    if text.startswith("-") and float(text) == 0:
+        text = text[1:]
+    return text.replace("-", "\u2212")
+
+
+def fmt_ci(estimate: float, lb: float, ub: float, digits: int = 2) -> str:
+    """``"0.35 [0.10, 0.60]"`` with true minus signs."""
+    return f"{fmt_num(estimate, digits)} [{fmt_num(lb, digits)}, {fmt_num(ub, digits)}]"
+
+
+def fmt_p(p: float) -> str:
+    """A p value as journals print it: ``p = 0.032``, ``p < 0.001``."""
+    if p is None or not math.isfinite(p):
+        return "p = \u2013"
+    if p < 0.001:
+        return "p < 0.001"
+    return f"p = {p:.3f}"
+
+
+def text_width_in(
+    text: str, *, size: float = 8.0, bold: bool = False, italic: bool = False
+) -> float:
+    """Width in inches of a one-line ``text`` at ``size`` points in the project font.
+
+    Measured from the glyph outlines (:class:`matplotlib.textpath.TextToPath`), so it does not
+    depend on a renderer or on the screen and is the same on every machine with the same font.
+    """
+    if not text:
+        return 0.0
+    props = FontProperties(
+        family=plt.rcParams["font.family"],
+        size=size,
+        weight="bold" if bold else "normal",
+        style="italic" if italic else "normal",
+    )
+    width, _height, _descent = _TEXT_TO_PATH.get_text_width_height_descent(
+        text, props, ismath=False
+    )
+    return float(width) / 72.0
+
+
+def nice_ratio_ticks(lo: float, hi: float) -> list[float]:
+    """Ticks 1-2-5 per decade covering [lo, hi] (ratio scale), thinned to at most 9."""
+    ticks = []
+    for exponent in range(math.floor(math.log10(lo)) - 1, math.ceil(math.log10(hi)) + 2):
+        for base in (1, 2, 5):
+            tick = base * 10.0**exponent
+            if lo <= tick <= hi:
+                ticks.append(tick)
+    if 1.0 >= lo and 1.0 <= hi and 1.0 not in ticks:
+        ticks.append(1.0)
+    ticks = sorted(ticks)
+    while len(ticks) > 9:
+        ticks = [t for t in ticks if not math.isclose(t / 10 ** math.floor(math.log10(t)), 2.0)]
+        if len(ticks) > 9:
+            ticks = [t for i, t in enumerate(ticks) if i % 2 == 0 or math.isclose(t, 1.0)]
+    return ticks
+
+
+def set_ratio_axis(ax: Axes, lo: float, hi: float) -> None:
+    """Log-scaled x axis between ``lo`` and ``hi`` (ratios) with plain-number 1-2-5 ticks."""
+    ax.set_xscale("log")
+    ax.set_xlim(lo, hi)
+    ticks = nice_ratio_ticks(lo, hi)
+    if len(ticks) < 2:
+        ticks = [lo, hi]
+    ax.xaxis.set_major_locator(FixedLocator(ticks))
+    ax.xaxis.set_minor_locator(NullLocator())
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _pos: f"{v:g}"))
+
+
+def padded_limits(
+    values: Sequence[float], *, include: float, pad: float = 0.06
+) -> tuple[float, float]:
+    """Axis limits covering the finite ``values`` and ``include`` with a relative ``pad``."""
+    arr = np.asarray([v for v in values if v is not None and math.isfinite(v)] + [include])
+    lo, hi = float(arr.min()), float(arr.max())
+    span = hi - lo if hi > lo else 1.0
+    return lo - pad * span, hi + pad * span
+
+
+def ratio_limits(values: Sequence[float], *, pad: float = 0.06) -> tuple[float, float]:
+    """Limits on the ratio scale covering positive ``values`` and 1, padded on the log scale."""
+    lo, hi = padded_limits(np.log([v for v in values if v > 0]), include=0.0, pad=pad)
+    return math.exp(lo), math.exp(hi)
