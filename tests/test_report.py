@@ -1029,24 +1029,11 @@ def test_unknown_review_fails_the_notebook_loudly(simulated_project, tmp_path):
 
 
 @pytest.fixture(scope="module")
-def pipeline_project(tmp_path_factory):
-    from test_workflow import REVIEWS, make_project, snakemake
+def pipeline_project(finished_project):
+    """The session's finished fixture project (tests/conftest.py): one pipeline run for all."""
+    from test_workflow import REVIEWS
 
-    project = make_project(tmp_path_factory.mktemp("report-project"))
-    result = snakemake(project, check=False)
-    log = project / "results" / "logs" / "report" / "report.log"
-    if result.returncode != 0 and not log.exists():
-        first = next(
-            (
-                line
-                for line in (result.stdout + result.stderr).splitlines()
-                if "Error" in line or "Exception" in line
-            ),
-            "unknown error",
-        )
-        pytest.skip(f"the pipeline does not reach the report rule yet: {first}")
-    assert result.returncode == 0, (log.read_text() if log.exists() else "") + result.stderr[-3000:]
-    return project, sorted(REVIEWS)
+    return finished_project, sorted(REVIEWS)
 
 
 @pytest.mark.workflow
@@ -1063,8 +1050,7 @@ def test_report_is_built_inside_the_pipeline(pipeline_project):
 
 @pytest.mark.workflow
 def test_notebook_runs_standalone_in_the_finished_project(pipeline_project, tmp_path):
-    project, _ = pipeline_project
-    shutil.copytree(REPO / "notebooks", project / "notebooks", dirs_exist_ok=True)
+    project, _ = pipeline_project  # make_project copied the repository's notebooks into it
     result = execute_notebook(project, tmp_path / "standalone.ipynb")
     assert result.returncode == 0, result.stderr[-3000:]
 

@@ -102,14 +102,6 @@ def artefact_hashes(project: Path) -> dict[str, str]:
     return {k: v for k, v in hashes.items() if not k.startswith(("logs/", "benchmarks/"))}
 
 
-@pytest.fixture(scope="module")
-def finished_project(tmp_path_factory) -> Path:
-    """One full run of the fixture project (shared by the tests that only read it)."""
-    project = make_project(tmp_path_factory.mktemp("project"))
-    snakemake(project)
-    return project
-
-
 def planned_jobs(result: subprocess.CompletedProcess) -> dict[str, int]:
     """Parse the job-count table that `snakemake -n` prints."""
     jobs: dict[str, int] = {}

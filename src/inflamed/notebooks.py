@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +32,10 @@ def _clean(notebook: dict[str, Any]) -> dict[str, Any]:
         papermill.pop(key, None)
     papermill.pop("input_path", None)
     papermill.pop("output_path", None)
-    for cell in notebook.get("cells", []):
+    for index, cell in enumerate(notebook.get("cells", [])):
+        # papermill gives the injected-parameters cell a random id; number every cell instead.
+        if "id" in cell:
+            cell["id"] = f"cell-{index}"
         metadata = cell.get("metadata", {})
         for key in _VOLATILE_CELL_KEYS:
             metadata.pop(key, None)
@@ -62,7 +66,21 @@ def to_html(notebook_path: str | Path, html_path: str | Path) -> None:
     exporter.exclude_input_prompt = True
     exporter.exclude_output_prompt = True
     body, _ = exporter.from_notebook_node(notebook, resources={"metadata": {"name": "report"}})
-    write_text(html_path, body)
+    write_text(html_path, _offline(body))
+
+
+#: Scripts the nbconvert template adds that fetch code from a CDN (require.js, MathJax, mermaid).
+#: The report has no widgets, equations or diagrams, and it must open offline.
+_REMOTE_SCRIPT = re.compile(r"<script[^>]*\ssrc=[\"']https?://[^>]*>\s*</script>\s*", re.IGNORECASE)
+_SCRIPT_BLOCK = re.compile(
+    r"<script\b[^>]*>(?:(?!</script>).)*?https?://(?:(?!</script>).)*</script>\s*",
+    re.IGNORECASE | re.DOTALL,
+)
+
+
+def _offline(html: str) -> str:
+    """Drop every script that would reach the network, so the page is self-contained."""
+    return _SCRIPT_BLOCK.sub("", _REMOTE_SCRIPT.sub("", html))
 
 
 def declared_parameters(notebook: str | Path) -> set[str]:

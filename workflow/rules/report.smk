@@ -29,6 +29,8 @@ rule report:
         artefacts=all_stage_artefacts(),
         run_config="results/run_config.json",
         notebook="notebooks/report.ipynb",
+        # The reproducibility appendix quotes the README's commands.
+        readme="README.md",
     output:
         notebook="results/notebooks/report.ipynb",
         html=report(
