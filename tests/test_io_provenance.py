@@ -20,6 +20,12 @@ def test_write_csv_is_deterministic_and_sorted(tmp_path):
     assert (tmp_path / "a.csv").read_text().splitlines()[1] == "1,3.14159265359"
 
 
+def test_negative_zero_is_written_as_zero(tmp_path):
+    write_csv(tmp_path / "z.csv", pd.DataFrame({"yi": [-0.0, 1.0]}))
+    assert (tmp_path / "z.csv").read_text().splitlines()[1] == "0"
+    assert dumps_json({"yi": -0.0}) == '{\n  "yi": 0.0\n}\n'
+
+
 def test_json_has_sorted_keys_fixed_floats_and_no_nan():
     text = dumps_json({"b": np.float64(0.1) + 0.2, "a": float("nan"), "c": np.int64(3)})
     assert json.loads(text) == {"a": None, "b": 0.3, "c": 3}

@@ -64,6 +64,10 @@ def write_csv(path: str | Path, frame: pd.DataFrame, *, sort_by: list[str] | Non
     """Write ``frame`` as a deterministic CSV (no index, fixed float format, optional row sort)."""
     if sort_by:
         frame = frame.sort_values(sort_by, kind="mergesort").reset_index(drop=True)
+    floats = frame.select_dtypes(include="float").columns
+    if len(floats):
+        # -0.0 + 0.0 == +0.0: a sign flip of a zero effect must not print as "-0".
+        frame = frame.assign(**{c: frame[c] + 0.0 for c in floats})
     with atomic_open(path) as handle:
         frame.to_csv(handle, index=False, float_format=FLOAT_FORMAT, lineterminator="\n")
 
@@ -84,7 +88,7 @@ def to_jsonable(value: Any) -> Any:
         value = float(value)
         if not math.isfinite(value):
             return None
-        return float(FLOAT_FORMAT % value)
+        return float(FLOAT_FORMAT % value) + 0.0  # no "-0.0"
     if isinstance(value, Path):
         return value.as_posix()
     if value is pd.NA or value is None:
