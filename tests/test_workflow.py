@@ -27,7 +27,7 @@ pytestmark = pytest.mark.workflow
 
 REPO = Path(__file__).resolve().parents[1]
 SNAKEMAKE = [sys.executable, "-m", "snakemake"]
-COPIED = ["Snakefile", "workflow", "notebooks", "profiles", "envs"]
+COPIED = ["Snakefile", "README.md", "workflow", "notebooks", "profiles", "envs"]
 REVIEWS = {"review-a": 101, "review-b": 202}
 
 

@@ -159,6 +159,24 @@ def all_stage_artefacts():
     return files
 
 
+def figure_outputs(name, caption, category, per_outcome=True):
+    """A figure rule's outputs: the PNG (in the audit report, captioned) and the SVG."""
+    stem = (
+        f"results/{{review}}/figures/{{outcome}}_{name}"
+        if per_outcome
+        else f"results/{{review}}/figures/{name}"
+    )
+    return {
+        "png": report(
+            f"{stem}.png",
+            caption=f"../report/{caption}.rst",
+            category="Figures",
+            subcategory=category,
+        ),
+        "svg": f"{stem}.svg",
+    }
+
+
 def provenance_path(stage, name="{review}"):
     """Where a job records which rule made its outputs, from which inputs, with which params."""
     return f"results/provenance/{stage}/{name}.json"

@@ -2,23 +2,6 @@
 # for the audit report. Figure functions live in inflamed.figures and read the stage artefacts.
 
 
-def figure_outputs(name, caption, category, per_outcome=True):
-    stem = (
-        "results/{review}/figures/{outcome}_" + name
-        if per_outcome
-        else "results/{review}/figures/" + name
-    )
-    return {
-        "png": report(
-            stem + ".png",
-            caption=f"../report/{caption}.rst",
-            category="Figures",
-            subcategory=category,
-        ),
-        "svg": stem + ".svg",
-    }
-
-
 rule figure_forest:
     input:
         studies="results/{review}/pool/{outcome}/studies.csv",
