@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Mapping, Sequence
 
@@ -143,7 +144,7 @@ def funnel_plot(
     bounds = [1 - c for c in levels]  # e.g. 0.10, 0.05, 0.01
     labels = []
     labels.append(f"p > {bounds[0]:.2g}")
-    for upper, lower in zip(bounds[:-1], bounds[1:], strict=True):
+    for upper, lower in itertools.pairwise(bounds):
         labels.append(f"{lower:.2g} < p < {upper:.2g}")
     labels.append(outer[0])
     for label, shade in zip(labels, _CONTOUR_SHADES, strict=False):
