@@ -19,6 +19,9 @@ from matplotlib.figure import Figure
 
 from inflamed.figures.style import apply_style
 
+#: Beyond this many studies the cumulative plot shows one row per year instead of per study.
+MAX_CUMULATIVE_ROWS = 40
+
 SET_LABELS = {
     "crp_high": "Inflammation-selected (CRP-high) results",
     "whole": "Whole-sample results",
@@ -208,6 +211,10 @@ def cumulative_input(cumulative_csv: str | Path, summary_json: str | Path) -> Fi
     frame = frame.assign(
         label=[f"+ {s} ({int(y)})" for s, y in zip(frame["study_id"], frame["year"], strict=True)]
     )
+    if len(frame) > MAX_CUMULATIVE_ROWS:
+        # A large review shows the state at the end of each year, as a living review reports it.
+        frame = frame.groupby("year", sort=True).tail(1).copy()
+        frame["label"] = [f"up to {int(y)}" for y in frame["year"]]
     return FigureInput(
         frames={"frame": frame},
         options={

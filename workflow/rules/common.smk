@@ -94,6 +94,7 @@ def review_artefacts(review):
             "risk_of_bias.csv",
             "published_estimates.csv",
             "prisma.csv",
+            "instruments.csv",
             "ingest_summary.json",
         ],
     )

@@ -6,7 +6,7 @@ rule extract:
     input:
         contrasts="results/{review}/ingest/contrasts.csv",
         studies="results/{review}/ingest/studies.csv",
-        instruments=config["instruments"],
+        instruments="results/{review}/ingest/instruments.csv",
     output:
         effects=report(
             "results/{review}/extract/effects.csv",

@@ -16,6 +16,7 @@ rule ingest:
         risk_of_bias="results/{review}/ingest/risk_of_bias.csv",
         published="results/{review}/ingest/published_estimates.csv",
         prisma="results/{review}/ingest/prisma.csv",
+        instruments="results/{review}/ingest/instruments.csv",
         summary="results/{review}/ingest/ingest_summary.json",
         provenance=provenance_path("ingest"),
     params:

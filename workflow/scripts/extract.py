@@ -3,7 +3,7 @@
 import pandas as pd
 
 from inflamed.extract import extract_effects
-from inflamed.ingest import Review, read_instruments
+from inflamed.ingest import Review
 from inflamed.io import write_csv
 from inflamed.rule_support import run_rule
 
@@ -21,7 +21,10 @@ def step(smk):
         published_estimates=pd.DataFrame(),
         prisma=pd.DataFrame(),
         conversions=pd.DataFrame(),
-        instruments=read_instruments(smk.input.instruments),
+        # Ingest's own artefact (already validated); keep "true"/"false" as the text it wrote.
+        instruments=pd.read_csv(
+            smk.input.instruments, dtype={"higher_is_worse": str}, keep_default_na=False
+        ),
     )
     result = extract_effects(review, dict(smk.params.outcomes), dict(smk.params.rules))
     write_csv(smk.output.effects, result.effects)

@@ -15,6 +15,9 @@ def step(smk):
     write_csv(out.risk_of_bias, review.risk_of_bias)
     write_csv(out.published, review.published_estimates)
     write_csv(out.prisma, review.prisma)
+    # The instruments the review was validated against (a Metapsy review derives its own), so
+    # extraction decides sign flips on exactly the table ingestion checked.
+    write_csv(out.instruments, review.instruments, sort_by=["instrument"])
     write_json(out.summary, ingest_summary(review))
 
 

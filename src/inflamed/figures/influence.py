@@ -129,12 +129,19 @@ def influence_plot(
         for cut in cutoffs[column]:
             ax.axhline(cut, color=PALETTE["grey"], ls="--", lw=0.7)
         ax.set_ylabel(label, fontsize=8)
-    axes[-1].set_xticks(
-        x,
-        frame["study"].astype(str),
-        rotation=60 if k > 8 else 0,
-        ha="right" if k > 8 else "center",
-    )
+    if k <= 40:
+        axes[-1].set_xticks(
+            x,
+            frame["study"].astype(str),
+            rotation=60 if k > 8 else 0,
+            ha="right" if k > 8 else "center",
+        )
+    else:
+        # Too many studies to name them all: name only the flagged ones.
+        axes[-1].set_xticks(
+            x[flagged], frame["study"].astype(str)[flagged], rotation=90, fontsize=6
+        )
+        axes[-1].set_xlabel(f"{k} studies in input order; flagged studies named")
     axes[0].set_title(
         f"{title} ({int(flagged.sum())} of {k} studies flagged as influential by metafor's rule)",
         loc="left",
