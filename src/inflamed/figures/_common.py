@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 from matplotlib import pyplot as plt
 from matplotlib.axes import Axes
+from matplotlib.figure import Figure
 from matplotlib.font_manager import FontProperties
 from matplotlib.textpath import TextToPath
 from matplotlib.ticker import FixedLocator, FuncFormatter, NullLocator
@@ -220,3 +221,157 @@ def ratio_limits(values: Sequence[float], *, pad: float = 0.06) -> tuple[float, 
     """Limits on the ratio scale covering positive ``values`` and 1, padded on the log scale."""
     lo, hi = padded_limits(np.log([v for v in values if v > 0]), include=0.0, pad=pad)
     return math.exp(lo), math.exp(hi)
+
+
+def interval_rows_figure(
+    labels: Sequence[str],
+    est: np.ndarray,
+    lb: np.ndarray,
+    ub: np.ndarray,
+    *,
+    ratio: bool,
+    xlabel: str,
+    title: str | None,
+    header: str,
+    right_header: str,
+    reference: tuple[float, float, float] | None = None,
+    reference_label: str = "",
+    extra_right: Sequence[str] | None = None,
+    extra_header: str = "",
+) -> tuple[Figure, Axes]:
+    """A column of labelled point estimates with intervals and an estimate [CI] text column.
+
+    ``est``/``lb``/``ub`` are on the plotted scale (ratios, not logs, when ``ratio``).
+    ``reference`` = (estimate, ci_lb, ci_ub) draws a shaded band and a dashed line (e.g. the
+    full-data estimate).
+    """
+    from matplotlib import pyplot as plt
+
+    row_in, gap = 0.21, 0.15
+    n = len(labels)
+    n_rows = n + (1 if reference is not None else 0)
+    texts = [fmt_ci(e, lo, hi) for e, lo, hi in zip(est, lb, ub, strict=True)]
+    label_w = (
+        max(
+            [text_width_in(s) for s in labels]
+            + [text_width_in(header, bold=True), text_width_in(reference_label, bold=True)]
+        )
+        + gap
+    )
+    right_w = (
+        max([text_width_in(s, bold=True) for s in texts] + [text_width_in(right_header, bold=True)])
+        + gap
+    )
+    extra_w = 0.0
+    if extra_right is not None:
+        extra_w = (
+            max([text_width_in(s) for s in extra_right] + [text_width_in(extra_header, bold=True)])
+            + gap
+        )
+    plot_w = 3.0
+    top, bottom = 0.45 if title else 0.2, 0.6
+    body = (n_rows + 1) * row_in
+    fig_w = label_w + plot_w + gap + right_w + extra_w
+    fig_h = top + body + bottom
+    fig = plt.figure(figsize=(fig_w, fig_h))
+    ry, rh = bottom / fig_h, body / fig_h
+    ax_l = fig.add_axes((0, ry, label_w / fig_w, rh))
+    ax = fig.add_axes((label_w / fig_w, ry, plot_w / fig_w, rh))
+    ax_r = fig.add_axes(((label_w + plot_w) / fig_w, ry, (gap + right_w + extra_w) / fig_w, rh))
+    ylim = (-n_rows - 0.5, 0.5)
+    for a, w in ((ax_l, label_w), (ax_r, gap + right_w + extra_w)):
+        a.set_xlim(0, w)
+        a.set_ylim(*ylim)
+        a.axis("off")
+    ax.set_ylim(*ylim)
+    ax.set_yticks([])
+    ax.spines["left"].set_visible(False)
+    ax_l.text(0, 0, header, ha="left", va="center", fontweight="bold", fontsize=8)
+    ax_r.text(
+        gap + right_w - gap, 0, right_header, ha="right", va="center", fontweight="bold", fontsize=8
+    )
+    if extra_right is not None:
+        ax_r.text(
+            gap + right_w + extra_w - gap / 2,
+            0,
+            extra_header,
+            ha="right",
+            va="center",
+            fontweight="bold",
+            fontsize=8,
+        )
+    for a in (ax_l, ax, ax_r):
+        a.axhline(-0.5, color="#000000", lw=0.6)
+    if title:
+        ax_l.text(
+            0, 1.15, title, ha="left", va="bottom", fontsize=10, fontweight="bold", clip_on=False
+        )
+    values = [*lb, *ub, *est]
+    if reference is not None:
+        values += list(reference)
+    finite = [v for v in values if math.isfinite(v)]
+    if ratio:
+        lo, hi = ratio_limits([v for v in finite if v > 0])
+        set_ratio_axis(ax, lo, hi)
+    else:
+        lo, hi = padded_limits(finite, include=0.0)
+        ax.set_xlim(lo, hi)
+    null = 1.0 if ratio else 0.0
+    ax.plot([null, null], [-0.5, ylim[0]], color="#7F7F7F", lw=0.8, zorder=0)
+    if reference is not None:
+        r_est, r_lb, r_ub = reference
+        if math.isfinite(r_lb) and math.isfinite(r_ub):
+            ax.axvspan(
+                r_lb,
+                r_ub,
+                ymin=0,
+                ymax=n_rows / (n_rows + 1.0),
+                color="#56B4E9",
+                alpha=0.25,
+                lw=0,
+                zorder=0,
+            )
+        ax.plot([r_est, r_est], [-0.5, ylim[0]], color="#0072B2", lw=1.0, ls="--", zorder=1)
+    for i in range(n):
+        y = -(i + 1)
+        ax_l.text(0, y, labels[i], ha="left", va="center", fontsize=8)
+        ax_r.text(gap + right_w - gap, y, texts[i], ha="right", va="center", fontsize=8)
+        if extra_right is not None:
+            ax_r.text(
+                gap + right_w + extra_w - gap / 2,
+                y,
+                extra_right[i],
+                ha="right",
+                va="center",
+                fontsize=8,
+            )
+        if math.isfinite(lb[i]) and math.isfinite(ub[i]):
+            ax.plot([lb[i], ub[i]], [y, y], color="#000000", lw=1.0, zorder=2)
+        if math.isfinite(est[i]):
+            ax.plot(est[i], y, marker="o", ms=4.5, color="#000000", zorder=3)
+    if reference is not None:
+        y = -(n + 1)
+        r_est, r_lb, r_ub = reference
+        ax_l.text(0, y, reference_label, ha="left", va="center", fontsize=8, fontweight="bold")
+        ax_r.text(
+            gap + right_w - gap,
+            y,
+            fmt_ci(r_est, r_lb, r_ub),
+            ha="right",
+            va="center",
+            fontsize=8,
+            fontweight="bold",
+        )
+        if math.isfinite(r_lb) and math.isfinite(r_ub):
+            from matplotlib.patches import Polygon
+
+            ax.add_patch(
+                Polygon(
+                    [(r_lb, y), (r_est, y + 0.34), (r_ub, y), (r_est, y - 0.34)],
+                    closed=True,
+                    color="#000000",
+                    zorder=3,
+                )
+            )
+    ax.set_xlabel(xlabel)
+    return fig, ax

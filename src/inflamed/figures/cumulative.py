@@ -1,70 +1,88 @@
-"""Cumulative meta-analysis: the pooled estimate as each study was added (the living-review view).
-
-As metafor's ``forest(cumul(...))`` (Viechtbauer 2010, J Stat Softw 36(3)); the rows are in the
-order studies entered (publication year).
-"""
+"""Cumulative meta-analysis plot: the pooled estimate as studies accrue (the living-review view)."""
 
 from __future__ import annotations
 
-import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
+from inflamed.errors import InputError
 from inflamed.figures._common import (
-    fmt_ci,
+    interval_rows_figure,
     is_ratio,
     measure_label,
+    measure_short,
     numeric_column,
-    ratio_limits,
     require_columns,
-    set_ratio_axis,
 )
-from inflamed.figures.style import PALETTE, apply_style
+from inflamed.figures.style import apply_style
+
+CUMULATIVE_COLUMNS = ("estimate", "ci_lb", "ci_ub", "k")
 
 
 def cumulative_plot(
-    frame: pd.DataFrame, *, measure: str = "SMD", title: str = "Cumulative meta-analysis"
+    frame: pd.DataFrame,
+    *,
+    measure: str = "SMD",
+    log_scale: bool | None = None,
+    title: str | None = None,
+    axis_label: str | None = None,
 ) -> Figure:
-    """One row per step: the estimate and CI with every study up to and including that row's.
+    """Plot a cumulative meta-analysis, one row per step, in the order of ``frame``.
 
     Parameters
     ----------
     frame
-        Columns ``label`` (e.g. ``+ Raison 2013``), ``k``, ``estimate``, ``ci_lb``, ``ci_ub``
-        (log ratios for ratio measures), in the order studies entered.
-    measure
-        Effect measure (axis label; log axis for ratios).
-    title
-        Figure title.
+        One row per cumulative step (the pool stage's ``<outcome>/cumulative.csv``, sorted by
+        year): ``label`` or ``year`` (row text; ``label`` wins), ``estimate``, ``ci_lb``,
+        ``ci_ub`` (pooled over the studies up to this row; log ratios for ratio measures) and
+        ``k`` (studies pooled so far).
+    measure, log_scale
+        Effect measure; ratio measures are exponentiated and drawn on a log axis.
+    title, axis_label
+        Optional title; override of the x-axis label.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Notes
+    -----
+    Cumulative meta-analysis (Lau et al. 1992, N Engl J Med 327:248; metafor's ``cumul``): each
+    row pools every study up to and including that row, so the last row is the full analysis.
     """
     apply_style()
-    require_columns(frame, ["label", "k", "estimate", "ci_lb", "ci_ub"], argument="frame")
-    ratio = is_ratio(measure, None)
-    tr = np.exp if ratio else (lambda a: np.asarray(a, dtype=float))
-    est = tr(numeric_column(frame, "estimate", argument="frame"))
-    lb = tr(numeric_column(frame, "ci_lb", argument="frame"))
-    ub = tr(numeric_column(frame, "ci_ub", argument="frame"))
-    n = len(frame)
-    fig, ax = plt.subplots(figsize=(8.0, 1.3 + 0.34 * n))
-    y = np.arange(n)[::-1]
-    ax.axvline(1.0 if ratio else 0.0, color=PALETTE["grey"], lw=0.8, ls=":")
-    ax.errorbar(est, y, xerr=[est - lb, ub - est], fmt="D", color=PALETTE["blue"], ms=4, lw=1.1)
-    ax.set_yticks(y, frame["label"].astype(str))
-    texts = [
-        f"k = {int(k)}: {fmt_ci(e, lo, u)}"
-        for k, e, lo, u in zip(frame["k"], est, lb, ub, strict=True)
-    ]
-    right = ax.twinx()
-    right.set_ylim(ax.get_ylim())
-    right.set_yticks(y, texts)
-    right.spines["right"].set_visible(False)
-    right.tick_params(axis="y", length=0)
-    if ratio:
-        set_ratio_axis(ax, *ratio_limits([*lb, *ub]))
-    ax.set_xlabel(measure_label(measure, ratio))
-    ax.set_title(title, loc="left", fontweight="bold")
-    for axis in (ax, right):
-        axis.set_ylim(-0.7, n - 0.3)
-    fig.tight_layout()
+    require_columns(frame, CUMULATIVE_COLUMNS, argument="cumulative frame")
+    if "label" not in frame.columns and "year" not in frame.columns:
+        raise InputError(
+            "cumulative frame is missing a required column",
+            column="label",
+            expected="a label or a year column",
+        )
+    if len(frame) == 0:
+        raise InputError("cumulative frame has no rows", expected="one row per cumulative step")
+    frame = frame.reset_index(drop=True)
+    est = numeric_column(frame, "estimate", argument="cumulative frame")
+    lb = numeric_column(frame, "ci_lb", argument="cumulative frame", allow_missing=True)
+    ub = numeric_column(frame, "ci_ub", argument="cumulative frame", allow_missing=True)
+    k = numeric_column(frame, "k", argument="cumulative frame")
+    if "label" in frame.columns:
+        labels = frame["label"].astype(str).tolist()
+    else:
+        labels = [f"up to {v}" for v in frame["year"].astype(str)]
+    ratio = is_ratio(measure, log_scale)
+    tr = np.exp if ratio else (lambda a: a)
+    fig, _ax = interval_rows_figure(
+        labels,
+        tr(est),
+        tr(lb),
+        tr(ub),
+        ratio=ratio,
+        xlabel=axis_label or measure_label(measure, ratio),
+        title=title,
+        header="Studies added (year)",
+        right_header=f"{measure_short(measure)} [95% CI]",
+        extra_right=[f"{v:.0f}" for v in k],
+        extra_header="k",
+    )
     return fig

@@ -1,151 +1,230 @@
-"""Sensitivity figures: leave-one-out estimates and influence diagnostics.
-
-Layout after metafor's ``plot(leave1out(...))`` and ``plot(influence(...))`` (Viechtbauer &
-Cheung 2010, Res Synth Methods 1:112): one row per omitted study against the full-data estimate,
-and small multiples of the case diagnostics with metafor's cut-offs.
-"""
+"""Leave-one-out and influence-diagnostics plots (sensitivity of the pooled estimate to each study)."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
-import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+from matplotlib import pyplot as plt
 from matplotlib.figure import Figure
+from scipy import stats
 
+from inflamed.errors import InputError
 from inflamed.figures._common import (
-    fmt_ci,
+    interval_rows_figure,
     is_ratio,
     measure_label,
+    measure_short,
     numeric_column,
-    ratio_limits,
+    optional_numeric,
     require_columns,
-    set_ratio_axis,
+    text_width_in,
 )
 from inflamed.figures.style import PALETTE, apply_style
+
+LOO_COLUMNS = ("omitted", "estimate", "ci_lb", "ci_ub")
+INFLUENCE_COLUMNS = ("study", "rstudent", "cook_d", "hat", "dffits")
+_TRUE = {"true", "1", "yes", "*", "y", "t"}
 
 
 def leave_one_out_plot(
     frame: pd.DataFrame,
     *,
-    full_estimate: float,
-    full_ci: Sequence[float],
-    measure: str,
-    title: str = "Leave-one-out analysis",
+    full_estimate: float | None = None,
+    full_ci: Sequence[float] | None = None,
+    measure: str = "SMD",
+    log_scale: bool | None = None,
+    title: str | None = None,
+    axis_label: str | None = None,
 ) -> Figure:
-    """Pooled estimate with each study omitted in turn.
+    """Plot the pooled estimate with each study omitted in turn, against the full-data estimate.
 
     Parameters
     ----------
     frame
-        Columns ``omitted`` (the study left out), ``estimate``, ``ci_lb``, ``ci_ub`` (the pooled
-        result without it; log ratios for ratio measures).
+        One row per omitted study (the pool stage's ``<outcome>/leave_one_out.csv``): ``omitted``
+        (the study left out), ``estimate``, ``ci_lb``, ``ci_ub`` (the pooled estimate without it;
+        log ratios for ratio measures). Optional ``tau2``, ``i2`` (percent) are printed. The
+        full-data estimate comes from ``full_estimate``/``full_ci`` or, failing those, from
+        columns ``full_estimate``, ``full_ci_lb``, ``full_ci_ub`` of ``frame``.
     full_estimate, full_ci
-        The estimate and CI with every study, drawn as a line and a band.
-    measure
-        Effect measure (sets the axis and, for ratios, the log scale).
-    title
-        Figure title.
+        The estimate (and CI) with every study included.
+    measure, log_scale
+        Effect measure; ratio measures are exponentiated and drawn on a log axis.
+    title, axis_label
+        Optional title; override of the x-axis label.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Notes
+    -----
+    Leave-one-out analysis as metafor's ``leave1out`` (Viechtbauer 2010): each row refits the
+    model without one study. The full-data estimate is the bottom diamond, with a dashed line and
+    a band for its CI so that rows leaving the band stand out.
     """
     apply_style()
-    require_columns(frame, ["omitted", "estimate", "ci_lb", "ci_ub"], argument="frame")
-    ratio = is_ratio(measure, None)
-    tr = np.exp if ratio else (lambda a: np.asarray(a, dtype=float))
-    est = tr(numeric_column(frame, "estimate", argument="frame"))
-    lb = tr(numeric_column(frame, "ci_lb", argument="frame"))
-    ub = tr(numeric_column(frame, "ci_ub", argument="frame"))
-    full = float(tr(full_estimate))
-    full_lb, full_ub = (float(v) for v in tr(np.asarray(full_ci, dtype=float)))
-    k = len(frame)
-    fig, ax = plt.subplots(figsize=(7.5, 1.2 + 0.32 * k))
-    y = np.arange(k)[::-1]
-    ax.axvspan(
-        full_lb, full_ub, color=PALETTE["sky"], alpha=0.18, lw=0, label="CI with all studies"
+    require_columns(frame, LOO_COLUMNS, argument="leave-one-out frame")
+    if len(frame) == 0:
+        raise InputError("leave-one-out frame has no rows", expected="one row per omitted study")
+    frame = frame.reset_index(drop=True)
+    est = numeric_column(frame, "estimate", argument="leave-one-out frame")
+    lb = numeric_column(frame, "ci_lb", argument="leave-one-out frame", allow_missing=True)
+    ub = numeric_column(frame, "ci_ub", argument="leave-one-out frame", allow_missing=True)
+    if full_estimate is None:
+        if "full_estimate" not in frame.columns:
+            raise InputError(
+                "the full-data estimate is missing: pass full_estimate= or a column",
+                column="full_estimate",
+                expected="full_estimate (and full_ci) keyword or columns full_estimate, full_ci_lb, full_ci_ub",
+            )
+        full_estimate = float(
+            numeric_column(frame, "full_estimate", argument="leave-one-out frame")[0]
+        )
+        f_lb = optional_numeric(frame, "full_ci_lb", argument="leave-one-out frame")[0]
+        f_ub = optional_numeric(frame, "full_ci_ub", argument="leave-one-out frame")[0]
+    else:
+        f_lb, f_ub = (
+            (float(full_ci[0]), float(full_ci[1])) if full_ci is not None else (math.nan, math.nan)
+        )
+    ratio = is_ratio(measure, log_scale)
+    tr = np.exp if ratio else (lambda a: a)
+    tau2 = optional_numeric(frame, "tau2", argument="leave-one-out frame")
+    i2 = optional_numeric(frame, "i2", argument="leave-one-out frame")
+    extra = None
+    if np.isfinite(i2).any():
+        extra = [f"{v:.0f}%" if math.isfinite(v) else "\u2013" for v in i2]
+    elif np.isfinite(tau2).any():
+        extra = [f"{v:.3f}" if math.isfinite(v) else "\u2013" for v in tau2]
+    extra_header = "I\u00b2" if np.isfinite(i2).any() else "\u03c4\u00b2"
+    labels = [f"Omitting {s}" for s in frame["omitted"].astype(str)]
+    fig, _ax = interval_rows_figure(
+        labels,
+        tr(est),
+        tr(lb),
+        tr(ub),
+        ratio=ratio,
+        xlabel=axis_label or measure_label(measure, ratio),
+        title=title,
+        header="Study omitted",
+        right_header=f"{measure_short(measure)} [95% CI]",
+        reference=(float(tr(full_estimate)), float(tr(f_lb)), float(tr(f_ub))),
+        reference_label=f"All studies (k = {len(frame)})",
+        extra_right=extra,
+        extra_header=extra_header,
     )
-    ax.axvline(
-        full, color=PALETTE["blue"], lw=1.2, label=f"All studies: {fmt_ci(full, full_lb, full_ub)}"
-    )
-    ax.axvline(1.0 if ratio else 0.0, color=PALETTE["grey"], lw=0.8, ls=":")
-    ax.errorbar(
-        est, y, xerr=[est - lb, ub - est], fmt="s", color=PALETTE["black"], ms=4, lw=1, capsize=0
-    )
-    ax.set_yticks(y, [f"without {s}" for s in frame["omitted"].astype(str)])
-    if ratio:
-        set_ratio_axis(ax, *ratio_limits([*lb, *ub, full_lb, full_ub]))
-    ax.set_xlabel(measure_label(measure, ratio))
-    ax.set_title(title, loc="left", fontweight="bold")
-    ax.set_ylim(-0.8, k - 0.2)
-    fig.legend(loc="lower center", ncol=2, frameon=False)
-    fig.tight_layout(rect=(0, 0.4 / (1.2 + 0.32 * k) + 0.02, 1, 1))
     return fig
 
 
-#: Diagnostics drawn, with metafor's cut-offs for flagging a study as influential
-#: (influence.rma.uni, "inf" column): |dffits| > 3 sqrt(p/(k-p)), Cook's d > chi2_p(0.5),
-#: hat > 3p/k; studentized residuals beyond +-1.96 are marked for reading only.
-PANELS = [
-    ("rstudent", "Studentized residual"),
-    ("dffits", "DFFITS"),
-    ("cook_d", "Cook's distance"),
-    ("hat", "Hat value (leverage)"),
-]
+def _flags(frame: pd.DataFrame) -> np.ndarray:
+    if "inf" not in frame.columns:
+        return np.zeros(len(frame), dtype=bool)
+    return np.array([str(v).strip().lower() in _TRUE for v in frame["inf"]], dtype=bool)
 
 
-def influence_plot(
-    frame: pd.DataFrame, *, title: str = "Influence diagnostics", p: int = 1
-) -> Figure:
-    """Small multiples of case diagnostics, influential studies in vermillion.
+def influence_plot(frame: pd.DataFrame, *, title: str | None = None, n_coef: int = 1) -> Figure:
+    """Small multiples of the influence diagnostics of each study.
 
     Parameters
     ----------
     frame
-        Columns ``study``, ``rstudent``, ``dffits``, ``cook_d``, ``hat`` and ``influential``
-        (boolean, metafor's rule) as :func:`inflamed.influence.influence_diagnostics` gives them.
+        One row per study (the pool stage's ``<outcome>/influence.csv``): ``study``,
+        ``rstudent`` (externally studentised residual), ``cook_d`` (Cook's distance), ``hat``
+        (leverage), ``dffits`` and optionally ``inf`` (influential flag: true/false, 1/0 or ``*``).
     title
-        Figure title.
-    p
-        Number of model coefficients (1 without moderators), for the cut-off lines.
-    """
-    from scipy import stats
+        Optional title.
+    n_coef
+        Number of model coefficients ``p`` (1 for an intercept-only model), for the cut-offs.
 
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Notes
+    -----
+    Panels share the study axis. Dotted lines mark metafor's cut-offs for an influential case
+    (``influence.rma.uni``; Viechtbauer & Cheung 2010, Res Synth Methods 1:112):
+    |DFFITS| > 3 sqrt(p / (k - p)), Cook's distance above the median of a chi-square with p
+    degrees of freedom, hat > 3 p / k; for the studentised residuals the lines are +/- 1.96.
+    Studies flagged influential are drawn in vermillion and starred.
+    """
     apply_style()
-    require_columns(frame, ["study", *[c for c, _ in PANELS], "influential"], argument="frame")
+    require_columns(frame, INFLUENCE_COLUMNS, argument="influence frame")
+    if len(frame) == 0:
+        raise InputError("influence frame has no rows", expected="one row per study")
+    frame = frame.reset_index(drop=True)
     k = len(frame)
-    flagged = frame["influential"].astype(str).str.lower().isin(["true", "1"]).to_numpy()
-    colours = np.where(flagged, PALETTE["vermillion"], PALETTE["blue"])
-    cutoffs = {
-        "rstudent": [-1.96, 1.96],
-        "dffits": [3 * np.sqrt(p / max(k - p, 1))],
-        "cook_d": [float(stats.chi2.ppf(0.5, p))],
-        "hat": [3 * p / k],
-    }
-    fig, axes = plt.subplots(len(PANELS), 1, figsize=(7.0, 1.0 + 1.45 * len(PANELS)), sharex=True)
-    x = np.arange(k)
-    for ax, (column, label) in zip(axes, PANELS, strict=True):
-        values = numeric_column(frame, column, argument="frame")
-        ax.plot(x, values, color=PALETTE["grey"], lw=0.6, zorder=1)
-        ax.scatter(x, values, c=colours, s=22, zorder=2, edgecolors="white", linewidths=0.4)
-        for cut in cutoffs[column]:
-            ax.axhline(cut, color=PALETTE["grey"], ls="--", lw=0.7)
-        ax.set_ylabel(label, fontsize=8)
-    if k <= 40:
-        axes[-1].set_xticks(
-            x,
-            frame["study"].astype(str),
-            rotation=60 if k > 8 else 0,
-            ha="right" if k > 8 else "center",
-        )
-    else:
-        # Too many studies to name them all: name only the flagged ones.
-        axes[-1].set_xticks(
-            x[flagged], frame["study"].astype(str)[flagged], rotation=90, fontsize=6
-        )
-        axes[-1].set_xlabel(f"{k} studies in input order; flagged studies named")
-    axes[0].set_title(
-        f"{title} ({int(flagged.sum())} of {k} studies flagged as influential by metafor's rule)",
-        loc="left",
-        fontweight="bold",
+    flags = _flags(frame)
+    labels = [
+        f"{s} *" if f else str(s) for s, f in zip(frame["study"].astype(str), flags, strict=True)
+    ]
+    p = n_coef
+    panels = [
+        ("rstudent", "Studentised residual", (-1.96, 1.96)),
+        (
+            "dffits",
+            "DFFITS",
+            (-3 * math.sqrt(p / (k - p)), 3 * math.sqrt(p / (k - p))) if k > p else (),
+        ),
+        ("cook_d", "Cook's distance", (float(stats.chi2.ppf(0.5, p)),)),
+        ("hat", "Hat value (leverage)", (3 * p / k,)),
+    ]
+    label_w = max(text_width_in(s) for s in labels) + 0.15
+    panel_w = 1.55
+    height = 0.75 + 0.2 * k + (0.35 if title else 0.0)
+    fig, axes = plt.subplots(
+        1,
+        4,
+        figsize=(label_w + 4 * panel_w + 0.5, height),
+        sharey=True,
+        gridspec_kw={"wspace": 0.12},
     )
-    fig.tight_layout()
+    y = -np.arange(k, dtype=float)
+    colours = np.where(flags, PALETTE["vermillion"], PALETTE["blue"])
+    for ax, (column, name, cuts) in zip(axes, panels, strict=True):
+        values = numeric_column(frame, column, argument="influence frame", allow_missing=True)
+        for cut in cuts:
+            ax.axvline(cut, color=PALETTE["grey"], lw=0.8, ls=":", zorder=0)
+        if column in ("rstudent", "dffits"):
+            ax.axvline(0, color=PALETTE["grey"], lw=0.6, zorder=0)
+        for yy in y:
+            ax.axhline(yy, color="#EEEEEE", lw=0.5, zorder=0)
+        ok = np.isfinite(values)
+        ax.scatter(
+            values[ok], y[ok], c=colours[ok], s=22, edgecolor=PALETTE["black"], lw=0.4, zorder=3
+        )
+        ax.set_title(name, fontsize=8.5)
+        ax.tick_params(axis="x", labelsize=7.5)
+        ax.set_ylim(-k + 0.5, 0.5)
+        finite = list(values[ok]) + list(cuts)
+        if finite:
+            lo, hi = min(finite), max(finite)
+            span = hi - lo if hi > lo else 1.0
+            ax.set_xlim(lo - 0.12 * span, hi + 0.12 * span)
+    axes[0].set_yticks(y)
+    axes[0].set_yticklabels(labels)
+    for tick, flag in zip(axes[0].get_yticklabels(), flags, strict=True):
+        if flag:
+            tick.set_color(PALETTE["vermillion"])
+    for ax in axes[1:]:
+        ax.tick_params(axis="y", left=False)
+        ax.spines["left"].set_visible(False)
+    note = (
+        "* influential by metafor's criteria"
+        if flags.any()
+        else "no study meets metafor's criteria for an influential case"
+    )
+    fig.text(
+        0.01,
+        0.0,
+        f"Dotted lines: cut-offs (see caption); {note}.",
+        fontsize=7.5,
+        ha="left",
+        va="top",
+    )
+    if title:
+        fig.suptitle(title, x=0.01, ha="left", fontweight="bold", fontsize=10)
     return fig
