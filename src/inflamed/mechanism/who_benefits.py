@@ -481,7 +481,10 @@ class WhoBenefitsResult:
             "note": (
                 "Within-trial interactions (high minus low CRP stratum) and between-trial "
                 "meta-regressions are reported separately; between-trial associations are prone "
-                "to ecological bias. Positive effects favour treatment."
+                "to ecological bias. Continuous outcomes: positive effects favour treatment. "
+                "Binary outcomes: yi is the log risk ratio, treatment vs control; whether a "
+                "positive value is good depends on the event (benefit or harm, see config). "
+                "single_trial_* values are yi +/- 1.96 sqrt(vi) of a class with one trial."
             ),
         }
 
