@@ -1,157 +1,343 @@
-"""The PRISMA 2020 flow diagram for new systematic reviews, drawn from the review's own counts.
-
-Boxes follow the PRISMA 2020 template (Page et al. 2021, BMJ 372:n71, Figure 1). A count the
-review does not give is printed as "n = not reported": the diagram never invents a number.
-"""
+"""PRISMA 2020 flow diagram drawn from the review's own counts (never an invented number)."""
 
 from __future__ import annotations
 
-import matplotlib.pyplot as plt
-import pandas as pd
-from matplotlib.figure import Figure
-from matplotlib.patches import FancyBboxPatch
+import itertools
+import math
+import textwrap
 
+import pandas as pd
+from matplotlib import pyplot as plt
+from matplotlib.figure import Figure
+from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
+
+from inflamed.errors import InputError
 from inflamed.figures._common import require_columns
 from inflamed.figures.style import PALETTE, apply_style
 
-# (stage key, box text) per box; the left column is the main flow, the right the exclusions.
-MAIN = [
-    ("identified", "Records identified"),
-    ("records_screened", "Records screened"),
-    ("reports_sought", "Reports sought for retrieval"),
-    ("reports_assessed", "Reports assessed for eligibility"),
-    ("studies_included", "Studies included in review"),
-]
-SIDE = [
-    ("duplicates_removed", "Records removed before screening\n(duplicates)"),
-    ("records_excluded", "Records excluded"),
-    ("reports_not_retrieved", "Reports not retrieved"),
-    ("reports_excluded", "Reports excluded"),
-    ("reports_included", "Reports of included studies"),
-]
-SOURCES = [
-    ("identified_databases", "databases"),
-    ("identified_registers", "registers"),
-    ("identified_other", "other sources"),
-]
+#: The boxes of the PRISMA 2020 flow diagram for new systematic reviews (Page et al. 2021).
+STAGES = (
+    "identified_databases",
+    "identified_registers",
+    "identified_other",
+    "duplicates_removed",
+    "records_screened",
+    "records_excluded",
+    "reports_sought",
+    "reports_not_retrieved",
+    "reports_assessed",
+    "reports_excluded",
+    "studies_included",
+    "reports_included",
+)
+EXCLUSION_PREFIX = "reports_excluded:"
+NOT_REPORTED = "not reported"
+
+_BOX_W = 3.1  # inches
+_LINE_H = 0.145  # inches per text line at 8 pt
+_WRAP = 46  # characters per line inside a box
 
 
-def _count(counts: dict[str, int], key: str) -> str:
-    return f"n = {counts[key]}" if key in counts else "n = not reported"
+def _counts(
+    counts: pd.DataFrame,
+) -> tuple[dict[str, float], list[tuple[str, float]], list[tuple[str, float]]]:
+    """Known stage counts, exclusion reasons (in order) and other stages (in order)."""
+    require_columns(counts, ("stage", "count"), argument="PRISMA counts")
+    counts = counts.reset_index(drop=True)
+    known: dict[str, float] = {}
+    reasons: list[tuple[str, float]] = []
+    others: list[tuple[str, float]] = []
+    seen: set[str] = set()
+    for index, (stage, raw) in enumerate(zip(counts["stage"], counts["count"], strict=True)):
+        row = index + 2
+        if not isinstance(stage, str) or not stage.strip():
+            raise InputError(
+                "empty PRISMA stage", row=row, column="stage", value=stage, expected="a stage name"
+            )
+        stage = stage.strip()
+        if stage in seen:
+            raise InputError(
+                "PRISMA stage given twice",
+                row=row,
+                column="stage",
+                value=stage,
+                expected="each stage once",
+            )
+        seen.add(stage)
+        if (
+            raw is None
+            or (isinstance(raw, float) and math.isnan(raw))
+            or (isinstance(raw, str) and not raw.strip())
+        ):
+            value = math.nan
+        else:
+            try:
+                value = float(raw)
+            except (TypeError, ValueError):
+                value = -1.0
+            if not (value >= 0 and float(value).is_integer()):
+                raise InputError(
+                    "PRISMA count is not a whole number",
+                    row=row,
+                    column="count",
+                    value=raw,
+                    expected="a non-negative integer or an empty cell",
+                )
+        if stage in STAGES:
+            known[stage] = value
+        elif stage.startswith(EXCLUSION_PREFIX):
+            reasons.append((stage[len(EXCLUSION_PREFIX) :].replace("_", " ").strip(), value))
+        else:
+            others.append((stage, value))
+    return known, reasons, others
 
 
-def prisma_flow(counts: pd.DataFrame, *, title: str = "PRISMA 2020 flow diagram") -> Figure:
-    """Draw the flow diagram.
+def _n(value: float) -> str:
+    return f"n = {NOT_REPORTED}" if not math.isfinite(value) else f"n = {value:,.0f}"
+
+
+def _cap(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
+def _wrap(lines: list[str], width: int = _WRAP) -> list[str]:
+    out: list[str] = []
+    for line in lines:
+        out.extend(textwrap.wrap(line, width, subsequent_indent="  ") or [""])
+    return out
+
+
+def prisma_flow(counts: pd.DataFrame, *, title: str | None = "PRISMA 2020 flow diagram") -> Figure:
+    """Draw the PRISMA 2020 flow diagram for a new systematic review.
 
     Parameters
     ----------
     counts
-        Columns ``stage`` and ``count``. Stages: ``identified_databases``, ``identified_registers``,
-        ``identified_other`` (any ``identified_<source>`` or ``records_identified_<source>`` is
-        listed as a source; a total may be given as ``records_identified``), ``duplicates_removed``,
-        ``records_screened``, ``records_excluded``, ``reports_sought``, ``reports_not_retrieved``,
-        ``reports_assessed``, ``reports_excluded`` and its reasons as
-        ``reports_excluded:<reason>``, ``studies_included``, ``reports_included``. Other stages
-        are listed under the diagram so nothing the review recorded is dropped.
+        The review's ``prisma.csv``: columns ``stage`` and ``count``. Stages of the template:
+        ``identified_databases``, ``identified_registers``, ``identified_other``,
+        ``duplicates_removed``, ``records_screened``, ``records_excluded``, ``reports_sought``,
+        ``reports_not_retrieved``, ``reports_assessed``, ``reports_excluded`` (with reasons as
+        extra rows ``reports_excluded:<reason>``), ``studies_included``, ``reports_included``.
+        A stage that is absent or has an empty count is drawn as "n = not reported". Stages
+        outside the template (e.g. a review's own search channels) are not dropped: those
+        starting with ``records_identified_`` or ``identified_`` are listed in the identification
+        box, the rest in a note under the diagram.
+    title
+        Figure title (``None`` for none).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Raises
+    ------
+    InputError
+        A column is missing, a stage is given twice or a count is not a non-negative integer.
+
+    Notes
+    -----
+    Box texts follow the PRISMA 2020 flow diagram template for new systematic reviews which
+    included searches of databases and registers (Page et al. 2021, BMJ 372:n71, figure 1). When
+    ``identified_other`` is given, a box for "identification of studies via other methods" is
+    drawn beside it and joins at the included box (the template's intermediate counts for that
+    route are not part of the contract and are not drawn).
     """
     apply_style()
-    require_columns(counts, ["stage", "count"], argument="counts")
-    values = {
-        str(s): int(c) for s, c in zip(counts["stage"], counts["count"], strict=True) if pd.notna(c)
-    }
-    fig, ax = plt.subplots(figsize=(8.2, 7.4))
-    ax.set_xlim(0, 10)
-    ax.set_ylim(0, 10.4)
+    known, reasons, others = _counts(counts)
+
+    def n(stage: str) -> str:
+        return _n(known.get(stage, math.nan))
+
+    extra_ident = [
+        (s, v) for s, v in others if s.startswith(("records_identified_", "identified_"))
+    ]
+    notes = [(s, v) for s, v in others if (s, v) not in extra_ident]
+    ident = [
+        "Records identified from:",
+        f"Databases ({n('identified_databases')})",
+        f"Registers ({n('identified_registers')})",
+    ]
+    for stage, value in extra_ident:
+        name = (
+            stage.removeprefix("records_identified_").removeprefix("identified_").replace("_", " ")
+        )
+        ident.append(f"{_cap(name)} ({_n(value)})")
+    excluded = [f"Reports excluded ({n('reports_excluded')})"]
+    excluded += [f"{_cap(reason)} ({_n(value)})" for reason, value in reasons]
+    rows = [
+        (
+            "Identification",
+            ident,
+            [
+                "Records removed before screening:",
+                f"Duplicate records removed ({n('duplicates_removed')})",
+            ],
+        ),
+        (
+            "Screening",
+            ["Records screened", f"({n('records_screened')})"],
+            ["Records excluded", f"({n('records_excluded')})"],
+        ),
+        (
+            None,
+            ["Reports sought for retrieval", f"({n('reports_sought')})"],
+            ["Reports not retrieved", f"({n('reports_not_retrieved')})"],
+        ),
+        (None, ["Reports assessed for eligibility", f"({n('reports_assessed')})"], excluded),
+        (
+            "Included",
+            [
+                "Studies included in review",
+                f"({n('studies_included')})",
+                "Reports of included studies",
+                f"({n('reports_included')})",
+            ],
+            None,
+        ),
+    ]
+    other_route = "identified_other" in known
+    x_main, x_side, x_other = 0.55, 0.55 + _BOX_W + 0.5, 0.55 + 2 * (_BOX_W + 0.5)
+    width = x_other + (_BOX_W if other_route else -0.5) + 0.1
+    gap = 0.4
+    heights = []
+    for _phase, main, side in rows:
+        lines = max(len(_wrap(main)), len(_wrap(side)) if side else 0)
+        heights.append(lines * _LINE_H + 0.22)
+    other_lines = [
+        "Identification of studies via other methods:",
+        "Records identified from websites, organisations, citation searching etc.",
+        f"({n('identified_other')})",
+    ]
+    # The rotated phase label "Identification" needs about 0.9 in; the other-methods box 4 lines.
+    heights[0] = max(
+        heights[0], 0.9, len(_wrap(other_lines)) * _LINE_H + 0.22 if other_route else 0.0
+    )
+    note_lines = (
+        _wrap(
+            ["Other counts given by the review (outside the PRISMA 2020 template):"]
+            + [f"{s.replace('_', ' ')}: {_n(v)}" for s, v in notes],
+            width=100,
+        )
+        if notes
+        else []
+    )
+    note_h = (len(note_lines) * _LINE_H + 0.25) if notes else 0.0
+    top_pad = 0.45 if title else 0.1
+    total_h = (
+        top_pad + sum(heights) + gap * (len(rows) - 1) + (note_h + 0.3 if notes else 0.0) + 0.1
+    )
+    fig = plt.figure(figsize=(width, total_h))
+    ax = fig.add_axes((0, 0, 1, 1))
+    ax.set_xlim(0, width)
+    ax.set_ylim(0, total_h)
     ax.axis("off")
 
-    def box(x: float, y: float, w: float, h: float, text: str, fill: str = "white") -> None:
+    def box(
+        x: float, y_top: float, h: float, lines: list[str], *, face: str = "white"
+    ) -> tuple[float, float, float, float]:
         ax.add_patch(
             FancyBboxPatch(
-                (x, y),
-                w,
+                (x, y_top - h),
+                _BOX_W,
                 h,
-                boxstyle="round,pad=0.02,rounding_size=0.08",
-                facecolor=fill,
+                boxstyle="square,pad=0",
+                facecolor=face,
                 edgecolor=PALETTE["black"],
                 lw=0.8,
             )
         )
-        ax.text(x + w / 2, y + h / 2, text, ha="center", va="center", fontsize=8, wrap=True)
+        ax.text(
+            x + 0.1,
+            y_top - 0.11,
+            "\n".join(_wrap(lines)),
+            ha="left",
+            va="top",
+            fontsize=8,
+            linespacing=1.25,
+        )
+        return x, y_top - h, _BOX_W, h
 
     def arrow(x0: float, y0: float, x1: float, y1: float) -> None:
-        ax.annotate("", xy=(x1, y1), xytext=(x0, y0), arrowprops={"arrowstyle": "-|>", "lw": 0.8})
-
-    used = set()
-    identified_lines = ["Records identified from:"]
-    # Sources: the template's three, or any `identified_<source>` / `records_identified_<source>`.
-    source_keys = [key for key, _ in SOURCES if key in values] + sorted(
-        key
-        for key in values
-        if key.startswith(("identified_", "records_identified_")) and key not in dict(SOURCES)
-    )
-    for key in source_keys:
-        label = dict(SOURCES).get(key) or key.split("identified_", 1)[1].replace("_", " ")
-        identified_lines.append(f"  {label} (n = {values[key]})")
-        used.add(key)
-    if "records_identified" in values:
-        identified_lines.append(f"  total (n = {values['records_identified']})")
-        used.add("records_identified")
-    if len(identified_lines) == 1:
-        identified_lines.append("  n = not reported")
-    heights = [0.5 + 0.27 * len(identified_lines), 0.8, 0.8, 0.8, 0.8]
-    ys = [9.9 - heights[0], 6.9, 5.3, 3.7, 1.6]
-    texts = ["\n".join(identified_lines)]
-    for key, label in MAIN[1:]:
-        texts.append(f"{label}\n{_count(values, key)}")
-        used.add(key)
-    for y, h, text in zip(ys, heights, texts, strict=True):
-        box(0.3, y, 4.4, h, text)
-    for i in range(len(ys) - 1):
-        arrow(2.5, ys[i], 2.5, ys[i + 1] + heights[i + 1])
-
-    reasons = sorted(k for k in values if k.startswith("reports_excluded:"))
-    side_texts = []
-    for key, label in SIDE:
-        text = f"{label}\n{_count(values, key)}"
-        if key == "reports_excluded" and reasons:
-            text += "".join(
-                f"\n  {r.split(':', 1)[1].replace('_', ' ')} (n = {values[r]})" for r in reasons
+        ax.add_patch(
+            FancyArrowPatch(
+                (x0, y0),
+                (x1, y1),
+                arrowstyle="-|>",
+                mutation_scale=9,
+                color=PALETTE["black"],
+                lw=0.8,
+                shrinkA=0,
+                shrinkB=0,
             )
-            used.update(reasons)
-        side_texts.append(text)
-        used.add(key)
-    side_heights = [0.8, 0.8, 0.8, 0.8 + 0.22 * len(reasons), 0.8]
-    side_ys = [ys[0] + 0.25, ys[1], ys[2], ys[3] - 0.22 * len(reasons) / 2, ys[4]]
-    for y, h, text in zip(side_ys, side_heights, side_texts, strict=True):
-        box(5.6, y, 4.1, h, text, fill="#F4F4F4")
-    for y_main, h_main in zip(ys[:4], heights[:4], strict=True):
-        arrow(4.7, y_main + h_main / 2, 5.6, y_main + h_main / 2)
+        )
 
-    for label, y in (
-        ("Identification", ys[0] + 0.6),
-        ("Screening", (ys[1] + ys[3]) / 2 + 0.5),
-        ("Included", ys[4] + 0.4),
-    ):
+    y = total_h - top_pad
+    main_boxes = []
+    phase_spans: list[tuple[str, float, float]] = []
+    for (phase, main, side), h in zip(rows, heights, strict=True):
+        mb = box(x_main, y, h, main)
+        main_boxes.append(mb)
+        if side:
+            box(x_side, y, h, side)
+            arrow(x_main + _BOX_W, y - h / 2, x_side, y - h / 2)
+        if phase:
+            phase_spans.append((phase, y, y - h))
+        else:
+            name, top, _bottom = phase_spans[-1]
+            phase_spans[-1] = (name, top, y - h)
+        y -= h + gap
+    for upper, lower in itertools.pairwise(main_boxes):
+        arrow(x_main + _BOX_W / 2, upper[1], x_main + _BOX_W / 2, lower[1] + lower[3])
+    for phase, top, bottom in phase_spans:
+        ax.add_patch(
+            FancyBboxPatch(
+                (0.1, bottom),
+                0.28,
+                top - bottom,
+                boxstyle="round,pad=0,rounding_size=0.06",
+                facecolor=PALETTE["sky"],
+                edgecolor="none",
+            )
+        )
         ax.text(
-            0.05,
-            y,
-            label,
+            0.24,
+            (top + bottom) / 2,
+            phase,
             rotation=90,
             ha="center",
             va="center",
             fontsize=8,
             fontweight="bold",
-            color=PALETTE["blue"],
         )
-    others = sorted(set(values) - used)
-    if others:
+    if other_route:
+        top = total_h - top_pad
+        ob = box(
+            x_other,
+            top,
+            heights[0],
+            other_lines,
+            face="#F2F2F2",
+        )
+        inc = main_boxes[-1]
+        x_mid = x_other + _BOX_W / 2
+        y_inc = inc[1] + inc[3] / 2
+        ax.plot([x_mid, x_mid], [ob[1], y_inc], color=PALETTE["black"], lw=0.8)
+        arrow(x_mid, y_inc, x_main + _BOX_W, y_inc)
+    if notes:
+        y_note = y + gap - 0.3
         ax.text(
-            0.3,
-            0.35,
-            "Also recorded: "
-            + "; ".join(f"{k.replace('_', ' ')} (n = {values[k]})" for k in others),
-            fontsize=7,
-            wrap=True,
+            x_main,
+            y_note,
+            "\n".join(note_lines),
+            ha="left",
+            va="top",
+            fontsize=7.5,
+            linespacing=1.25,
+            color="#333333",
         )
-    ax.set_title(title, loc="left", fontweight="bold")
+    if title:
+        ax.text(0.1, total_h - 0.08, title, ha="left", va="top", fontsize=10, fontweight="bold")
     return fig
+
+
+__all__ = ["EXCLUSION_PREFIX", "STAGES", "prisma_flow"]
