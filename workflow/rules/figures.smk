@@ -14,6 +14,8 @@ rule figure_forest:
         outcome=lambda wc: config["reviews"][wc.review]["outcomes"][wc.outcome],
     log:
         log_path("figure_forest", "{review}/{outcome}"),
+    benchmark:
+        benchmark_path("figure_forest", "{review}/{outcome}")
     threads: 1
     resources:
         mem_mb=1000,
@@ -36,6 +38,8 @@ rule figure_funnel:
         outcome=lambda wc: config["reviews"][wc.review]["outcomes"][wc.outcome],
     log:
         log_path("figure_funnel", "{review}/{outcome}"),
+    benchmark:
+        benchmark_path("figure_funnel", "{review}/{outcome}")
     threads: 1
     resources:
         mem_mb=1000,
@@ -57,6 +61,8 @@ rule figure_leave_one_out:
         outcome=lambda wc: config["reviews"][wc.review]["outcomes"][wc.outcome],
     log:
         log_path("figure_leave_one_out", "{review}/{outcome}"),
+    benchmark:
+        benchmark_path("figure_leave_one_out", "{review}/{outcome}")
     threads: 1
     resources:
         mem_mb=1000,
@@ -77,6 +83,8 @@ rule figure_influence:
         outcome=lambda wc: config["reviews"][wc.review]["outcomes"][wc.outcome],
     log:
         log_path("figure_influence", "{review}/{outcome}"),
+    benchmark:
+        benchmark_path("figure_influence", "{review}/{outcome}")
     threads: 1
     resources:
         mem_mb=1000,
@@ -98,6 +106,8 @@ rule figure_cumulative:
         outcome=lambda wc: config["reviews"][wc.review]["outcomes"][wc.outcome],
     log:
         log_path("figure_cumulative", "{review}/{outcome}"),
+    benchmark:
+        benchmark_path("figure_cumulative", "{review}/{outcome}")
     threads: 1
     resources:
         mem_mb=1000,
@@ -129,6 +139,8 @@ rule figure_risk_of_bias:
         provenance=provenance_path("figure_risk_of_bias"),
     log:
         log_path("figure_risk_of_bias"),
+    benchmark:
+        benchmark_path("figure_risk_of_bias")
     threads: 1
     resources:
         mem_mb=1000,
@@ -147,6 +159,8 @@ rule figure_prisma:
         provenance=provenance_path("figure_prisma"),
     log:
         log_path("figure_prisma"),
+    benchmark:
+        benchmark_path("figure_prisma")
     threads: 1
     resources:
         mem_mb=1000,
@@ -169,6 +183,8 @@ rule figure_comparison:
         primary_subgroup=lambda wc: config["reviews"][wc.review]["primary_subgroup"],
     log:
         log_path("figure_comparison"),
+    benchmark:
+        benchmark_path("figure_comparison")
     threads: 1
     resources:
         mem_mb=1000,
