@@ -131,9 +131,15 @@ def bubble_plot(
         )
     )
     if labels is not None:
-        for xx, yy, text in zip(xs, ys, labels, strict=True):
+        for xx, yy, text, size in zip(xs, ys, labels, area, strict=True):
+            r = float(np.sqrt(size / np.pi))  # bubble radius in points: label just outside it
             ax.annotate(
-                str(text), (xx, yy), xytext=(6, 4), textcoords="offset points", fontsize=7, zorder=4
+                str(text),
+                (xx, yy),
+                xytext=(0.75 * r + 2, 0.75 * r + 1),
+                textcoords="offset points",
+                fontsize=7,
+                zorder=4,
             )
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
