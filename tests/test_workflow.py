@@ -240,3 +240,13 @@ def test_lint_is_clean(tmp_path):
     result = snakemake(project, "--lint", check=False)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "Lints for" not in result.stdout + result.stderr, result.stdout + result.stderr
+
+
+def test_audit_report_builds(finished_project, tmp_path):
+    import zipfile
+
+    audit = tmp_path / "audit.zip"
+    snakemake(finished_project, "--report", str(audit))
+    names = zipfile.ZipFile(audit).namelist()
+    assert any(name.endswith("report.html") for name in names)
+    assert any("forest" in name and name.endswith(".png") for name in names), names[:20]
