@@ -120,9 +120,11 @@ def leave_one_out_plot(
 
 
 def _flags(frame: pd.DataFrame) -> np.ndarray:
-    if "inf" not in frame.columns:
+    """The influential flag from ``inf`` or ``influential`` (the pool stage's name); else none."""
+    column = next((c for c in ("inf", "influential") if c in frame.columns), None)
+    if column is None:
         return np.zeros(len(frame), dtype=bool)
-    return np.array([str(v).strip().lower() in _TRUE for v in frame["inf"]], dtype=bool)
+    return np.array([str(v).strip().lower() in _TRUE for v in frame[column]], dtype=bool)
 
 
 def influence_plot(frame: pd.DataFrame, *, title: str | None = None, n_coef: int = 1) -> Figure:
@@ -133,7 +135,7 @@ def influence_plot(frame: pd.DataFrame, *, title: str | None = None, n_coef: int
     frame
         One row per study (the pool stage's ``<outcome>/influence.csv``): ``study``,
         ``rstudent`` (externally studentised residual), ``cook_d`` (Cook's distance), ``hat``
-        (leverage), ``dffits`` and optionally ``inf`` (influential flag: true/false, 1/0 or ``*``).
+        (leverage), ``dffits`` and optionally ``inf`` or ``influential`` (flag: true/false, 1/0 or ``*``).
     title
         Optional title.
     n_coef
@@ -226,5 +228,9 @@ def influence_plot(frame: pd.DataFrame, *, title: str | None = None, n_coef: int
         va="top",
     )
     if title:
-        fig.suptitle(title, x=0.01, ha="left", fontweight="bold", fontsize=10)
+        # Above the panel titles: bottom of the title 0.3 in over the top of the axes (clear of the panel titles).
+        top = fig.subplotpars.top
+        fig.text(
+            0.01, top + 0.3 / height, title, ha="left", va="bottom", fontweight="bold", fontsize=10
+        )
     return fig
