@@ -532,3 +532,39 @@ def _close_figures() -> Iterator[None]:
     import matplotlib.pyplot as plt
 
     plt.close("all")
+
+
+def test_forest_xlim_clips_intervals_with_arrows_and_marks_not_estimable() -> None:
+    s = sim_studies(4)
+    s.loc[0, ["ci_lb", "ci_ub"]] = [-3.0, 3.0]  # wider than the axis
+    s.loc[1, ["yi", "ci_lb", "ci_ub", "weight"]] = np.nan  # e.g. zero events in both arms
+    fig = forest_plot(
+        s,
+        sim_pooled(sim_studies(4), ("overall",)),
+        measure="SMD",
+        outcome_label="Simulated",
+        xlim=(-1, 1),
+    )
+    plot_ax = fig.axes[1]
+    assert plot_ax.get_xlim() == (-1.0, 1.0)
+    markers = {line.get_marker() for line in plot_ax.get_lines()}
+    assert {"<", ">"} <= markers
+    assert "not estimable" in {t.get_text() for t in _texts(fig)}
+
+
+def test_package_exports_every_figure_function() -> None:
+    import inflamed.figures as figures
+
+    for name in (
+        "forest_plot",
+        "funnel_plot",
+        "leave_one_out_plot",
+        "influence_plot",
+        "cumulative_plot",
+        "rob_traffic_light",
+        "rob_summary",
+        "prisma_flow",
+        "bubble_plot",
+        "comparison_plot",
+    ):
+        assert callable(getattr(figures, name))
