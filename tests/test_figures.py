@@ -568,3 +568,18 @@ def test_package_exports_every_figure_function() -> None:
         "comparison_plot",
     ):
         assert callable(getattr(figures, name))
+
+
+def test_forest_single_study_block_has_no_heterogeneity_line() -> None:
+    s = sim_studies(1)
+    pooled = sim_pooled(s, ("overall",)).assign(tau2=0.0, i2=0.0, q=0.0, q_df=0, q_pval=np.nan)
+    fig = forest_plot(s, pooled, measure="SMD", outcome_label="Simulated")
+    assert not any(t.get_text().startswith("Heterogeneity") for t in _texts(fig))
+    fig = forest_plot(
+        s,
+        pooled,
+        measure="SMD",
+        outcome_label="Simulated",
+        heterogeneity="Heterogeneity: not applicable (k = 1)",
+    )
+    assert "Heterogeneity: not applicable (k = 1)" in {t.get_text() for t in _texts(fig)}

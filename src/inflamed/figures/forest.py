@@ -254,8 +254,10 @@ def forest_plot(
             text = het_override
         elif isinstance(het_override, Mapping):
             text = _het_text(het_override)
-        else:
+        elif p_k[index] >= 2:  # one study has no between-study heterogeneity to report
             text = _het_text({c: v[index] for c, v in het_cols.items()})
+        else:
+            text = ""
         if text:
             rows.append(_Row("het", label=text, italic=True))
         return rows
