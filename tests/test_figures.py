@@ -583,3 +583,15 @@ def test_forest_single_study_block_has_no_heterogeneity_line() -> None:
         heterogeneity="Heterogeneity: not applicable (k = 1)",
     )
     assert "Heterogeneity: not applicable (k = 1)" in {t.get_text() for t in _texts(fig)}
+
+
+@pytest.mark.parametrize(
+    ("lo", "hi"), [(0.57, 2.9), (0.3, 5.6), (0.01, 100.0), (0.9, 1.2), (0.98, 1.03)]
+)
+def test_ratio_axis_has_at_least_three_readable_ticks(lo: float, hi: float) -> None:
+    from inflamed.figures._common import nice_ratio_ticks
+
+    ticks = nice_ratio_ticks(lo, hi)
+    assert 3 <= len(ticks) <= 9
+    assert all(lo <= t <= hi for t in ticks)
+    assert ticks == sorted(ticks)

@@ -18,7 +18,7 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.font_manager import FontProperties
 from matplotlib.textpath import TextToPath
-from matplotlib.ticker import FixedLocator, FuncFormatter, NullLocator
+from matplotlib.ticker import FixedLocator, FuncFormatter, MaxNLocator, NullLocator
 
 from inflamed.errors import InputError
 
@@ -178,13 +178,24 @@ def text_width_in(
 
 
 def nice_ratio_ticks(lo: float, hi: float) -> list[float]:
-    """Ticks 1-2-5 per decade covering [lo, hi] (ratio scale), thinned to at most 9."""
-    ticks = []
-    for exponent in range(math.floor(math.log10(lo)) - 1, math.ceil(math.log10(hi)) + 2):
-        for base in (1, 2, 5):
-            tick = base * 10.0**exponent
-            if lo <= tick <= hi:
-                ticks.append(tick)
+    """Ticks covering [lo, hi] on the ratio scale (1-2-5 per decade, finer when narrow), at most 9."""
+    ticks: list[float] = []
+    # 1-2-5 per decade; over a narrow range (fewer than 3 such ticks) a finer 1-1.5-2-3-5-7 set.
+    for bases in ((1, 2, 5), (1, 1.5, 2, 3, 5, 7)):
+        ticks = []
+        for exponent in range(math.floor(math.log10(lo)) - 1, math.ceil(math.log10(hi)) + 2):
+            for base in bases:
+                tick = round(base * 10.0**exponent, 12)
+                if lo <= tick <= hi:
+                    ticks.append(tick)
+        if len(ticks) >= 3:
+            break
+    if len(ticks) < 3:  # a very narrow range (e.g. 0.9 to 1.2): evenly spaced round numbers
+        ticks = [
+            round(float(t), 12)
+            for t in MaxNLocator(nbins=5, steps=[1, 2, 2.5, 5, 10]).tick_values(lo, hi)
+            if lo <= t <= hi
+        ]
     if 1.0 >= lo and 1.0 <= hi and 1.0 not in ticks:
         ticks.append(1.0)
     ticks = sorted(ticks)
