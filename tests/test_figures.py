@@ -595,3 +595,41 @@ def test_ratio_axis_has_at_least_three_readable_ticks(lo: float, hi: float) -> N
     assert 3 <= len(ticks) <= 9
     assert all(lo <= t <= hi for t in ticks)
     assert ticks == sorted(ticks)
+
+
+def test_many_rows_switch_to_a_compact_readable_view() -> None:
+    """A Metapsy-sized review (hundreds of comparisons) must not give a 100-inch figure."""
+    k = 300
+    loo = _loo_frame(k)
+    loo.loc[7, ["estimate", "ci_lb", "ci_ub"]] = [0.9, 0.7, 1.1]  # one row leaves the full CI
+    fig = leave_one_out_plot(
+        loo, full_estimate=0.3, full_ci=(0.2, 0.4), title="Simulated, many rows"
+    )
+    assert fig.get_size_inches()[1] < 10
+    assert [t.get_text() for t in fig.axes[0].get_yticklabels()] == ["Omitting Simulated 8"]
+    assert cumulative_plot(_cumulative_frame(k)).get_size_inches()[1] < 10
+    infl = _influence_frame(k)
+    fig = influence_plot(infl, title="Simulated, many rows")
+    assert fig.get_size_inches()[1] < 10
+    assert [t.get_text() for t in fig.axes[0].get_yticklabels()] == [f"Simulated {k} *"]
+    assert _overlaps(fig) == []
+
+
+def test_write_many_row_pngs_for_review() -> None:
+    import os
+
+    target = os.environ.get("INFLAMED_FIGCHECK")
+    if not target:
+        pytest.skip("set INFLAMED_FIGCHECK=<dir> to write the review PNGs")
+    loo = _loo_frame(300)
+    loo.loc[7, ["estimate", "ci_lb", "ci_ub"]] = [0.9, 0.7, 1.1]
+    save_figure(
+        leave_one_out_plot(
+            loo, full_estimate=0.3, full_ci=(0.2, 0.4), title="Simulated, many rows"
+        ),
+        Path(target) / "loo_300.png",
+    )
+    save_figure(
+        influence_plot(_influence_frame(300), title="Simulated, many rows"),
+        Path(target) / "influence_300.png",
+    )

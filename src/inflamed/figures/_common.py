@@ -234,6 +234,64 @@ def ratio_limits(values: Sequence[float], *, pad: float = 0.06) -> tuple[float, 
     return math.exp(lo), math.exp(hi)
 
 
+#: Beyond this many rows a row-per-study figure with a text table is no longer readable; the
+#: interval plots switch to a compact view (no text columns, only notable rows named).
+MAX_TEXT_ROWS = 40
+
+
+def _compact_intervals_figure(
+    labels: Sequence[str],
+    est: np.ndarray,
+    lb: np.ndarray,
+    ub: np.ndarray,
+    *,
+    ratio: bool,
+    xlabel: str,
+    title: str | None,
+    reference: tuple[float, float, float] | None,
+) -> tuple[Figure, Axes]:
+    """Many rows: thin intervals in input order, rows outside the reference CI named (if few)."""
+    from matplotlib import pyplot as plt
+
+    n = len(labels)
+    y = -np.arange(n, dtype=float)
+    fig, ax = plt.subplots(figsize=(7.0, 7.5))
+    values = [v for v in (*lb, *ub, *est, *(reference or ())) if math.isfinite(v)]
+    if ratio:
+        lo, hi = ratio_limits([v for v in values if v > 0])
+        set_ratio_axis(ax, lo, hi)
+    else:
+        lo, hi = padded_limits(values, include=0.0)
+        ax.set_xlim(lo, hi)
+    ax.axvline(1.0 if ratio else 0.0, color="#7F7F7F", lw=0.8, zorder=0)
+    named = np.zeros(n, dtype=bool)
+    if reference is not None:
+        r_est, r_lb, r_ub = reference
+        if math.isfinite(r_lb) and math.isfinite(r_ub):
+            ax.axvspan(r_lb, r_ub, color="#56B4E9", alpha=0.25, lw=0, zorder=0)
+            named = (np.asarray(est) < r_lb) | (np.asarray(est) > r_ub)
+        ax.axvline(r_est, color="#0072B2", lw=1.0, ls="--", zorder=1)
+    ax.hlines(y, lb, ub, color="#000000", lw=0.4, zorder=2)
+    ax.plot(est, y, ls="", marker="o", ms=1.8, color="#000000", zorder=3)
+    ax.set_ylim(-n + 0.5, 0.5)
+    if 0 < named.sum() <= MAX_TEXT_ROWS:
+        ax.set_yticks(y[named])
+        ax.set_yticklabels([labels[i] for i in np.flatnonzero(named)], fontsize=6)
+        note = f"{n} rows in input order; rows whose estimate leaves the full-data CI are named"
+    else:
+        ax.set_yticks([])
+        note = f"{n} rows in input order (too many to name; see the CSV artefact)"
+    ax.set_ylabel(note, fontsize=7.5)
+    ax.set_xlabel(xlabel)
+    if reference is not None:
+        ax.set_title(
+            f"Dashed line and band: all studies, {fmt_ci(*reference)}", loc="left", fontsize=8
+        )
+    if title:
+        fig.suptitle(title, x=0.01, ha="left", fontweight="bold", fontsize=10)
+    return fig, ax
+
+
 def interval_rows_figure(
     labels: Sequence[str],
     est: np.ndarray,
@@ -258,6 +316,10 @@ def interval_rows_figure(
     """
     from matplotlib import pyplot as plt
 
+    if len(labels) > MAX_TEXT_ROWS:
+        return _compact_intervals_figure(
+            labels, est, lb, ub, ratio=ratio, xlabel=xlabel, title=title, reference=reference
+        )
     row_in, gap = 0.21, 0.15
     n = len(labels)
     n_rows = n + (1 if reference is not None else 0)

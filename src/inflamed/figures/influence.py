@@ -13,6 +13,7 @@ from scipy import stats
 
 from inflamed.errors import InputError
 from inflamed.figures._common import (
+    MAX_TEXT_ROWS,
     interval_rows_figure,
     is_ratio,
     measure_label,
@@ -174,15 +175,19 @@ def influence_plot(frame: pd.DataFrame, *, title: str | None = None, n_coef: int
         ("cook_d", "Cook's distance", (float(stats.chi2.ppf(0.5, p)),)),
         ("hat", "Hat value (leverage)", (3 * p / k,)),
     ]
-    label_w = max(text_width_in(s) for s in labels) + 0.15
+    compact = k > MAX_TEXT_ROWS  # too many rows to name: name the flagged studies only
+    shown = [labels[i] for i in np.flatnonzero(flags)] if compact else labels
+    if compact and flags.sum() > MAX_TEXT_ROWS:
+        shown = []
+    label_w = max([text_width_in(s) for s in shown] + [0.3]) + 0.15
     panel_w = 1.55
-    height = 0.75 + 0.2 * k + (0.35 if title else 0.0)
+    height = 0.75 + 0.2 * min(k, MAX_TEXT_ROWS) + (0.35 if title else 0.0)
     fig, axes = plt.subplots(
         1,
         4,
         figsize=(label_w + 4 * panel_w + 0.5, height),
         sharey=True,
-        gridspec_kw={"wspace": 0.12},
+        gridspec_kw={"wspace": 0.12, "bottom": 0.55 / height, "top": 1 - 0.45 / height},
     )
     y = -np.arange(k, dtype=float)
     colours = np.where(flags, PALETTE["vermillion"], PALETTE["blue"])
@@ -192,11 +197,18 @@ def influence_plot(frame: pd.DataFrame, *, title: str | None = None, n_coef: int
             ax.axvline(cut, color=PALETTE["grey"], lw=0.8, ls=":", zorder=0)
         if column in ("rstudent", "dffits"):
             ax.axvline(0, color=PALETTE["grey"], lw=0.6, zorder=0)
-        for yy in y:
-            ax.axhline(yy, color="#EEEEEE", lw=0.5, zorder=0)
+        if not compact:
+            for yy in y:
+                ax.axhline(yy, color="#EEEEEE", lw=0.5, zorder=0)
         ok = np.isfinite(values)
         ax.scatter(
-            values[ok], y[ok], c=colours[ok], s=22, edgecolor=PALETTE["black"], lw=0.4, zorder=3
+            values[ok],
+            y[ok],
+            c=colours[ok],
+            s=8 if compact else 22,
+            edgecolor=PALETTE["black"],
+            lw=0.4,
+            zorder=3,
         )
         ax.set_title(name, fontsize=8.5)
         ax.tick_params(axis="x", labelsize=7.5)
@@ -206,11 +218,23 @@ def influence_plot(frame: pd.DataFrame, *, title: str | None = None, n_coef: int
             lo, hi = min(finite), max(finite)
             span = hi - lo if hi > lo else 1.0
             ax.set_xlim(lo - 0.12 * span, hi + 0.12 * span)
-    axes[0].set_yticks(y)
-    axes[0].set_yticklabels(labels)
-    for tick, flag in zip(axes[0].get_yticklabels(), flags, strict=True):
-        if flag:
+    if compact:
+        axes[0].set_yticks(y[flags] if shown else [])
+        axes[0].set_yticklabels(shown, fontsize=6)
+        for tick in axes[0].get_yticklabels():
             tick.set_color(PALETTE["vermillion"])
+        axes[0].set_ylabel(
+            f"{k} studies in input order; flagged studies named"
+            if shown
+            else f"{k} studies in input order",
+            fontsize=7.5,
+        )
+    else:
+        axes[0].set_yticks(y)
+        axes[0].set_yticklabels(labels)
+        for tick, flag in zip(axes[0].get_yticklabels(), flags, strict=True):
+            if flag:
+                tick.set_color(PALETTE["vermillion"])
     for ax in axes[1:]:
         ax.tick_params(axis="y", left=False)
         ax.spines["left"].set_visible(False)
@@ -221,7 +245,7 @@ def influence_plot(frame: pd.DataFrame, *, title: str | None = None, n_coef: int
     )
     fig.text(
         0.01,
-        0.0,
+        max(0.0, fig.subplotpars.bottom - 0.32 / height),  # just under the tick labels
         f"Dotted lines: cut-offs (see caption); {note}.",
         fontsize=7.5,
         ha="left",
