@@ -146,6 +146,20 @@ def fmt_ci(estimate: float, lb: float, ub: float, digits: int = 2) -> str:
     return f"{fmt_num(estimate, digits)} [{fmt_num(lb, digits)}, {fmt_num(ub, digits)}]"
 
 
+def figure_title(fig: Figure, title: str | None, fig_w: float, fig_h: float) -> None:
+    """Put ``title`` at the top-left corner of a ``fig_w`` x ``fig_h`` inch figure (0.02/0.05 in inset)."""
+    if title:
+        fig.text(
+            0.02 / fig_w,
+            1 - 0.05 / fig_h,
+            title,
+            ha="left",
+            va="top",
+            fontsize=10,
+            fontweight="bold",
+        )
+
+
 def fmt_p(p: float) -> str:
     """A p value as journals print it: ``p = 0.032``, ``p < 0.001``."""
     if p is None or not math.isfinite(p):

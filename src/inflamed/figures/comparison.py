@@ -11,6 +11,7 @@ from matplotlib.figure import Figure
 
 from inflamed.errors import InputError
 from inflamed.figures._common import (
+    figure_title,
     fmt_ci,
     is_ratio,
     measure_label,
@@ -137,14 +138,5 @@ def comparison_plot(
         ax.set_title(outcome, loc="left", fontweight="bold", fontsize=9)
         ax.set_xlabel(measure_label(measure, ratio), fontsize=8)
         y_top -= h + gap_h
-    if title:
-        fig.text(
-            0.02 / fig_w,
-            1 - 0.05 / fig_h,
-            title,
-            ha="left",
-            va="top",
-            fontsize=10,
-            fontweight="bold",
-        )
+    figure_title(fig, title, fig_w, fig_h)
     return fig

@@ -9,7 +9,7 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
 from inflamed.errors import InputError
-from inflamed.figures._common import require_columns, text_width_in
+from inflamed.figures._common import figure_title, require_columns, text_width_in
 from inflamed.figures.style import ROB_COLOURS, apply_style
 
 #: RoB 2 domains in display order, with the short column header and the full name for the key.
@@ -174,16 +174,7 @@ def rob_traffic_light(rob: pd.DataFrame, *, title: str | None = "Risk of bias (R
         fontsize=7.5,
         linespacing=1.35,
     )
-    if title:
-        fig.text(
-            0.02 / fig_w,
-            1 - 0.05 / fig_h,
-            title,
-            ha="left",
-            va="top",
-            fontsize=10,
-            fontweight="bold",
-        )
+    figure_title(fig, title, fig_w, fig_h)
     return fig
 
 
@@ -259,14 +250,5 @@ def rob_summary(rob: pd.DataFrame, *, title: str | None = "Risk of bias summary 
     ax.legend(
         loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=4, frameon=False, handlelength=1.2
     )
-    if title:
-        fig.text(
-            0.02 / fig_w,
-            1 - 0.05 / fig_h,
-            title,
-            ha="left",
-            va="top",
-            fontsize=10,
-            fontweight="bold",
-        )
+    figure_title(fig, title, fig_w, fig_h)
     return fig
