@@ -23,10 +23,11 @@ subgroups are compared within the primary set.
 
 from __future__ import annotations
 
+import json
 import math
 import warnings
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -197,7 +198,6 @@ class OutcomeAnalysis:
     influence: pd.DataFrame
     small_study: dict[str, Any]
     cumulative: pd.DataFrame
-    notes: list[str] = field(default_factory=list)
 
     def write(self, **paths: str | Path) -> None:
         """Write each part to the path given under its name (summary=..., studies=..., ...)."""
@@ -357,8 +357,6 @@ def analyse_outcome(
 
 def pooled_table(summary_paths: Sequence[str | Path]) -> pd.DataFrame:
     """One row per outcome x analysis set: the headline numbers of every ``summary.json``."""
-    import json
-
     rows = []
     for path in summary_paths:
         summary = json.loads(Path(path).read_text(encoding="utf-8"))

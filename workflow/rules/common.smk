@@ -39,10 +39,6 @@ for _name in REVIEWS:
     validate_review_inputs(config["reviews"][_name], instruments=config["instruments"])
 
 
-def review_spec(wildcards):
-    return config["reviews"][wildcards.review]
-
-
 def outcomes_of(review):
     return sorted(config["reviews"][review]["outcomes"])
 
