@@ -7,8 +7,8 @@ Run from the repository root::
 
 It times the same simulated data through
 
-(a) ``inflamed.batch.rma_batch`` (vectorised over analyses),
-(b) a Python loop of ``inflamed.pooling.rma``,
+(a) ``inflamed.stats.batch.rma_batch`` (vectorised over analyses),
+(b) a Python loop of ``inflamed.stats.pooling.rma``,
 (c) statsmodels ``combine_effects`` in a loop: statsmodels has no REML, so its closest iterative
     estimator, Paule-Mandel (``method_re="iterated"``), with its HKSJ ("random effect wls") CI;
     its numbers are compared with inflamed's PM + knha (like with like),
@@ -44,9 +44,9 @@ from pathlib import Path
 import numpy as np
 import scipy
 
-from inflamed.batch import rma_batch
+from inflamed.stats.batch import rma_batch
 from inflamed.io import write_json
-from inflamed.pooling import rma
+from inflamed.stats.pooling import rma
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -133,7 +133,7 @@ def main(argv: list[str] | None = None) -> int:
     # (a) batch
     batch = rma_batch(Y, V, method="REML", test="knha")
     t_batch = best_of(lambda: rma_batch(Y, V, method="REML", test="knha"), 3)
-    rows["inflamed.batch.rma_batch"] = {"seconds": t_batch}
+    rows["inflamed.stats.batch.rma_batch"] = {"seconds": t_batch}
 
     # (b) loop of rma
     loop_est = np.empty((a.m, 5))
@@ -144,9 +144,9 @@ def main(argv: list[str] | None = None) -> int:
             loop_est[i] = (r.beta[0], r.se[0], r.ci_lb[0], r.ci_ub[0], r.tau2)
 
     t_loop = best_of(loop, 1)
-    rows["inflamed.pooling.rma (loop)"] = {"seconds": t_loop}
+    rows["inflamed.stats.pooling.rma (loop)"] = {"seconds": t_loop}
     batch_est = np.column_stack([batch.estimate, batch.se, batch.ci_lb, batch.ci_ub, batch.tau2])
-    rows["inflamed.batch.rma_batch"]["max_abs_diff_vs_rma_loop"] = float(
+    rows["inflamed.stats.batch.rma_batch"]["max_abs_diff_vs_rma_loop"] = float(
         np.max(np.abs(batch_est - loop_est))
     )
 

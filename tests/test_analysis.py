@@ -9,8 +9,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from inflamed.analysis import analyse_outcome, analysis_sets, pooled_table, rma_settings
-from inflamed.pooling import rma
+from inflamed.pool import analyse_outcome, analysis_sets, pooled_table, rma_settings
+from inflamed.stats.pooling import rma
 
 POOLING = {"preset": "cochrane", "level": 95, "small_study_min_k": 10}
 SMD = {"type": "continuous", "measure": "SMD", "label": "Severity"}

@@ -1,4 +1,4 @@
-"""inflamed.batch.rma_batch equals a loop of inflamed.pooling.rma (to 1e-6) on simulated data.
+"""inflamed.stats.batch.rma_batch equals a loop of inflamed.stats.pooling.rma (to 1e-6) on simulated data.
 
 Simulated data (fixed seed, labelled simulated): m analyses of ragged k with log-normal variances
 and true tau^2 spanning 0 (so truncation at 0 is exercised) to large.
@@ -13,9 +13,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from inflamed.batch import rma_batch
+from inflamed.stats.batch import rma_batch
 from inflamed.errors import InputError
-from inflamed.pooling import rma
+from inflamed.stats.pooling import rma
 
 FIELDS = ("estimate", "se", "zval", "pval", "ci_lb", "ci_ub", "tau2", "se_tau2", "i2", "h2",
           "i2_ht", "q", "q_pval", "pi_lb", "pi_ub")  # fmt: skip

@@ -1,4 +1,4 @@
-"""Tests for inflamed.binary (Mantel-Haenszel and Peto).
+"""Tests for inflamed.stats.binary (Mantel-Haenszel and Peto).
 
 Questions answered:
 
@@ -20,7 +20,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from inflamed.binary import MHResult, PetoResult, rma_mh, rma_peto
+from inflamed.stats.binary import MHResult, PetoResult, rma_mh, rma_peto
 from inflamed.errors import InputError
 
 FIXTURES = Path(__file__).resolve().parent / "reference" / "fixtures"

@@ -9,8 +9,8 @@ import pytest
 
 from inflamed import __version__
 from inflamed.cli import main
-from inflamed.effect_sizes import escalc
-from inflamed.pooling import rma
+from inflamed.stats.effect_sizes import escalc
+from inflamed.stats.pooling import rma
 
 # BCG vaccine trials (Colditz et al. 1994, JAMA 271:698, Table 1), as in metafor's dat.bcg:
 # tpos/tneg = TB cases/non-cases among vaccinated, cpos/cneg among controls.

@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from inflamed.config import load_config
+from inflamed.pipeline.config import load_config
 from inflamed.errors import InputError
 
 REPO = Path(__file__).resolve().parents[1]

@@ -1,4 +1,4 @@
-"""Tests for inflamed.conversions.
+"""Tests for inflamed.stats.conversions.
 
 Questions answered:
 
@@ -17,7 +17,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import stats
 
-from inflamed.conversions import (
+from inflamed.stats.conversions import (
     expected_normal_range,
     mean_sd_from_five_numbers,
     mean_sd_from_median_iqr,

@@ -1,4 +1,4 @@
-"""Cumulative meta-analysis (inflamed.cumulative) against metafor 3.8-1 cumul().
+"""Cumulative meta-analysis (inflamed.stats.cumulative) against metafor 3.8-1 cumul().
 
 Questions answered:
 * Does cumulative_meta_analysis reproduce metafor's cumul(res, order=year) on six datasets under
@@ -16,9 +16,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from inflamed.cumulative import cumulative_meta_analysis
+from inflamed.stats.cumulative import cumulative_meta_analysis
 from inflamed.errors import InputError
-from inflamed.pooling import rma
+from inflamed.stats.pooling import rma
 
 FIXTURES = Path(__file__).resolve().parent / "reference" / "fixtures"
 CASES = json.loads((FIXTURES / "diagnostics_cumul.json").read_text())["cases"]

@@ -1,4 +1,4 @@
-"""Tests for inflamed.effect_sizes and inflamed.validation.
+"""Tests for inflamed.stats.effect_sizes and inflamed.stats.validation.
 
 Questions answered:
 
@@ -20,7 +20,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from inflamed.effect_sizes import (
+from inflamed.stats.effect_sizes import (
     EffectSizes,
     change_sd_from_prepost,
     escalc,
@@ -28,7 +28,7 @@ from inflamed.effect_sizes import (
     split_shared_control,
 )
 from inflamed.errors import InputError
-from inflamed.validation import as_float_array, check_counts, check_positive
+from inflamed.stats.validation import as_float_array, check_counts, check_positive
 
 FIXTURES = Path(__file__).resolve().parent / "reference" / "fixtures"
 RTOL = 1e-10

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from inflamed.effect_sizes import escalc
+from inflamed.stats.effect_sizes import escalc
 from inflamed.errors import InputError
 from inflamed.extract import DERIVATION_COLUMNS, EFFECT_COLUMNS, MISSING_COLUMNS, extract_effects
 from inflamed.ingest import read_review

@@ -1,4 +1,4 @@
-"""Leave-one-out and influence diagnostics (inflamed.influence) against metafor 3.8-1.
+"""Leave-one-out and influence diagnostics (inflamed.stats.influence) against metafor 3.8-1.
 
 Questions answered:
 * Do leave_one_out / influence_diagnostics reproduce metafor's leave1out() / influence() on
@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 
 from inflamed.errors import InputError
-from inflamed.influence import influence_diagnostics, leave_one_out
+from inflamed.stats.influence import influence_diagnostics, leave_one_out
 
 FIXTURES = Path(__file__).resolve().parent / "reference" / "fixtures"
 L1O = json.loads((FIXTURES / "diagnostics_leave1out.json").read_text())["cases"]

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from inflamed.io import atomic_open, dumps_json, write_csv, write_json
-from inflamed.provenance import build_manifest, digest_of, make_record, sha256_file
+from inflamed.pipeline.provenance import build_manifest, digest_of, make_record, sha256_file
 
 
 def test_write_csv_is_deterministic_and_sorted(tmp_path):

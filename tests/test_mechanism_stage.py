@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-pytest.importorskip("inflamed.pooling")
+pytest.importorskip("inflamed.stats.pooling")
 
 from inflamed.mechanism import run_mechanism_stage
 from inflamed.mechanism.sensitivity import sobol_indices

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-pytest.importorskip("inflamed.pooling")
+pytest.importorskip("inflamed.stats.pooling")
 
 from inflamed.mechanism.simulated import simulated_effects
 from inflamed.mechanism.who_benefits import (
@@ -19,7 +19,7 @@ from inflamed.mechanism.who_benefits import (
     who_benefits,
     within_trial_interactions,
 )
-from inflamed.pooling import rma
+from inflamed.stats.pooling import rma
 
 
 def test_within_trial_difference_and_variance_by_hand() -> None:

@@ -1,4 +1,4 @@
-"""Three-level model (inflamed.multilevel) against metafor 3.8-1 rma.mv and published values.
+"""Three-level model (inflamed.stats.multilevel) against metafor 3.8-1 rma.mv and published values.
 
 Questions answered:
 * Does rma_three_level reproduce metafor's ``rma.mv(yi, vi, random = ~ 1 | study/es_id)`` (REML/ML,
@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 
 from inflamed.errors import InputError
-from inflamed.multilevel import rma_three_level
+from inflamed.stats.multilevel import rma_three_level
 
 FIXTURES = Path(__file__).resolve().parent / "reference" / "fixtures"
 CASES = json.loads((FIXTURES / "diagnostics_threelevel.json").read_text())["cases"]

@@ -6,7 +6,7 @@ import nbformat
 import pytest
 
 from inflamed.errors import InputError
-from inflamed.notebooks import _offline, execute, normalise, to_html
+from inflamed.pipeline.notebooks import _offline, execute, normalise, to_html
 
 
 @pytest.fixture()

@@ -1,4 +1,4 @@
-"""inflamed.pooling.rma against metafor 3.8-1 (fixtures written by tests/reference/make_reference.R).
+"""inflamed.stats.pooling.rma against metafor 3.8-1 (fixtures written by tests/reference/make_reference.R).
 
 Questions answered here:
 
@@ -20,8 +20,8 @@ import pandas as pd
 import pytest
 
 from inflamed.errors import ConvergenceError, InputError
-from inflamed.heterogeneity import confint_tau2
-from inflamed.pooling import _loglik, rma
+from inflamed.stats.heterogeneity import confint_tau2
+from inflamed.stats.pooling import _loglik, rma
 
 FIXTURES = Path(__file__).resolve().parent / "reference" / "fixtures"
 CLOSED = {"FE", "DL", "HE", "SJ"}

@@ -29,7 +29,7 @@ import pandas as pd
 import pytest
 
 from inflamed.io import write_csv, write_json
-from inflamed.pooling import rma
+from inflamed.stats.pooling import rma
 from inflamed.report import (
     SECTION_IDS,
     OutcomeArtefacts,
@@ -366,7 +366,7 @@ def write_simulated_results(root: Path, seed: int = 7) -> Path:
             set_rows = rows[rows["subgroup"] == set_name].copy()
             block, weights = _set_block(set_rows, spec["measure"])
             if spec["type"] == "binary" and block["estimable"]:
-                from inflamed.binary import rma_mh
+                from inflamed.stats.binary import rma_mh
 
                 cells = [
                     set_rows[c].to_numpy(float)
@@ -883,12 +883,12 @@ def execute_notebook(project: Path, output: Path, *params: str) -> subprocess.Co
 
 def to_html(notebook: Path, html: Path) -> str:
     subprocess.run(
-        [sys.executable, "-m", "inflamed.notebooks", "normalise", str(notebook)],
+        [sys.executable, "-m", "inflamed.pipeline.notebooks", "normalise", str(notebook)],
         check=True,
         capture_output=True,
     )
     subprocess.run(
-        [sys.executable, "-m", "inflamed.notebooks", "html", str(notebook), str(html)],
+        [sys.executable, "-m", "inflamed.pipeline.notebooks", "html", str(notebook), str(html)],
         check=True,
         capture_output=True,
     )
@@ -1057,7 +1057,7 @@ def test_notebook_runs_standalone_in_the_finished_project(pipeline_project, tmp_
 def test_unknown_parameter_fails_the_run_loudly(simulated_project, tmp_path):
     """The report rule's command refuses a parameter the notebook does not declare."""
     result = subprocess.run(
-        [sys.executable, "-m", "inflamed.notebooks", "execute", str(NOTEBOOK),
+        [sys.executable, "-m", "inflamed.pipeline.notebooks", "execute", str(NOTEBOOK),
          str(tmp_path / "x.ipynb"), "-p", "no_such_parameter", "1", "-p", "reviews", REVIEW],
         cwd=simulated_project, capture_output=True, text=True, timeout=600,
     )  # fmt: skip
@@ -1132,7 +1132,7 @@ def test_sensitivity_text_names_influential_studies_and_mantel_haenszel(standalo
 
 
 def test_reproducibility_appendix_quotes_the_readme_and_digests_what_was_read(tmp_path):
-    from inflamed.provenance import digest_of
+    from inflamed.pipeline.provenance import digest_of
     from inflamed.report.sections import reproducibility_section
 
     readme = tmp_path / "README.md"

@@ -1,4 +1,4 @@
-"""Small-study effects (inflamed.small_study) against metafor 3.8-1 and by properties.
+"""Small-study effects (inflamed.stats.small_study) against metafor 3.8-1 and by properties.
 
 Questions answered:
 * egger_test reproduces metafor's regtest() (model "rma" under REML/DL with z and Knapp-Hartung,
@@ -24,7 +24,7 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from inflamed.errors import InputError
-from inflamed.small_study import begg_test, egger_test, kendall_exact_cdf, trim_and_fill
+from inflamed.stats.small_study import begg_test, egger_test, kendall_exact_cdf, trim_and_fill
 
 FIXTURES = Path(__file__).resolve().parent / "reference" / "fixtures"
 REG = json.loads((FIXTURES / "diagnostics_regtest.json").read_text())["cases"]

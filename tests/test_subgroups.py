@@ -1,4 +1,4 @@
-"""Subgroup analysis (inflamed.subgroups) against metafor 3.8-1.
+"""Subgroup analysis (inflamed.stats.subgroups) against metafor 3.8-1.
 
 Questions answered:
 * Per-subgroup random-effects models, the test for subgroup differences (Q between the subgroup
@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 
 from inflamed.errors import InputError
-from inflamed.subgroups import subgroup_analysis
+from inflamed.stats.subgroups import subgroup_analysis
 
 FIXTURES = Path(__file__).resolve().parent / "reference" / "fixtures"
 CASES = json.loads((FIXTURES / "diagnostics_subgroups.json").read_text())["cases"]

@@ -89,7 +89,7 @@ def cmd_effects(args: argparse.Namespace) -> int:
 
         result = metapsy_effects(read_metapsy(args.csv))
     else:
-        from inflamed.effect_sizes import escalc
+        from inflamed.stats.effect_sizes import escalc
 
         if args.measure is None:
             raise InputError("--measure is required", expected="SMD, MD, RR, OR or RD")
@@ -115,7 +115,7 @@ def cmd_pool(args: argparse.Namespace) -> int:
     frame = _read_csv(args.csv)
     level = float(args.level)
     if args.method in {"MH", "PETO"}:
-        from inflamed.binary import rma_mh, rma_peto
+        from inflamed.stats.binary import rma_mh, rma_peto
 
         arrays = _columns(
             frame, args.csv, {"ai": args.ai, "n1i": args.n1i, "ci": args.ci, "n2i": args.n2i}
@@ -144,7 +144,7 @@ def cmd_pool(args: argparse.Namespace) -> int:
             raise _with_file(error, args.csv) from None
         out = result.to_dict()
     else:
-        from inflamed.pooling import rma
+        from inflamed.stats.pooling import rma
 
         if not (args.yi and args.vi):
             raise InputError(

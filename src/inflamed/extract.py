@@ -8,7 +8,7 @@ For every outcome declared in config and every study x contrast x subgroup, :fun
    ways the rules allow (SD from SE or CI, mean and SD from median + IQR or range);
 3. splits a control arm shared by several contrasts of a multi-arm trial (or keeps only the first
    contrast), so that no participant is counted twice;
-4. computes the effect with :func:`inflamed.effect_sizes.escalc` (arm 1 = treatment) and applies
+4. computes the effect with :func:`inflamed.stats.effect_sizes.escalc` (arm 1 = treatment) and applies
    the sign convention: for continuous outcomes positive favours treatment, so effects on
    instruments scored higher = worse are flipped; binary effects stay treatment vs control;
 5. writes every step to the derivation log and every value it needed and did not get to the
@@ -31,8 +31,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from inflamed import conversions
-from inflamed.effect_sizes import escalc, split_shared_control
+from inflamed.stats import conversions
+from inflamed.stats.effect_sizes import escalc, split_shared_control
 from inflamed.errors import InputError
 
 __all__ = [
@@ -311,7 +311,7 @@ def extract_effects(
 
     Multi-arm trials (rows of one study sharing a non-empty ``shared_ctrl`` label): ``split``
     divides the control arm's n (and events, for binary outcomes) evenly over the comparisons
-    (:func:`inflamed.effect_sizes.split_shared_control`, Cochrane Handbook 23.3.4); ``first``
+    (:func:`inflamed.stats.effect_sizes.split_shared_control`, Cochrane Handbook 23.3.4); ``first``
     keeps only the alphabetically first contrast.
 
     Binary outcomes with no events (or only events) in both arms carry no information on a

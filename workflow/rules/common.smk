@@ -4,7 +4,7 @@
 import os
 from pathlib import Path
 
-from inflamed.config import load_config
+from inflamed.pipeline.config import load_config
 
 # One BLAS thread per job: Snakemake already runs jobs in parallel, and OpenBLAS's own threads
 # on top of that made small dense solves ~100x slower on a 2-core machine (measured).
@@ -33,7 +33,7 @@ wildcard_constraints:
 
 # Input sheets are validated at parse time, so a bad sheet stops the run before any job starts
 # and the message names the file, row and column.
-from inflamed.reviews import validate_review_inputs  # noqa: E402
+from inflamed.ingest.review import validate_review_inputs  # noqa: E402
 
 for _name in REVIEWS:
     validate_review_inputs(config["reviews"][_name], instruments=config["instruments"])

@@ -52,10 +52,10 @@ rule report:
     conda:
         "../../envs/report.yaml"
     shell:
-        "( {params.python:q} -m inflamed.notebooks execute {input.notebook:q} {output.notebook:q}"
+        "( {params.python:q} -m inflamed.pipeline.notebooks execute {input.notebook:q} {output.notebook:q}"
         " -p results_dir results -p run_config {input.run_config:q} -p reviews {params.reviews:q}"
-        " && {params.python:q} -m inflamed.notebooks normalise {output.notebook:q}"
-        " && {params.python:q} -m inflamed.notebooks html {output.notebook:q} {output.html:q}"
+        " && {params.python:q} -m inflamed.pipeline.notebooks normalise {output.notebook:q}"
+        " && {params.python:q} -m inflamed.pipeline.notebooks html {output.notebook:q} {output.html:q}"
         " ) > {log:q} 2>&1"
 
 

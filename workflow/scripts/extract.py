@@ -5,7 +5,7 @@ import pandas as pd
 from inflamed.extract import extract_effects
 from inflamed.ingest import Review
 from inflamed.io import write_csv
-from inflamed.rule_support import run_rule
+from inflamed.pipeline.rules import run_rule
 
 
 def read(path):

@@ -1,9 +1,9 @@
 """Rule figure_comparison: inflamed's pooled estimates beside published meta-analyses."""
 
-from inflamed.figure_inputs import comparison_input, placeholder
+from inflamed.pipeline.figure_inputs import comparison_input, placeholder
 from inflamed.figures.comparison import comparison_plot
 from inflamed.figures.style import save_figure
-from inflamed.rule_support import run_rule
+from inflamed.pipeline.rules import run_rule
 
 
 def step(smk):

@@ -1,9 +1,9 @@
 """Rule figure_cumulative: the pooled estimate as studies accrued, by year (living review)."""
 
-from inflamed.figure_inputs import cumulative_input, placeholder
+from inflamed.pipeline.figure_inputs import cumulative_input, placeholder
 from inflamed.figures.cumulative import cumulative_plot
 from inflamed.figures.style import save_figure
-from inflamed.rule_support import run_rule
+from inflamed.pipeline.rules import run_rule
 
 
 def step(smk):

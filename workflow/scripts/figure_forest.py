@@ -1,9 +1,9 @@
 """Rule figure_forest: one outcome's forest plot (CRP-selected and whole-sample blocks)."""
 
-from inflamed.figure_inputs import forest_input, placeholder
+from inflamed.pipeline.figure_inputs import forest_input, placeholder
 from inflamed.figures.forest import forest_plot
 from inflamed.figures.style import save_figure
-from inflamed.rule_support import run_rule
+from inflamed.pipeline.rules import run_rule
 
 
 def step(smk):

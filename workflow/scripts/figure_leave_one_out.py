@@ -1,9 +1,9 @@
 """Rule figure_leave_one_out: the pooled estimate with each study left out in turn."""
 
-from inflamed.figure_inputs import leave_one_out_input, placeholder
+from inflamed.pipeline.figure_inputs import leave_one_out_input, placeholder
 from inflamed.figures.influence import leave_one_out_plot
 from inflamed.figures.style import save_figure
-from inflamed.rule_support import run_rule
+from inflamed.pipeline.rules import run_rule
 
 
 def step(smk):

@@ -1,9 +1,9 @@
 """Rule figure_prisma: the PRISMA 2020 flow diagram from the review's own counts."""
 
-from inflamed.figure_inputs import read_csv
+from inflamed.pipeline.figure_inputs import read_csv
 from inflamed.figures.prisma import prisma_flow
 from inflamed.figures.style import save_figure
-from inflamed.rule_support import run_rule
+from inflamed.pipeline.rules import run_rule
 
 
 def step(smk):

@@ -1,9 +1,9 @@
 """Rule figure_risk_of_bias: RoB 2 traffic-light plot and summary bar chart."""
 
-from inflamed.figure_inputs import placeholder, read_csv
+from inflamed.pipeline.figure_inputs import placeholder, read_csv
 from inflamed.figures.risk_of_bias import rob_summary, rob_traffic_light
 from inflamed.figures.style import save_figure
-from inflamed.rule_support import run_rule
+from inflamed.pipeline.rules import run_rule
 
 
 def step(smk):

@@ -1,8 +1,8 @@
 """Rule ingest: a review's raw files -> the validated internal model (see docs/architecture.md)."""
 
 from inflamed.io import write_csv, write_json
-from inflamed.reviews import ingest_summary, load_review
-from inflamed.rule_support import run_rule
+from inflamed.ingest.review import ingest_summary, load_review
+from inflamed.pipeline.rules import run_rule
 
 
 def step(smk):

@@ -4,8 +4,8 @@ import json
 from pathlib import Path
 
 from inflamed.io import write_json
-from inflamed.provenance import build_manifest, make_record
-from inflamed.rule_support import run_rule
+from inflamed.pipeline.provenance import build_manifest, make_record
+from inflamed.pipeline.rules import run_rule
 
 
 def step(smk):

@@ -3,7 +3,7 @@
 from pathlib import Path
 
 from inflamed.mechanism.stage import run_cascade_stage
-from inflamed.rule_support import run_rule
+from inflamed.pipeline.rules import run_rule
 
 
 def step(smk):

@@ -1,7 +1,7 @@
 """Rule run_config: the validated configuration of this run (defaults filled in), for the report."""
 
 from inflamed.io import write_json
-from inflamed.rule_support import run_rule
+from inflamed.pipeline.rules import run_rule
 
 
 def step(smk):

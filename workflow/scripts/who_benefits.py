@@ -4,9 +4,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from inflamed.analysis import rma_settings
+from inflamed.pool import rma_settings
 from inflamed.mechanism.stage import run_who_benefits_stage
-from inflamed.rule_support import run_rule
+from inflamed.pipeline.rules import run_rule
 
 
 def step(smk):

@@ -13,7 +13,7 @@ Sign conventions
 depression scores (``g = J (m2 - m1) / s_p``; checked on the 2024 release: Abas 2018 has
 mean 3.8 on psychotherapy vs 5.5 on care as usual and ``.g`` = +0.55), and, for binary outcomes
 (response, remission), positive when arm 1 has *more* events.
-*inflamed*: :func:`inflamed.effect_sizes.escalc` keeps metafor's arm 1 minus arm 2; the
+*inflamed*: :func:`inflamed.stats.effect_sizes.escalc` keeps metafor's arm 1 minus arm 2; the
 extraction convention is "positive favours treatment". All Metapsy depression instruments are
 scored higher = worse, so inflamed flips the sign of SMDs from post-test means and from change
 scores (``yi = -escalc(...)``) and keeps binary effects as they are; the result is oriented as
@@ -36,7 +36,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from inflamed.effect_sizes import escalc, hedges_j
+from inflamed.stats.effect_sizes import escalc, hedges_j
 from inflamed.errors import InputError
 from inflamed.ingest.codebook import SHEETS
 from inflamed.ingest.sheets import (
@@ -227,7 +227,7 @@ def metapsy_effects(frame: pd.DataFrame) -> pd.DataFrame:
     Which data: the first complete set in Metapsy's priority order (post-test mean/SD/n of both
     arms; change-score mean/SD/n; events/totals; ``precalc_g``/``precalc_g_se``).
 
-    * ``post_msd`` / ``change_msd``: :func:`~inflamed.effect_sizes.escalc` ``SMD`` (exact
+    * ``post_msd`` / ``change_msd``: :func:`~inflamed.stats.effect_sizes.escalc` ``SMD`` (exact
       Hedges J, variance 1/n1 + 1/n2 + g^2/(2(n1+n2)), metafor's vtype "LS"), sign flipped
       because the instruments score higher = worse. Metapsy's ``.g_se`` is computed with d in
       place of g in the last term (the esc package), so ``vi`` and ``.g_se^2`` differ slightly.

@@ -40,7 +40,7 @@ REQUIRED = ("study_id", "subgroup", "outcome", "measure", "yi", "vi")
 
 
 def _rma(*args: Any, **kwargs: Any) -> Any:
-    from inflamed.pooling import rma  # the project's single meta-analysis engine
+    from inflamed.stats.pooling import rma  # the project's single meta-analysis engine
 
     return rma(*args, **kwargs)
 
@@ -129,7 +129,7 @@ def within_trial_interactions(
     effects
         The extraction stage's effects table (one row per study x contrast x subgroup x outcome).
     method, test
-        Passed to :func:`inflamed.pooling.rma`.
+        Passed to :func:`inflamed.stats.pooling.rma`.
 
     Returns
     -------
@@ -229,7 +229,7 @@ def between_trial_regression(
         ``log`` (default: ln mg/L, as CRP is right-skewed and effects are usually modelled per
         doubling/log unit) or ``linear``.
     method, test
-        Passed to :func:`inflamed.pooling.rma` (REML, Knapp-Hartung by default).
+        Passed to :func:`inflamed.stats.pooling.rma` (REML, Knapp-Hartung by default).
 
     Returns
     -------

@@ -2,7 +2,7 @@
 
 Nothing in the text is typed in: every estimator, interval, rule and version is read from the
 validated run configuration (``results/run_config.json``), the settings the pool stage recorded
-in each ``summary.json`` and :func:`inflamed.provenance.package_versions`.
+in each ``summary.json`` and :func:`inflamed.pipeline.provenance.package_versions`.
 """
 
 from __future__ import annotations
@@ -70,8 +70,8 @@ def pooling_settings(
     """The estimator settings of the run.
 
     ``summary_settings`` (the ``settings`` a ``summary.json`` recorded: what the pool stage
-    actually passed to :func:`inflamed.pooling.rma`) wins; without it the preset is expanded with
-    :func:`inflamed.presets.preset` where that module exists, then the config's explicit keys.
+    actually passed to :func:`inflamed.stats.pooling.rma`) wins; without it the preset is expanded with
+    :func:`inflamed.stats.presets.preset` where that module exists, then the config's explicit keys.
     """
     pooling = dict(run_config.get("pooling", {}))
     if summary_settings:
@@ -81,7 +81,7 @@ def pooling_settings(
         }
     settings: dict[str, Any] = {}
     try:
-        from inflamed.presets import preset  # type: ignore[import-not-found]
+        from inflamed.stats.presets import preset  # type: ignore[import-not-found]
 
         settings.update(preset(pooling.get("preset", "cochrane")))
     except ImportError:  # the pool stage records its settings; without it say only what config says
@@ -151,7 +151,7 @@ def methods_text(
     run_config
         The validated configuration (``results/run_config.json``; defaults filled in).
     versions
-        Software versions (:func:`inflamed.provenance.package_versions`, or the manifest's).
+        Software versions (:func:`inflamed.pipeline.provenance.package_versions`, or the manifest's).
     settings
         The estimator settings a ``summary.json`` recorded (see :func:`pooling_settings`).
 

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from inflamed.provenance import digest_of, sha256_file
+from inflamed.pipeline.provenance import digest_of, sha256_file
 from inflamed.report.artefacts import MechanismArtefacts, OutcomeArtefacts, ReviewArtefacts
 from inflamed.report.grade import GradeRules, grade_rules_text, grade_summary_of_findings
 from inflamed.report.html import (
@@ -734,7 +734,7 @@ def reproducibility_section(
     return _wrap(
         _section("reproducibility")
         + f"<p>This report read {len(existing)} {'artefact' if len(existing) == 1 else 'artefacts'}. Their digest (sha256 over the sorted "
-        f"path and sha256 pairs, <code>inflamed.provenance.digest_of</code>) is "
+        f"path and sha256 pairs, <code>inflamed.pipeline.provenance.digest_of</code>) is "
         f'<code id="artefact-digest">{esc(digest)}</code>. <code>results/MANIFEST.json</code> '
         "names the rule, inputs and config values behind each of them.</p>"
         f"<p>To rerun from a fresh clone (the README's quick start):</p><pre><code>{esc(commands)}</code></pre>"

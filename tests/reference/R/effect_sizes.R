@@ -1,4 +1,4 @@
-# Reference values for inflamed.effect_sizes and inflamed.binary from metafor.
+# Reference values for inflamed.stats.effect_sizes and inflamed.stats.binary from metafor.
 #
 # Writes tests/reference/fixtures/effect_sizes_continuous.json,
 #        tests/reference/fixtures/effect_sizes_binary.json,

@@ -1,4 +1,4 @@
-# Reference values for inflamed.pooling / inflamed.heterogeneity / inflamed.batch.
+# Reference values for inflamed.stats.pooling / inflamed.stats.heterogeneity / inflamed.stats.batch.
 # Every method x test on several published datasets (metadat), with tight convergence control.
 # test = "adhoc" is native in metafor 3.8-1 (rma(..., test = "adhoc")), so no hand computation.
 

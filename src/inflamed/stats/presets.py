@@ -1,4 +1,4 @@
-"""Named sets of :func:`inflamed.pooling.rma` options that reproduce a tool or a guideline.
+"""Named sets of :func:`inflamed.stats.pooling.rma` options that reproduce a tool or a guideline.
 
 ``rma(yi, vi, **preset("revman"))`` reproduces RevMan 5's inverse-variance random-effects
 analysis, ``preset("metafor")`` metafor's ``rma()`` defaults and ``preset("cochrane")`` (the
@@ -11,7 +11,7 @@ from __future__ import annotations
 from types import MappingProxyType
 from typing import Any
 
-from inflamed.errors import InputError
+from inflamed.stats.errors import InputError
 
 __all__ = ["DEFAULT_PRESET", "PRESETS", "preset"]
 
@@ -39,7 +39,7 @@ PRESETS: MappingProxyType[str, MappingProxyType[str, Any]] = MappingProxyType(
 
 
 def preset(name: str = DEFAULT_PRESET) -> dict[str, Any]:
-    """Return the :func:`~inflamed.pooling.rma` keyword arguments of a named preset.
+    """Return the :func:`~inflamed.stats.pooling.rma` keyword arguments of a named preset.
 
     Parameters
     ----------

@@ -2,7 +2,7 @@
 
 A rule script is a thin adapter::
 
-    from inflamed.rule_support import run_rule
+    from inflamed.pipeline.rules import run_rule
 
     def step(smk):
         ...  # read smk.input, call the library, write smk.output
@@ -23,7 +23,7 @@ from collections.abc import Callable
 from typing import Any
 
 from inflamed.errors import InflamedError
-from inflamed.provenance import make_record, write_record
+from inflamed.pipeline.provenance import make_record, write_record
 
 log = logging.getLogger("inflamed")
 

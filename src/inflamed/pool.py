@@ -1,8 +1,8 @@
 """The pool stage: every analysis of one outcome, from the extracted effects to artefacts.
 
-This module only orchestrates; the statistics live in :mod:`inflamed.pooling`,
-:mod:`inflamed.binary`, :mod:`inflamed.subgroups`, :mod:`inflamed.influence`,
-:mod:`inflamed.small_study` and :mod:`inflamed.cumulative`.
+This module only orchestrates; the statistics live in :mod:`inflamed.stats.pooling`,
+:mod:`inflamed.stats.binary`, :mod:`inflamed.stats.subgroups`, :mod:`inflamed.stats.influence`,
+:mod:`inflamed.stats.small_study` and :mod:`inflamed.stats.cumulative`.
 
 Analysis sets
 -------------
@@ -35,14 +35,14 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from inflamed.binary import rma_mh, rma_peto
-from inflamed.cumulative import cumulative_meta_analysis
-from inflamed.influence import influence_diagnostics, leave_one_out
+from inflamed.stats.binary import rma_mh, rma_peto
+from inflamed.stats.cumulative import cumulative_meta_analysis
+from inflamed.stats.influence import influence_diagnostics, leave_one_out
 from inflamed.io import write_csv, write_json
-from inflamed.pooling import rma
-from inflamed.presets import preset
-from inflamed.small_study import begg_test, egger_test, trim_and_fill
-from inflamed.subgroups import subgroup_analysis
+from inflamed.stats.pooling import rma
+from inflamed.stats.presets import preset
+from inflamed.stats.small_study import begg_test, egger_test, trim_and_fill
+from inflamed.stats.subgroups import subgroup_analysis
 
 RATIO_MEASURES = {"RR", "OR"}
 
@@ -51,7 +51,7 @@ MIN_K = {"pool": 1, "leave_one_out": 3, "influence": 3, "cumulative": 2, "subgro
 
 
 def rma_settings(pooling: Mapping[str, Any]) -> dict[str, Any]:
-    """The :func:`inflamed.pooling.rma` keyword arguments for a validated ``pooling`` config."""
+    """The :func:`inflamed.stats.pooling.rma` keyword arguments for a validated ``pooling`` config."""
     settings = dict(preset(pooling.get("preset", "cochrane")))
     for key in ("method", "test"):
         if pooling.get(key):

@@ -11,7 +11,7 @@ Zero cells and double-zero studies follow metafor 3.8 exactly, because two diffe
   correction is applied and double-zero studies stay in (they contribute nothing to the MH
   sums of RR and OR, but they do enter the RD weights);
 * the **heterogeneity statistics** (Q, I^2, H^2) use the study-level effects from
-  :func:`inflamed.effect_sizes.escalc` with the first elements (default ``add = 0.5`` to tables
+  :func:`inflamed.stats.effect_sizes.escalc` with the first elements (default ``add = 0.5`` to tables
   with a zero cell, double-zero studies dropped), so Q's degrees of freedom are
   ``k_yi - 1`` where ``k_yi`` counts studies with a computable effect.
 
@@ -29,8 +29,8 @@ from typing import Any
 import numpy as np
 from scipy import stats
 
-from inflamed.effect_sizes import binary_cells, continuity_correct, escalc
-from inflamed.errors import InputError
+from inflamed.stats.effect_sizes import binary_cells, continuity_correct, escalc
+from inflamed.stats.errors import InputError
 
 __all__ = ["MHResult", "PetoResult", "rma_mh", "rma_peto"]
 

@@ -14,9 +14,9 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from inflamed.errors import InputError
-from inflamed.influence import _fit_quietly
-from inflamed.pooling import rma
+from inflamed.stats.errors import InputError
+from inflamed.stats.influence import _fit_quietly
+from inflamed.stats.pooling import rma
 
 __all__ = ["SubgroupResult", "subgroup_analysis"]
 
@@ -118,7 +118,7 @@ def subgroup_analysis(yi: Any, vi: Any, groups: Any, **rma_kwargs: Any) -> Subgr
     groups
         Subgroup label of every study (converted to ``str``; missing labels are an error).
     **rma_kwargs
-        Passed to :func:`inflamed.pooling.rma` for every fit (``method``, ``test``, ``level``,
+        Passed to :func:`inflamed.stats.pooling.rma` for every fit (``method``, ``test``, ``level``,
         ``pi``, ``i2_def``, ``control``); ``mods`` and ``intercept`` are not allowed.
 
     Returns
@@ -129,7 +129,7 @@ def subgroup_analysis(yi: Any, vi: Any, groups: Any, **rma_kwargs: Any) -> Subgr
     ------
     InputError
         Fewer than two subgroups, a missing label, a length mismatch, or any input error
-        :func:`~inflamed.pooling.rma` raises.
+        :func:`~inflamed.stats.pooling.rma` raises.
 
     Notes
     -----

@@ -3,7 +3,7 @@
 Status: reproduces metafor 3.8-1 ``regtest()``, ``ranktest()`` and ``trimfill()`` on the committed
 fixtures ``tests/reference/fixtures/diagnostics_{regtest,ranktest,trimfill}.json`` (closed forms
 to 1e-10, iterative estimators to 1e-6). Random-effects fits go through
-:func:`inflamed.pooling.rma`. These tests detect funnel-plot asymmetry, which has causes other
+:func:`inflamed.stats.pooling.rma`. These tests detect funnel-plot asymmetry, which has causes other
 than publication bias (Sterne et al. 2011, BMJ 343:d4002).
 """
 
@@ -17,9 +17,9 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from inflamed.errors import InputError
-from inflamed.influence import _fit_quietly
-from inflamed.pooling import rma
+from inflamed.stats.errors import InputError
+from inflamed.stats.influence import _fit_quietly
+from inflamed.stats.pooling import rma
 
 __all__ = [
     "BeggResult",
@@ -119,9 +119,9 @@ def egger_test(
     predictor
         ``"sei"`` (standard error; Egger) or ``"vi"`` (variance; the Moreno et al. 2009 variant).
     **rma_kwargs
-        For ``model="rma"``: passed to :func:`inflamed.pooling.rma` (``method``, ``test``,
+        For ``model="rma"``: passed to :func:`inflamed.stats.pooling.rma` (``method``, ``test``,
         ``level``, ``control``). For ``model="lm"`` only ``level`` is used. Note that
-        :func:`~inflamed.pooling.rma` defaults to ``test="knha"``; metafor's ``regtest(yi, vi)``
+        :func:`~inflamed.stats.pooling.rma` defaults to ``test="knha"``; metafor's ``regtest(yi, vi)``
         on raw vectors uses ``test="z"``, and ``regtest(fit)`` uses ``fit``'s test.
 
     Returns
@@ -465,7 +465,7 @@ def trim_and_fill(
     maxiter
         Maximum number of trim iterations.
     **rma_kwargs
-        Passed to :func:`inflamed.pooling.rma` for every fit (``method``, ``test``, ``level``,
+        Passed to :func:`inflamed.stats.pooling.rma` for every fit (``method``, ``test``, ``level``,
         ``control``); ``mods`` is not allowed.
 
     Returns
@@ -507,7 +507,7 @@ def trim_and_fill(
     Duval S, Tweedie R (2000b). A nonparametric "trim and fill" method of accounting for
     publication bias in meta-analysis. J Am Stat Assoc 95:89-98. doi:10.1080/01621459.2000.10473905
     """
-    from inflamed.errors import ConvergenceError
+    from inflamed.stats.errors import ConvergenceError
 
     if estimator not in ("L0", "R0"):
         raise InputError(

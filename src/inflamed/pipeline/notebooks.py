@@ -5,7 +5,7 @@ would copy them on. :func:`normalise` removes every timestamp, duration and kern
 the executed notebook (kept for audit) and the HTML built from it are byte-identical across
 reruns. :func:`to_html` writes a self-contained page without code cells.
 
-Run as ``python -m inflamed.notebooks execute NOTEBOOK OUTPUT -p NAME VALUE ...`` (papermill
+Run as ``python -m inflamed.pipeline.notebooks execute NOTEBOOK OUTPUT -p NAME VALUE ...`` (papermill
 with a check that every parameter exists), ``... normalise NOTEBOOK`` or ``... html NOTEBOOK HTML``
 (the report rule does all three).
 """
@@ -119,7 +119,7 @@ def execute(notebook: str | Path, output: str | Path, parameters: dict[str, str]
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m inflamed.notebooks", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m inflamed.pipeline.notebooks", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     p_exec = sub.add_parser("execute", help="run a notebook with papermill (parameters checked)")
     p_exec.add_argument("notebook")

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from inflamed.errors import InputError
+from inflamed.stats.errors import InputError
 
 __all__ = [
     "as_float_array",

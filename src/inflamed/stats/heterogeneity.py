@@ -13,10 +13,10 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from scipy import optimize, stats
 
-from inflamed.errors import InputError
+from inflamed.stats.errors import InputError
 
 if TYPE_CHECKING:  # pragma: no cover
-    from inflamed.pooling import RMAResult
+    from inflamed.stats.pooling import RMAResult
 
 __all__ = [
     "QProfileCI",
@@ -200,7 +200,7 @@ def confint_tau2(res: RMAResult, level: float | None = None, *, tol: float = 1e-
     Parameters
     ----------
     res
-        A random-effects or mixed-effects fit from :func:`inflamed.pooling.rma`.
+        A random-effects or mixed-effects fit from :func:`inflamed.stats.pooling.rma`.
     level
         Confidence level in per cent; defaults to the level of the fit.
     tol

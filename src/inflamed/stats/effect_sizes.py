@@ -21,9 +21,9 @@ import numpy as np
 import pandas as pd
 from scipy.special import gammaln
 
-from inflamed.conversions import Conversion
-from inflamed.errors import InputError
-from inflamed.validation import (
+from inflamed.stats.conversions import Conversion
+from inflamed.stats.errors import InputError
+from inflamed.stats.validation import (
     as_float_array,
     check_counts,
     check_integer,
@@ -219,7 +219,7 @@ def escalc(
         ``"HO"`` (pooled SD). RD: ``"LS"``, ``"UB"``, ``"AV"``. Ignored for RR and OR.
     row_offset
         Added to 0-based positions in error messages (the CLI passes 2; see
-        :mod:`inflamed.validation`).
+        :mod:`inflamed.stats.validation`).
 
     Returns
     -------

@@ -16,8 +16,8 @@ import numpy as np
 import pandas as pd
 from scipy import optimize, stats
 
-from inflamed.errors import InputError
-from inflamed.validation import as_float_array, check_positive, check_same_length
+from inflamed.stats.errors import InputError
+from inflamed.stats.validation import as_float_array, check_positive, check_same_length
 
 __all__ = ["ThreeLevelResult", "rma_three_level"]
 

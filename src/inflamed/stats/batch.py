@@ -1,12 +1,12 @@
 """Many random-effects meta-analyses at once, vectorised over a leading axis.
 
 :func:`rma_batch` fits m intercept-only meta-analyses of up to k studies each (a ragged set through
-``mask``) with the estimators and tests of :func:`inflamed.pooling.rma` and returns the same
+``mask``) with the estimators and tests of :func:`inflamed.stats.pooling.rma` and returns the same
 numbers (to 1e-6 for iterative estimators; the test suite checks it) as arrays of length m. It is
 meant for sensitivity grids, living-review histories and simulation studies.
 
 Status: intercept-only models (no moderators); Q-profile CIs are not vectorised (call
-:func:`inflamed.heterogeneity.confint_tau2` on an :func:`~inflamed.pooling.rma` fit).
+:func:`inflamed.stats.heterogeneity.confint_tau2` on an :func:`~inflamed.stats.pooling.rma` fit).
 """
 
 from __future__ import annotations
@@ -20,8 +20,8 @@ import numpy as np
 import pandas as pd
 from scipy import special
 
-from inflamed.errors import InputError
-from inflamed.pooling import METHODS, PI_TYPES, TESTS, estimate_tau2
+from inflamed.stats.errors import InputError
+from inflamed.stats.pooling import METHODS, PI_TYPES, TESTS, estimate_tau2
 
 __all__ = ["BatchResult", "rma_batch"]
 
@@ -235,7 +235,7 @@ def _fit_tau2(
         return tau2, se, conv, iters
     # ML / REML: vectorised Fisher scoring from HE, safeguarded per row by a bracket on the score
     # (secant step after a sign change, bisection for a step leaving the bracket, the boundary 0
-    # tested directly): the same iteration as inflamed.pooling.estimate_tau2
+    # tested directly): the same iteration as inflamed.stats.pooling.estimate_tau2
     reml = method == "REML"
     if con["tau2_init"] is None:
         tau2 = np.maximum(0.0, _he(y, v, mask, k))
@@ -305,14 +305,14 @@ def rma_batch(
     i2_def: str = "metafor",
     control: Mapping[str, Any] | None = None,
 ) -> BatchResult:
-    """Fit m intercept-only meta-analyses at once (the estimators of :func:`inflamed.pooling.rma`).
+    """Fit m intercept-only meta-analyses at once (the estimators of :func:`inflamed.stats.pooling.rma`).
 
     Parameters
     ----------
     Y, V
         Effect sizes and sampling variances, shape (m, k): one analysis per row.
     method, test, level, pi, i2_def
-        As :func:`inflamed.pooling.rma`.
+        As :func:`inflamed.stats.pooling.rma`.
     mask
         Boolean (m, k), True where a study is present (ragged k). Masked cells of ``Y``/``V`` are
         ignored and may be NaN. Default: all present.
@@ -338,11 +338,11 @@ def rma_batch(
     -----
     DL, HE and SJ are closed forms; PM and EB solve ``Q(tau2) = k - 1`` by Newton's method kept
     inside a bisection bracket; ML and REML use Fisher scoring (as metafor) vectorised over rows,
-    safeguarded per row exactly as :func:`inflamed.pooling.estimate_tau2` (a bracket on the
+    safeguarded per row exactly as :func:`inflamed.stats.pooling.estimate_tau2` (a bracket on the
     score, secant steps once the iterate crosses the root, bisection for steps leaving the
     bracket); any row that does not converge, or whose likelihood is higher at tau2 = 0, is
     handed to the scalar estimator with its global fallback. Everything else (weights, Knapp-Hartung, Q, I^2,
-    prediction interval) is the closed-form arithmetic of :func:`~inflamed.pooling.rma` on sums
+    prediction interval) is the closed-form arithmetic of :func:`~inflamed.stats.pooling.rma` on sums
     over the study axis.
     """
     method = str(method).upper()

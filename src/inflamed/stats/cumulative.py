@@ -3,7 +3,7 @@
 Status: reproduces metafor 3.8-1 ``cumul()`` to 1e-6 on the committed fixtures
 ``tests/reference/fixtures/diagnostics_cumul.json`` (except tau^2/I^2/H^2 of the first, single-study
 step, which inflamed reports as NaN and metafor as 0/0/1). Every fit is
-:func:`inflamed.pooling.rma`.
+:func:`inflamed.stats.pooling.rma`.
 """
 
 from __future__ import annotations
@@ -14,9 +14,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from inflamed.errors import InputError
-from inflamed.influence import MODEL_COLUMNS, _fit_quietly, _labels, _model_row, _no_mods
-from inflamed.pooling import rma
+from inflamed.stats.errors import InputError
+from inflamed.stats.influence import MODEL_COLUMNS, _fit_quietly, _labels, _model_row, _no_mods
+from inflamed.stats.pooling import rma
 
 __all__ = ["CumulativeResult", "cumulative_meta_analysis"]
 
@@ -102,7 +102,7 @@ def cumulative_meta_analysis(
     decreasing
         Sort from the largest value down (metafor's ``decreasing=TRUE``).
     **rma_kwargs
-        Passed to :func:`inflamed.pooling.rma` for every fit; ``mods`` is not allowed.
+        Passed to :func:`inflamed.stats.pooling.rma` for every fit; ``mods`` is not allowed.
 
     Returns
     -------
@@ -112,7 +112,7 @@ def cumulative_meta_analysis(
     ------
     InputError
         ``order`` of the wrong length or with missing values, moderators given, or any input
-        error :func:`~inflamed.pooling.rma` raises.
+        error :func:`~inflamed.stats.pooling.rma` raises.
 
     Notes
     -----

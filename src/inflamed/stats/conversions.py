@@ -17,8 +17,8 @@ from typing import Any, Literal
 import numpy as np
 from scipy import integrate, stats
 
-from inflamed.errors import InputError
-from inflamed.validation import (
+from inflamed.stats.errors import InputError
+from inflamed.stats.validation import (
     as_float_array,
     check_positive,
     check_same_length,
@@ -129,7 +129,7 @@ def sd_from_se(se: Any, n: Any, *, row_offset: int | None = None) -> Conversion:
     n
         Number of participants in the arm (> 0).
     row_offset
-        Spreadsheet-row offset for error messages (see :mod:`inflamed.validation`).
+        Spreadsheet-row offset for error messages (see :mod:`inflamed.stats.validation`).
 
     Returns
     -------

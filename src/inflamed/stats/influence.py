@@ -3,7 +3,7 @@
 Status: reproduces metafor 3.8-1 ``leave1out()`` and ``influence()`` for ``rma.uni`` models
 (intercept-only and, for the influence diagnostics, meta-regression) to 1e-6 on the committed
 fixtures ``tests/reference/fixtures/diagnostics_{leave1out,influence}.json``. Every fit goes
-through :func:`inflamed.pooling.rma`; there is no second random-effects engine here.
+through :func:`inflamed.stats.pooling.rma`; there is no second random-effects engine here.
 """
 
 from __future__ import annotations
@@ -17,8 +17,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from inflamed.errors import InputError
-from inflamed.pooling import RMAResult, rma
+from inflamed.stats.errors import InputError
+from inflamed.stats.pooling import RMAResult, rma
 
 __all__ = [
     "InfluenceResult",
@@ -153,7 +153,7 @@ def leave_one_out(yi: Any, vi: Any, *, labels: Any = None, **rma_kwargs: Any) ->
     labels
         Optional study labels (default ``Study 1`` ... ``Study k``).
     **rma_kwargs
-        Passed to :func:`inflamed.pooling.rma` for every refit (``method``, ``test``, ``level``,
+        Passed to :func:`inflamed.stats.pooling.rma` for every refit (``method``, ``test``, ``level``,
         ``pi``, ``i2_def``, ``control``, ``row_offset``); ``mods`` is not allowed.
 
     Returns
@@ -163,7 +163,7 @@ def leave_one_out(yi: Any, vi: Any, *, labels: Any = None, **rma_kwargs: Any) ->
     Raises
     ------
     InputError
-        k < 2, moderators given, or any input error :func:`~inflamed.pooling.rma` raises.
+        k < 2, moderators given, or any input error :func:`~inflamed.stats.pooling.rma` raises.
 
     Notes
     -----
@@ -276,7 +276,7 @@ def influence_diagnostics(
     labels
         Optional study labels.
     **rma_kwargs
-        Passed to :func:`inflamed.pooling.rma` (``mods``, ``method``, ``test``, ``control``, ...).
+        Passed to :func:`inflamed.stats.pooling.rma` (``mods``, ``method``, ``test``, ``control``, ...).
 
     Returns
     -------
@@ -285,7 +285,7 @@ def influence_diagnostics(
     Raises
     ------
     InputError
-        k < 2 or any input error :func:`~inflamed.pooling.rma` raises.
+        k < 2 or any input error :func:`~inflamed.stats.pooling.rma` raises.
 
     Notes
     -----

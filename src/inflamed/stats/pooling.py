@@ -4,11 +4,11 @@
 36(3), doi:10.18637/jss.v036.i03) for the estimators and tests a systematic review needs, and
 agrees with metafor 3.8-1 to 1e-6 (iterative) / 1e-10 (closed forms) on the reference fixtures in
 ``tests/reference/fixtures/pooling_*.json``. Differences in convention between metafor, RevMan and
-Cochrane guidance are listed in ``docs/conventions.md``; :mod:`inflamed.presets` names them.
+Cochrane guidance are listed in ``docs/conventions.md``; :mod:`inflamed.stats.presets` names them.
 
 Status: estimators FE/EE, DL, HE, SJ, PM, EB, ML, REML; tests z, t, knha, adhoc; prediction
-intervals; Q, I^2, H^2, Q-profile CI (:func:`inflamed.heterogeneity.confint_tau2`); moderators
-with QM and pseudo R^2; predictions. Not here: user weights, Mantel-Haenszel (``inflamed.binary``),
+intervals; Q, I^2, H^2, Q-profile CI (:func:`inflamed.stats.heterogeneity.confint_tau2`); moderators
+with QM and pseudo R^2; predictions. Not here: user weights, Mantel-Haenszel (``inflamed.stats.binary``),
 location-scale models.
 """
 
@@ -23,8 +23,8 @@ import numpy as np
 import pandas as pd
 from scipy import optimize, special
 
-from inflamed.errors import ConvergenceError, InputError
-from inflamed.heterogeneity import (
+from inflamed.stats.errors import ConvergenceError, InputError
+from inflamed.stats.heterogeneity import (
     cochran_q,
     confint_tau2,
     generalised_q,
@@ -32,7 +32,7 @@ from inflamed.heterogeneity import (
     i2_h2_higgins_thompson,
     typical_variance,
 )
-from inflamed.validation import as_float_array, check_positive
+from inflamed.stats.validation import as_float_array, check_positive
 
 __all__ = [
     "METHODS",
@@ -67,7 +67,7 @@ _DEFAULT_CONTROL: dict[str, Any] = {
 
 
 def _check_vector(x: Any, name: str, *, row_offset: int | None) -> np.ndarray:
-    """A finite 1-D float array (``inflamed.validation.as_float_array``), fast for float arrays."""
+    """A finite 1-D float array (``inflamed.stats.validation.as_float_array``), fast for float arrays."""
     if isinstance(x, np.ndarray) and x.dtype == np.float64 and x.ndim == 1 and np.isfinite(x).all():
         return x.copy()
     return as_float_array(name, x, row_offset=row_offset)
