@@ -44,8 +44,8 @@ from pathlib import Path
 import numpy as np
 import scipy
 
-from inflamed.stats.batch import rma_batch
 from inflamed.io import write_json
+from inflamed.stats.batch import rma_batch
 from inflamed.stats.pooling import rma
 
 ROOT = Path(__file__).resolve().parents[1]

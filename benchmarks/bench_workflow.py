@@ -29,7 +29,16 @@ from collections import defaultdict
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-COPIED = ["Snakefile", "config.yaml", "README.md", "workflow", "notebooks", "profiles", "envs", "data"]
+COPIED = [
+    "Snakefile",
+    "config.yaml",
+    "README.md",
+    "workflow",
+    "notebooks",
+    "profiles",
+    "envs",
+    "data",
+]
 REVIEW_SHEET = Path("data/reviews/anti-inflammatory-crp/outcomes.csv")
 
 

@@ -13,8 +13,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from inflamed.stats.batch import rma_batch
 from inflamed.errors import InputError
+from inflamed.stats.batch import rma_batch
 from inflamed.stats.pooling import rma
 
 FIELDS = ("estimate", "se", "zval", "pval", "ci_lb", "ci_ub", "tau2", "se_tau2", "i2", "h2",

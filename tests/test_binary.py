@@ -20,8 +20,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from inflamed.stats.binary import MHResult, PetoResult, rma_mh, rma_peto
 from inflamed.errors import InputError
+from inflamed.stats.binary import MHResult, PetoResult, rma_mh, rma_peto
 
 FIXTURES = Path(__file__).resolve().parent / "reference" / "fixtures"
 CASES = json.loads((FIXTURES / "binary_mh_peto.json").read_text())["cases"]

@@ -5,8 +5,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from inflamed.pipeline.config import load_config
 from inflamed.errors import InputError
+from inflamed.pipeline.config import load_config
 
 REPO = Path(__file__).resolve().parents[1]
 SCHEMA = REPO / "workflow" / "schemas" / "config.schema.yaml"

@@ -17,6 +17,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import stats
 
+from inflamed.errors import InputError
 from inflamed.stats.conversions import (
     expected_normal_range,
     mean_sd_from_five_numbers,
@@ -29,7 +30,6 @@ from inflamed.stats.conversions import (
     wan_eta,
     wan_xi,
 )
-from inflamed.errors import InputError
 
 # Wan X, Wang W, Liu J, Tong T (2014). BMC Med Res Methodol 14:135, Table 1 "Values of xi(n) in
 # the formula (7) and the formula (12) for n <= 50",

@@ -16,8 +16,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from inflamed.stats.cumulative import cumulative_meta_analysis
 from inflamed.errors import InputError
+from inflamed.stats.cumulative import cumulative_meta_analysis
 from inflamed.stats.pooling import rma
 
 FIXTURES = Path(__file__).resolve().parent / "reference" / "fixtures"

@@ -20,6 +20,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from inflamed.errors import InputError
 from inflamed.stats.effect_sizes import (
     EffectSizes,
     change_sd_from_prepost,
@@ -27,7 +28,6 @@ from inflamed.stats.effect_sizes import (
     hedges_j,
     split_shared_control,
 )
-from inflamed.errors import InputError
 from inflamed.stats.validation import as_float_array, check_counts, check_positive
 
 FIXTURES = Path(__file__).resolve().parent / "reference" / "fixtures"

@@ -11,10 +11,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from inflamed.stats.effect_sizes import escalc
 from inflamed.errors import InputError
 from inflamed.extract import DERIVATION_COLUMNS, EFFECT_COLUMNS, MISSING_COLUMNS, extract_effects
 from inflamed.ingest import read_review
+from inflamed.stats.effect_sizes import escalc
 
 FIX = Path(__file__).resolve().parents[1] / "tests" / "fixtures" / "sheets"
 OUTCOMES = {

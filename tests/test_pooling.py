@@ -20,8 +20,7 @@ import pandas as pd
 import pytest
 
 from inflamed.errors import ConvergenceError, InputError
-from inflamed.stats.heterogeneity import confint_tau2
-from inflamed.stats.pooling import _loglik, rma
+from inflamed.stats.pooling import _loglik, confint_tau2, rma
 
 FIXTURES = Path(__file__).resolve().parent / "reference" / "fixtures"
 CLOSED = {"FE", "DL", "HE", "SJ"}

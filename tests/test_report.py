@@ -29,7 +29,6 @@ import pandas as pd
 import pytest
 
 from inflamed.io import write_csv, write_json
-from inflamed.stats.pooling import rma
 from inflamed.report import (
     SECTION_IDS,
     OutcomeArtefacts,
@@ -45,6 +44,7 @@ from inflamed.report import (
 )
 from inflamed.report.html import fmt_number, html_table
 from inflamed.report.tables import characteristics_table, comparison_table, missing_data_table
+from inflamed.stats.pooling import rma
 
 REPO = Path(__file__).resolve().parents[1]
 NOTEBOOK = REPO / "notebooks" / "report.ipynb"

@@ -31,9 +31,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from inflamed.errors import InputError
 from inflamed.stats import conversions
 from inflamed.stats.effect_sizes import escalc, split_shared_control
-from inflamed.errors import InputError
 
 __all__ = [
     "DEFAULT_RULES",

@@ -35,16 +35,15 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from inflamed.io import write_csv, write_json
 from inflamed.stats.binary import rma_mh, rma_peto
 from inflamed.stats.cumulative import cumulative_meta_analysis
 from inflamed.stats.influence import influence_diagnostics, leave_one_out
-from inflamed.io import write_csv, write_json
+from inflamed.stats.measures import RATIO_MEASURES
 from inflamed.stats.pooling import rma
 from inflamed.stats.presets import preset
 from inflamed.stats.small_study import begg_test, egger_test, trim_and_fill
 from inflamed.stats.subgroups import subgroup_analysis
-
-RATIO_MEASURES = {"RR", "OR"}
 
 #: Fewest studies for each analysis; below it the artefact says why it was not run.
 MIN_K = {"pool": 1, "leave_one_out": 3, "influence": 3, "cumulative": 2, "subgroup": 2}

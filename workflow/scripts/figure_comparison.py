@@ -1,8 +1,8 @@
 """Rule figure_comparison: inflamed's pooled estimates beside published meta-analyses."""
 
-from inflamed.pipeline.figure_inputs import comparison_input, placeholder
 from inflamed.figures.comparison import comparison_plot
 from inflamed.figures.style import save_figure
+from inflamed.pipeline.figure_inputs import comparison_input, placeholder
 from inflamed.pipeline.rules import run_rule
 
 

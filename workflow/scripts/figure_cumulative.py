@@ -1,8 +1,8 @@
 """Rule figure_cumulative: the pooled estimate as studies accrued, by year (living review)."""
 
-from inflamed.pipeline.figure_inputs import cumulative_input, placeholder
 from inflamed.figures.cumulative import cumulative_plot
 from inflamed.figures.style import save_figure
+from inflamed.pipeline.figure_inputs import cumulative_input, placeholder
 from inflamed.pipeline.rules import run_rule
 
 

@@ -1,8 +1,8 @@
 """Rule figure_forest: one outcome's forest plot (CRP-selected and whole-sample blocks)."""
 
-from inflamed.pipeline.figure_inputs import forest_input, placeholder
 from inflamed.figures.forest import forest_plot
 from inflamed.figures.style import save_figure
+from inflamed.pipeline.figure_inputs import forest_input, placeholder
 from inflamed.pipeline.rules import run_rule
 
 

@@ -1,8 +1,8 @@
 """Rule figure_funnel: contour-enhanced funnel plot with Egger's test (and trim-and-fill)."""
 
-from inflamed.pipeline.figure_inputs import funnel_input, placeholder
 from inflamed.figures.funnel import funnel_plot
 from inflamed.figures.style import save_figure
+from inflamed.pipeline.figure_inputs import funnel_input, placeholder
 from inflamed.pipeline.rules import run_rule
 
 

@@ -1,8 +1,8 @@
 """Rule figure_influence: influence diagnostics (studentized residuals, Cook's distance, hat)."""
 
-from inflamed.pipeline.figure_inputs import influence_input, placeholder
 from inflamed.figures.influence import influence_plot
 from inflamed.figures.style import save_figure
+from inflamed.pipeline.figure_inputs import influence_input, placeholder
 from inflamed.pipeline.rules import run_rule
 
 

@@ -1,8 +1,8 @@
 """Rule figure_leave_one_out: the pooled estimate with each study left out in turn."""
 
-from inflamed.pipeline.figure_inputs import leave_one_out_input, placeholder
 from inflamed.figures.influence import leave_one_out_plot
 from inflamed.figures.style import save_figure
+from inflamed.pipeline.figure_inputs import leave_one_out_input, placeholder
 from inflamed.pipeline.rules import run_rule
 
 

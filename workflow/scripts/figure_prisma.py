@@ -1,8 +1,8 @@
 """Rule figure_prisma: the PRISMA 2020 flow diagram from the review's own counts."""
 
-from inflamed.pipeline.figure_inputs import read_csv
 from inflamed.figures.prisma import prisma_flow
 from inflamed.figures.style import save_figure
+from inflamed.pipeline.figure_inputs import read_csv
 from inflamed.pipeline.rules import run_rule
 
 

@@ -1,8 +1,8 @@
 """Rule figure_risk_of_bias: RoB 2 traffic-light plot and summary bar chart."""
 
-from inflamed.pipeline.figure_inputs import placeholder, read_csv
 from inflamed.figures.risk_of_bias import rob_summary, rob_traffic_light
 from inflamed.figures.style import save_figure
+from inflamed.pipeline.figure_inputs import placeholder, read_csv
 from inflamed.pipeline.rules import run_rule
 
 

@@ -1,7 +1,7 @@
 """Rule ingest: a review's raw files -> the validated internal model (see docs/architecture.md)."""
 
-from inflamed.io import write_csv, write_json
 from inflamed.ingest.review import ingest_summary, load_review
+from inflamed.io import write_csv, write_json
 from inflamed.pipeline.rules import run_rule
 
 

@@ -2,8 +2,8 @@
 
 import pandas as pd
 
-from inflamed.pool import analyse_outcome
 from inflamed.pipeline.rules import run_rule
+from inflamed.pool import analyse_outcome
 
 
 def step(smk):

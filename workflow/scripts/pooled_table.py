@@ -1,8 +1,8 @@
 """Rule pooled_table: every outcome's headline estimates of one review in one table."""
 
-from inflamed.pool import pooled_table
 from inflamed.io import write_csv
 from inflamed.pipeline.rules import run_rule
+from inflamed.pool import pooled_table
 
 
 def step(smk):

@@ -4,9 +4,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from inflamed.pool import rma_settings
 from inflamed.mechanism.stage import run_who_benefits_stage
 from inflamed.pipeline.rules import run_rule
+from inflamed.pool import rma_settings
 
 
 def step(smk):

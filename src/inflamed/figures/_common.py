@@ -21,9 +21,7 @@ from matplotlib.textpath import TextToPath
 from matplotlib.ticker import FixedLocator, FuncFormatter, MaxNLocator, NullLocator
 
 from inflamed.errors import InputError
-
-#: Measures whose ``yi``/CI values are log ratios (plotted exponentiated on a log axis).
-RATIO_MEASURES = frozenset({"RR", "OR", "PETO", "PETO_OR", "HR", "IRR", "ROM"})
+from inflamed.stats.measures import RATIO_MEASURES, short_name
 
 #: Axis labels per measure. Continuous measures follow the project's sign convention (positive
 #: favours treatment); ratios are treatment vs control as is (see docs/architecture.md).
@@ -40,22 +38,6 @@ MEASURE_LABELS = {
     "HR": "Hazard ratio, treatment vs control (log scale)",
     "IRR": "Incidence rate ratio, treatment vs control (log scale)",
     "ROM": "Ratio of means, treatment vs control (log scale)",
-}
-
-#: Short names of the measures, for column headers.
-MEASURE_SHORT = {
-    "SMD": "g",
-    "SMCC": "g",
-    "SMCR": "g",
-    "MD": "MD",
-    "RD": "RD",
-    "RR": "RR",
-    "OR": "OR",
-    "PETO": "OR",
-    "PETO_OR": "OR",
-    "HR": "HR",
-    "IRR": "IRR",
-    "ROM": "ROM",
 }
 
 _TEXT_TO_PATH = TextToPath()
@@ -128,7 +110,7 @@ def measure_label(measure: str, ratio: bool) -> str:
 
 def measure_short(measure: str) -> str:
     """A short column header for ``measure``."""
-    return MEASURE_SHORT.get(measure.upper(), measure)
+    return short_name(measure)
 
 
 def fmt_num(value: float, digits: int = 2) -> str:

@@ -76,7 +76,9 @@ def save_figure(fig: Figure, *paths: str | Path) -> None:
         elif fmt == "pdf":
             metadata = {"CreationDate": None, "ModDate": None, "Producer": None, "Creator": None}
         else:
-            raise ValueError(f"unsupported figure format {fmt!r} for {path}; expected png, svg or pdf")
+            raise ValueError(
+                f"unsupported figure format {fmt!r} for {path}; expected png, svg or pdf"
+            )
         with atomic_open(path, "wb") as handle:
             fig.savefig(handle, format=fmt, metadata=metadata, bbox_inches="tight")
     plt.close(fig)

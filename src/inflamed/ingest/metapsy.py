@@ -36,7 +36,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from inflamed.stats.effect_sizes import escalc, hedges_j
 from inflamed.errors import InputError
 from inflamed.ingest.codebook import SHEETS
 from inflamed.ingest.sheets import (
@@ -46,6 +45,7 @@ from inflamed.ingest.sheets import (
     decode_utf8,
     empty_sheet,
 )
+from inflamed.stats.effect_sizes import escalc, hedges_j
 
 __all__ = [
     "DATA_KINDS",

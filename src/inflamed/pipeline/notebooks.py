@@ -119,7 +119,9 @@ def execute(notebook: str | Path, output: str | Path, parameters: dict[str, str]
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m inflamed.pipeline.notebooks", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="python -m inflamed.pipeline.notebooks", description=__doc__
+    )
     sub = parser.add_subparsers(dest="command", required=True)
     p_exec = sub.add_parser("execute", help="run a notebook with papermill (parameters checked)")
     p_exec.add_argument("notebook")

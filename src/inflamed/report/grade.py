@@ -68,6 +68,7 @@ from scipy import stats
 
 from inflamed.report.artefacts import OutcomeArtefacts, ReviewArtefacts
 from inflamed.report.html import format_estimate, is_missing
+from inflamed.stats.measures import RATIO_MEASURES
 
 __all__ = [
     "CERTAINTY_LEVELS",
@@ -83,7 +84,6 @@ __all__ = [
 
 CERTAINTY_LEVELS = ("high", "moderate", "low", "very low")
 DOMAINS = ("risk of bias", "inconsistency", "indirectness", "imprecision", "publication bias")
-RATIO_MEASURES = {"RR", "OR"}
 
 
 @dataclass(frozen=True)

@@ -39,6 +39,7 @@ from inflamed.report.tables import (
     risk_of_bias_table,
     sets_table,
 )
+from inflamed.stats.measures import RATIO_MEASURES
 
 __all__ = [
     "SECTION_IDS",
@@ -68,7 +69,6 @@ SECTION_IDS: dict[str, str] = {
     "methods": "Methods",
     "reproducibility": "Reproducibility appendix",
 }
-RATIO_MEASURES = {"RR", "OR"}
 FIGURE_ALT = {
     "forest": "Forest plot: each study's effect with its confidence interval, weights and the pooled estimates",
     "funnel": "Contour-enhanced funnel plot: effect against standard error",

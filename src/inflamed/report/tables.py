@@ -11,6 +11,7 @@ from typing import Any
 import pandas as pd
 
 from inflamed.report.html import fmt_int, fmt_number, format_estimate, is_missing
+from inflamed.stats.measures import RATIO_MEASURES
 
 __all__ = [
     "characteristics_table",
@@ -27,7 +28,6 @@ SET_LABELS = {
     "whole": "Whole sample",
     "crp_low": "CRP-low",
 }
-RATIO_MEASURES = {"RR", "OR"}
 ROB_SYMBOLS = {"low": "low", "some_concerns": "some concerns", "high": "high"}
 
 

@@ -45,7 +45,7 @@ _EXPORTS: dict[str, str] = {
     "PredictResult": "pooling",
     "rma": "pooling",
     "estimate_tau2": "pooling",
-    "confint_tau2": "heterogeneity",
+    "confint_tau2": "pooling",
     "QProfileCI": "heterogeneity",
     "MHResult": "binary",
     "PetoResult": "binary",
@@ -99,7 +99,7 @@ if TYPE_CHECKING:  # static analysers see ordinary imports
     from inflamed.stats.cumulative import CumulativeResult, cumulative_meta_analysis
     from inflamed.stats.effect_sizes import EffectSizes, escalc, hedges_j, split_shared_control
     from inflamed.stats.errors import ConvergenceError, InputError
-    from inflamed.stats.heterogeneity import QProfileCI, confint_tau2
+    from inflamed.stats.heterogeneity import QProfileCI
     from inflamed.stats.influence import (
         InfluenceResult,
         LeaveOneOutResult,
@@ -107,7 +107,7 @@ if TYPE_CHECKING:  # static analysers see ordinary imports
         leave_one_out,
     )
     from inflamed.stats.multilevel import ThreeLevelResult, rma_three_level
-    from inflamed.stats.pooling import PredictResult, RMAResult, estimate_tau2, rma
+    from inflamed.stats.pooling import PredictResult, RMAResult, confint_tau2, estimate_tau2, rma
     from inflamed.stats.presets import PRESETS, preset
     from inflamed.stats.small_study import (
         BeggResult,

@@ -15,8 +15,14 @@ import numpy as np
 import pandas as pd
 
 from inflamed.stats.errors import InputError
-from inflamed.stats.influence import MODEL_COLUMNS, _fit_quietly, _labels, _model_row, _no_mods
 from inflamed.stats.pooling import rma
+from inflamed.stats.refits import (
+    MODEL_COLUMNS,
+    fit_quietly,
+    model_row,
+    require_no_moderators,
+    study_labels,
+)
 
 __all__ = ["CumulativeResult", "cumulative_meta_analysis"]
 
@@ -127,11 +133,11 @@ def cumulative_meta_analysis(
     meta-analysis of therapeutic trials for myocardial infarction. N Engl J Med 327:248-254.
     doi:10.1056/NEJM199207233270406
     """
-    _no_mods(rma_kwargs, "cumulative meta-analysis")
+    require_no_moderators(rma_kwargs, "cumulative meta-analysis")
     full = rma(yi, vi, **rma_kwargs)  # validates the inputs once, with row numbers
     y, v = full.yi, full.vi
     k = full.k
-    labs = _labels(labels, k)
+    labs = study_labels(labels, k)
     if order is None:
         values: list[Any] = list(range(k))
     else:
@@ -157,7 +163,7 @@ def cumulative_meta_analysis(
             "ordering values cannot be compared", column="order", expected="values of one type"
         ) from exc
     kw = {key: val for key, val in rma_kwargs.items() if key != "row_offset"}
-    rows = [_model_row(_fit_quietly(y[perm[: j + 1]], v[perm[: j + 1]], **kw)) for j in range(k)]
+    rows = [model_row(fit_quietly(y[perm[: j + 1]], v[perm[: j + 1]], **kw)) for j in range(k)]
     frame = pd.DataFrame(rows)
     return CumulativeResult(
         labels=tuple(labs[i] for i in perm),

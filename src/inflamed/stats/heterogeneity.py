@@ -8,20 +8,14 @@ Q-profile confidence interval of metafor's ``confint.rma.uni(type="QP")``.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 from scipy import optimize, stats
 
-from inflamed.stats.errors import InputError
-
-if TYPE_CHECKING:  # pragma: no cover
-    from inflamed.stats.pooling import RMAResult
-
 __all__ = [
     "QProfileCI",
     "cochran_q",
-    "confint_tau2",
     "generalised_q",
     "i2_h2",
     "i2_h2_higgins_thompson",
@@ -192,67 +186,3 @@ def q_profile_bounds(
         return 0.0, ub, True
     lb = _q_root(yi, vi, X, crit_u, hi, tol)
     return lb, ub, False
-
-
-def confint_tau2(res: RMAResult, level: float | None = None, *, tol: float = 1e-12) -> QProfileCI:
-    """Q-profile confidence interval for tau^2, tau, I^2 and H^2 of a fitted model.
-
-    Parameters
-    ----------
-    res
-        A random-effects or mixed-effects fit from :func:`inflamed.stats.pooling.rma`.
-    level
-        Confidence level in per cent; defaults to the level of the fit.
-    tol
-        Absolute tolerance of the root finder on the tau^2 scale.
-
-    Returns
-    -------
-    QProfileCI
-
-    Raises
-    ------
-    InputError
-        For k < 2 or a fixed-effect fit.
-
-    Notes
-    -----
-    The Q-profile method (Viechtbauer 2007, Stat Med 26:37, doi:10.1002/sim.2514) inverts the
-    generalised Q statistic, which follows a chi^2_{k-p} distribution at the true tau^2. The
-    bounds are transformed to I^2 and H^2 with the typical within-study variance ``vt``, as in
-    metafor's ``confint.rma.uni()``. metafor searches ``[0, max(100, 10 tau2)]`` with a default
-    tolerance of ``eps^0.25`` (about 1e-4) and reports "> 100" beyond it; here the bracket is
-    extended until it contains the root and the tolerance is ``tol``.
-    """
-    if res.k < 2:
-        raise InputError("a confidence interval for tau^2 needs k >= 2 studies", value=res.k)
-    if res.method == "FE":
-        raise InputError(
-            "a fixed-effect model has no tau^2 to profile",
-            column="method",
-            value=res.method,
-            expected="a random-effects method",
-        )
-    level = res.level if level is None else float(level)
-    lb, ub, at_zero = q_profile_bounds(
-        res.yi, res.vi, res.X, level=level, tau2_hint=res.tau2, tol=tol
-    )
-    vt = res.vt
-    i2 = lambda t: 100.0 * t / (vt + t)  # noqa: E731
-    h2 = lambda t: t / vt + 1.0  # noqa: E731
-    return QProfileCI(
-        level=level,
-        tau2=res.tau2,
-        tau2_lb=lb,
-        tau2_ub=ub,
-        tau=float(np.sqrt(res.tau2)),
-        tau_lb=float(np.sqrt(lb)),
-        tau_ub=float(np.sqrt(ub)),
-        i2=res.i2_metafor,
-        i2_lb=i2(lb),
-        i2_ub=i2(ub),
-        h2=res.h2_metafor,
-        h2_lb=h2(lb),
-        h2_ub=h2(ub),
-        lb_at_zero=at_zero,
-    )

@@ -9,7 +9,6 @@ through :func:`inflamed.stats.pooling.rma`; there is no second random-effects en
 from __future__ import annotations
 
 import math
-import warnings
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -18,7 +17,14 @@ import pandas as pd
 from scipy import stats
 
 from inflamed.stats.errors import InputError
-from inflamed.stats.pooling import RMAResult, rma
+from inflamed.stats.pooling import rma
+from inflamed.stats.refits import (
+    MODEL_COLUMNS,
+    fit_quietly,
+    model_row,
+    require_no_moderators,
+    study_labels,
+)
 
 __all__ = [
     "InfluenceResult",
@@ -26,74 +32,6 @@ __all__ = [
     "influence_diagnostics",
     "leave_one_out",
 ]
-
-#: Columns every per-model summary row carries (leave-one-out and cumulative tables).
-MODEL_COLUMNS = (
-    "k",
-    "estimate",
-    "se",
-    "zval",
-    "pval",
-    "ci_lb",
-    "ci_ub",
-    "q",
-    "q_pval",
-    "tau2",
-    "i2",
-    "h2",
-    "pi_lb",
-    "pi_ub",
-)
-
-
-def _fit_quietly(yi: np.ndarray, vi: np.ndarray, **kwargs: Any) -> RMAResult:
-    """Fit ``rma`` with the k = 1 warning silenced (the callers document k = 1 rows)."""
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message="k = 1", category=UserWarning)
-        return rma(yi, vi, **kwargs)
-
-
-def _model_row(res: RMAResult) -> dict[str, float]:
-    """The summary of an intercept-only fit as a flat dictionary (keys :data:`MODEL_COLUMNS`)."""
-    return {
-        "k": int(res.k),
-        "estimate": float(res.beta[0]),
-        "se": float(res.se[0]),
-        "zval": float(res.zval[0]),
-        "pval": float(res.pval[0]),
-        "ci_lb": float(res.ci_lb[0]),
-        "ci_ub": float(res.ci_ub[0]),
-        "q": float(res.q),
-        "q_pval": float(res.q_pval),
-        "tau2": float(res.tau2),
-        "i2": float(res.i2),
-        "h2": float(res.h2),
-        "pi_lb": float(res.pi_lb),
-        "pi_ub": float(res.pi_ub),
-    }
-
-
-def _labels(labels: Any, k: int) -> tuple[str, ...]:
-    if labels is None:
-        return tuple(f"Study {i + 1}" for i in range(k))
-    out = tuple(str(x) for x in np.asarray(labels, dtype=object).ravel())
-    if len(out) != k:
-        raise InputError(
-            "labels must have one entry per study",
-            column="labels",
-            value=len(out),
-            expected=f"{k} labels",
-        )
-    return out
-
-
-def _no_mods(rma_kwargs: dict[str, Any], what: str) -> None:
-    if rma_kwargs.get("mods") is not None:
-        raise InputError(
-            f"{what} is defined for models without moderators (as metafor)",
-            column="mods",
-            expected="mods=None",
-        )
 
 
 @dataclass(frozen=True)
@@ -176,7 +114,7 @@ def leave_one_out(yi: Any, vi: Any, *, labels: Any = None, **rma_kwargs: Any) ->
     Viechtbauer W, Cheung MWL (2010). Outlier and influence diagnostics for meta-analysis.
     Research Synthesis Methods 1:112-125. doi:10.1002/jrsm.11
     """
-    _no_mods(rma_kwargs, "leave-one-out")
+    require_no_moderators(rma_kwargs, "leave-one-out")
     full = rma(yi, vi, **rma_kwargs)  # validates the inputs once, with row numbers
     y, v = full.yi, full.vi
     k = full.k
@@ -184,12 +122,12 @@ def leave_one_out(yi: Any, vi: Any, *, labels: Any = None, **rma_kwargs: Any) ->
         raise InputError(
             "leave-one-out needs at least 2 studies", column="yi", value=k, expected="k >= 2"
         )
-    labs = _labels(labels, k)
+    labs = study_labels(labels, k)
     kw = {key: val for key, val in rma_kwargs.items() if key != "row_offset"}
     rows = []
     for i in range(k):
         keep = np.arange(k) != i
-        rows.append(_model_row(_fit_quietly(y[keep], v[keep], **kw)))
+        rows.append(model_row(fit_quietly(y[keep], v[keep], **kw)))
     frame = pd.DataFrame(rows)
     return LeaveOneOutResult(
         labels=labs,
@@ -316,7 +254,7 @@ def influence_diagnostics(
         raise InputError(
             "influence diagnostics need at least 2 studies", column="yi", value=k, expected="k >= 2"
         )
-    labs = _labels(labels, k)
+    labs = study_labels(labels, k)
     kw = {key: val for key, val in rma_kwargs.items() if key not in ("mods", "row_offset")}
     kw["intercept"] = False
     beta = np.asarray(full.beta, dtype=float)
@@ -334,7 +272,7 @@ def influence_diagnostics(
     for i in range(k):
         keep = np.arange(k) != i
         try:
-            res = _fit_quietly(y[keep], v[keep], mods=x[keep], **kw)
+            res = fit_quietly(y[keep], v[keep], mods=x[keep], **kw)
         except InputError:
             continue
         t2 = 0.0 if not math.isfinite(res.tau2) else float(res.tau2)

@@ -18,8 +18,8 @@ import pandas as pd
 from scipy import stats
 
 from inflamed.stats.errors import InputError
-from inflamed.stats.influence import _fit_quietly
 from inflamed.stats.pooling import rma
+from inflamed.stats.refits import fit_quietly
 
 __all__ = [
     "BeggResult",
@@ -157,7 +157,7 @@ def egger_test(
             "unknown predictor", column="predictor", value=predictor, expected="sei or vi"
         )
     _no_mods(rma_kwargs, "egger_test")
-    base = _fit_quietly(yi, vi, **rma_kwargs) if model == "rma" else _fit_quietly(yi, vi)
+    base = fit_quietly(yi, vi, **rma_kwargs) if model == "rma" else fit_quietly(yi, vi)
     y, v = base.yi, base.vi
     k = base.k
     if k < 3:
@@ -334,7 +334,7 @@ def begg_test(yi: Any, vi: Any, *, exact: bool = True) -> BeggResult:
     Begg CB, Mazumdar M (1994). Operating characteristics of a rank correlation test for
     publication bias. Biometrics 50:1088-1101. doi:10.2307/2533446
     """
-    base = _fit_quietly(yi, vi, method="FE", test="z")
+    base = fit_quietly(yi, vi, method="FE", test="z")
     y, v = base.yi, base.vi
     n = base.k
     if n < 3:
@@ -516,7 +516,7 @@ def trim_and_fill(
     if side not in (None, "left", "right"):
         raise InputError("unknown side", column="side", value=side, expected="left or right")
     _no_mods(rma_kwargs, "trim and fill")
-    original = _fit_quietly(yi, vi, **rma_kwargs)
+    original = fit_quietly(yi, vi, **rma_kwargs)
     y0, v0 = original.yi, original.vi
     k = original.k
     if k < 3:
@@ -529,7 +529,7 @@ def trim_and_fill(
         if np.ptp(v0) == 0:
             side = "left"
         else:
-            slope = _fit_quietly(y0, v0, mods=np.sqrt(v0), test="z", **est_kw).beta[1]
+            slope = fit_quietly(y0, v0, mods=np.sqrt(v0), test="z", **est_kw).beta[1]
             side = "right" if slope < 0 else "left"
     y = -y0 if side == "right" else y0.copy()
     ix = np.argsort(y, kind="stable")
@@ -543,7 +543,7 @@ def trim_and_fill(
         iterations += 1
         if iterations > maxiter:
             raise ConvergenceError(f"trim and fill: k0 did not settle in {maxiter} iterations")
-        beta = float(_fit_quietly(y[: k - k0], v[: k - k0], test="z", **est_kw).beta[0])
+        beta = float(fit_quietly(y[: k - k0], v[: k - k0], test="z", **est_kw).beta[0])
         dev = y - beta
         ranks = stats.rankdata(np.abs(dev), method="ordinal")
         signed = np.sign(dev) * ranks
@@ -572,7 +572,7 @@ def trim_and_fill(
         mirrored = 2.0 * beta - y[k - k0 :]
         yi_fill = -mirrored if side == "right" else mirrored
         vi_fill = v[k - k0 :].copy()
-        filled = _fit_quietly(np.concatenate([y0, yi_fill]), np.concatenate([v0, vi_fill]), **kw)
+        filled = fit_quietly(np.concatenate([y0, yi_fill]), np.concatenate([v0, vi_fill]), **kw)
     else:
         yi_fill = np.empty(0)
         vi_fill = np.empty(0)

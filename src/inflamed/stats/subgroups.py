@@ -15,8 +15,8 @@ import pandas as pd
 from scipy import stats
 
 from inflamed.stats.errors import InputError
-from inflamed.stats.influence import _fit_quietly
 from inflamed.stats.pooling import rma
+from inflamed.stats.refits import fit_quietly
 
 __all__ = ["SubgroupResult", "subgroup_analysis"]
 
@@ -199,7 +199,7 @@ def subgroup_analysis(yi: Any, vi: Any, groups: Any, **rma_kwargs: Any) -> Subgr
     rows = []
     for level in levels:
         sel = lab == level
-        res = _fit_quietly(y[sel], v[sel], **kw)
+        res = fit_quietly(y[sel], v[sel], **kw)
         rows.append(
             {
                 "subgroup": level,
