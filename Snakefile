@@ -22,7 +22,7 @@ include: "workflow/rules/report.smk"
 
 
 rule all:
+    default_target: True
     input:
         "results/report.html",
         "results/MANIFEST.json",
-    default_target: True

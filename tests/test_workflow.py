@@ -130,12 +130,8 @@ def test_dry_run_has_every_stage(tmp_path):
         "pooled_table",
         "mechanism_cascade",
         "who_benefits",
-        "figure_forest",
-        "figure_funnel",
-        "figure_leave_one_out",
-        "figure_cumulative",
-        "figure_risk_of_bias",
-        "figure_prisma",
+        "outcome_figures",
+        "review_figures",
         "figure_comparison",
         "run_config",
         "report",
@@ -146,6 +142,7 @@ def test_dry_run_has_every_stage(tmp_path):
     assert jobs["ingest"] == len(REVIEWS)
     assert jobs["pool"] == 2 * len(REVIEWS)
     assert jobs["mechanism_cascade"] == 1
+    assert jobs["outcome_figures"] == 2 * len(REVIEWS)  # one process draws an outcome's figures
 
 
 def test_full_run_writes_report_and_manifest(finished_project):
@@ -201,6 +198,82 @@ def test_one_row_change_reruns_only_that_review(finished_project, tmp_path):
     assert "review-b" not in "".join(
         line for line in result.stdout.splitlines() if "wildcards" in line
     )
+
+
+# ---- the rerun contract: a change reruns exactly the jobs whose inputs, params or code it touches --
+
+
+def _touched_clone(finished_project: Path, tmp_path: Path, name: str) -> Path:
+    """A copy of the finished project, with the Snakemake metadata that records each job's params."""
+    clone = tmp_path / name
+    shutil.copytree(finished_project, clone, ignore=shutil.ignore_patterns("locks", "incomplete"))
+    assert not planned_jobs(snakemake(clone, "-n")), "the copy should have nothing to do"
+    return clone
+
+
+def test_a_review_title_reaches_only_the_report(finished_project, tmp_path):
+    clone = _touched_clone(finished_project, tmp_path, "retitled")
+    config = yaml.safe_load((clone / "config.yaml").read_text())
+    config["reviews"]["review-a"]["title"] = "A new title"
+    (clone / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=True))
+    jobs = planned_jobs(snakemake(clone, "-n"))
+    assert set(jobs) == {"run_config", "report", "manifest", "all"}, jobs
+
+
+def test_a_comment_in_a_rule_script_reruns_nothing(finished_project, tmp_path):
+    clone = _touched_clone(finished_project, tmp_path, "commented")
+    script = clone / "workflow" / "scripts" / "pool.py"
+    script.write_text(script.read_text() + "\n# A comment changes no result.\n")
+    result = snakemake(clone, "-n")
+    assert "Nothing to be done" in result.stdout + result.stderr
+
+
+def test_a_code_change_in_a_rule_script_reruns_its_jobs(finished_project, tmp_path):
+    clone = _touched_clone(finished_project, tmp_path, "recoded")
+    script = clone / "workflow" / "scripts" / "pooled_table.py"
+    script.write_text(script.read_text() + "\nUNUSED_CONSTANT = 1\n")
+    jobs = planned_jobs(snakemake(clone, "-n"))
+    assert jobs.get("pooled_table") == len(REVIEWS)
+    assert "pool" not in jobs and "ingest" not in jobs, jobs
+
+
+def test_a_library_change_reruns_exactly_the_rules_that_import_it():
+    """The ``code`` param of a rule covers the library modules its script imports, transitively.
+
+    (Checked on the digests rather than by editing the installed library, which every test shares.)
+    """
+    from inflamed.pipeline.code_digest import module_closure
+
+    scripts = REPO / "workflow" / "scripts"
+    pooling = (REPO / "src" / "inflamed" / "stats" / "pooling.py").resolve()
+    cascade = (REPO / "src" / "inflamed" / "mechanism" / "cascade.py").resolve()
+    uses = {s.stem: {p.resolve() for p in module_closure(s)} for s in scripts.glob("*.py")}
+    assert pooling in uses["pool"] and pooling in uses["who_benefits"]
+    assert pooling not in uses["ingest"] and pooling not in uses["review_figures"]
+    assert cascade in uses["mechanism_cascade"] and cascade not in uses["pool"]
+
+
+def test_every_config_key_is_read_by_some_code():
+    """A config key no code reads is a promise nothing keeps: each schema key must have a reader."""
+    schema = yaml.safe_load((REPO / "workflow" / "schemas" / "config.schema.yaml").read_text())
+    code = "\n".join(
+        p.read_text(encoding="utf-8")
+        for folder in ("src", "workflow", "notebooks")
+        for p in sorted((REPO / folder).rglob("*"))
+        if p.suffix in {".py", ".smk", ".ipynb"}
+    )
+
+    def keys(node: dict, prefix: str = "") -> list[str]:
+        found = []
+        for key, sub in node.get("properties", {}).items():
+            found.append(prefix + key)
+            found += keys(sub, f"{prefix}{key}.")
+            if isinstance(sub.get("additionalProperties"), dict):
+                found += keys(sub["additionalProperties"], f"{prefix}{key}.*.")
+        return found
+
+    unread = [k for k in keys(schema) if f"{k.split('.')[-1]!r}" not in code.replace('"', "'")]
+    assert not unread, f"config keys no code reads: {unread}"
 
 
 def test_broken_config_stops_with_message(tmp_path):

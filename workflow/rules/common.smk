@@ -63,90 +63,21 @@ def benchmark_path(stage, name="{review}"):
     return f"results/benchmarks/{stage}/{name}.tsv"
 
 
-# ---- target lists -----------------------------------------------------------------------------
+# ---- target lists (file names come from inflamed.pipeline.layout, their one definition) ----------
 
-POOL_FILES = [
-    "summary.json",
-    "studies.csv",
-    "subgroups.json",
-    "leave_one_out.csv",
-    "influence.csv",
-    "small_study.json",
-    "cumulative.csv",
-]
-OUTCOME_FIGURES = ["forest", "funnel", "leave_one_out", "influence", "cumulative"]
-REVIEW_FIGURES = ["rob_traffic_light", "rob_summary", "prisma", "comparison"]
-FIGURE_FORMATS = ["png", "svg"]
+from inflamed.pipeline import layout  # noqa: E402
+from inflamed.pipeline.code_digest import code_digest  # noqa: E402
+
+FIGURE_FORMATS = list(layout.FIGURE_FORMATS)
 
 
 def review_artefacts(review):
     """Every artefact of one review, in stage order."""
-    files = expand(
-        "results/{review}/ingest/{name}",
-        review=review,
-        name=[
-            "contrasts.csv",
-            "studies.csv",
-            "risk_of_bias.csv",
-            "published_estimates.csv",
-            "prisma.csv",
-            "instruments.csv",
-            "ingest_summary.json",
-        ],
-    )
-    files += expand(
-        "results/{review}/extract/{name}",
-        review=review,
-        name=["effects.csv", "derivation_log.csv", "missing_data.csv"],
-    )
-    files += expand(
-        "results/{review}/pool/{outcome}/{name}",
-        review=review,
-        outcome=outcomes_of(review),
-        name=POOL_FILES,
-    )
-    files.append(f"results/{review}/pool/pooled.csv")
-    files += expand(
-        "results/{review}/mechanism/{name}",
-        review=review,
-        name=[
-            "who_benefits.json",
-            "crp_predictions.csv",
-            "clinic_bridge.csv",
-            "crp_bubble.png",
-            "crp_bubble.svg",
-        ],
-    )
-    files += expand(
-        "results/{review}/figures/{outcome}_{figure}.{ext}",
-        review=review,
-        outcome=outcomes_of(review),
-        figure=OUTCOME_FIGURES,
-        ext=FIGURE_FORMATS,
-    )
-    files += expand(
-        "results/{review}/figures/{figure}.{ext}",
-        review=review,
-        figure=REVIEW_FIGURES,
-        ext=FIGURE_FORMATS,
-    )
-    return files
-
-
-CASCADE_TABLES = [
-    "cascade_fit.json",
-    "identifiability.csv",
-    "profiles.csv",
-    "interventions.csv",
-    "sensitivity.csv",
-]
-CASCADE_FIGURES = ["model_diagram", "fit_vs_targets", "profiles", "interventions"]
+    return layout.review_artefacts(review, outcomes_of(review))
 
 
 def cascade_artefacts():
-    return expand("results/mechanism/{name}", name=CASCADE_TABLES) + expand(
-        "results/mechanism/{figure}.{ext}", figure=CASCADE_FIGURES, ext=FIGURE_FORMATS
-    )
+    return layout.cascade_artefacts()
 
 
 def all_stage_artefacts():
@@ -156,24 +87,105 @@ def all_stage_artefacts():
     return files
 
 
-def figure_outputs(name, caption, category, per_outcome=True):
-    """A figure rule's outputs: the PNG (in the audit report, captioned) and the SVG."""
-    stem = (
-        f"results/{{review}}/figures/{{outcome}}_{name}"
-        if per_outcome
-        else f"results/{{review}}/figures/{name}"
-    )
+_REVIEW_TABLES = {
+    "ingest": layout.INGEST_FILES,
+    "extract": layout.EXTRACT_FILES,
+    "mechanism": layout.MECHANISM_REVIEW_FILES,
+}
+
+
+def review_file(stage, key):
+    """``results/{review}/<stage>/<file>`` for a layout key (wildcard left for Snakemake)."""
+    return f"results/{{review}}/{stage}/{_REVIEW_TABLES[stage][key]}"
+
+
+def pool_file(key):
+    return f"results/{{review}}/pool/{{outcome}}/{layout.POOL_FILES[key]}"
+
+
+def pooled_table_file():
+    return f"results/{{review}}/pool/{layout.POOLED_TABLE}"
+
+
+def cascade_file(key):
+    return f"results/mechanism/{layout.CASCADE_TABLES[key]}"
+
+
+def pool_outputs():
+    """The per-outcome pool artefacts ``{key: results/{review}/pool/{outcome}/<file>}``."""
+    return {key: pool_file(key) for key in layout.POOL_FILES}
+
+
+def code(script):
+    """The digest of a rule script and the library code it imports (see inflamed.pipeline.code_digest).
+
+    Passed as a param: with ``code`` left out of the profile's rerun-triggers, a job reruns when
+    the code behind it changes, and not for a comment.
+    """
+    return code_digest(ROOT / "workflow" / "scripts" / script)
+
+
+#: The pooling keys the pool stage reads (binary_method and continuity_correction are read by the
+#: report and the extract stage: passing them here would rerun every pool job for a prose change).
+POOL_KEYS = ("preset", "method", "test", "level", "small_study_min_k")
+
+
+def pooling_params(*keys):
+    """Only the pooling config keys that a given rule reads; by default, those of the pool stage."""
     return {
-        "png": report(
-            f"{stem}.png",
-            caption=f"../report/{caption}.rst",
-            category="Figures",
-            subcategory=category,
-        ),
-        "svg": f"{stem}.svg",
+        key: config["pooling"][key]
+        for key in keys or POOL_KEYS
+        if key in config["pooling"]
+    }
+
+
+def review_spec(review, *keys):
+    """Only the named keys of a review's config entry, so a rule reruns only when they change."""
+    spec = config["reviews"][review]
+    return {key: spec[key] for key in keys if key in spec}
+
+
+def outcome_specs(review, *keys):
+    """Per outcome, only the named keys of its config entry."""
+    return {
+        name: {key: value for key, value in spec.items() if key in keys}
+        for name, spec in config["reviews"][review]["outcomes"].items()
     }
 
 
 def provenance_path(stage, name="{review}"):
     """Where a job records which rule made its outputs, from which inputs, with which params."""
     return f"results/provenance/{stage}/{name}.json"
+
+
+# Audit-report caption and category of every figure (captions in workflow/report/<figure>.rst).
+FIGURE_CATEGORIES = {
+    "forest": "Forest plots",
+    "funnel": "Funnel plots",
+    "leave_one_out": "Sensitivity",
+    "influence": "Sensitivity",
+    "cumulative": "Cumulative meta-analysis",
+    "rob_traffic_light": "Risk of bias",
+    "rob_summary": "Risk of bias",
+    "prisma": "PRISMA",
+    "comparison": "Published estimates",
+}
+
+
+def figure_outputs(figures, per_outcome):
+    """``{<figure>_png: report(png), <figure>_svg: svg}`` for each figure, names from the layout."""
+    outputs = {}
+    for figure in figures:
+        stem = (
+            f"results/{{review}}/figures/{{outcome}}_{figure}"
+            if per_outcome
+            else f"results/{{review}}/figures/{figure}"
+        )
+        outputs[f"{figure}_png"] = report(
+            f"{stem}.png",
+            caption=f"../report/{figure}.rst",
+            category="Figures",
+            subcategory=FIGURE_CATEGORIES[figure],
+        )
+        outputs[f"{figure}_svg"] = f"{stem}.svg"
+    return outputs

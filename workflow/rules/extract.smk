@@ -4,44 +4,45 @@
 
 rule extract:
     input:
-        contrasts="results/{review}/ingest/contrasts.csv",
-        studies="results/{review}/ingest/studies.csv",
-        instruments="results/{review}/ingest/instruments.csv",
+        contrasts=review_file("ingest", "contrasts"),
+        studies=review_file("ingest", "studies"),
+        instruments=review_file("ingest", "instruments"),
     output:
         effects=report(
-            "results/{review}/extract/effects.csv",
+            review_file("extract", "effects"),
             caption="../report/effects.rst",
             category="Trial extraction",
             subcategory="{review}",
         ),
         derivation_log=report(
-            "results/{review}/extract/derivation_log.csv",
+            review_file("extract", "derivation_log"),
             caption="../report/derivation_log.rst",
             category="Trial extraction",
             subcategory="{review}",
         ),
         missing=report(
-            "results/{review}/extract/missing_data.csv",
+            review_file("extract", "missing"),
             caption="../report/missing_data.rst",
             category="Trial extraction",
             subcategory="{review}",
         ),
         provenance=provenance_path("extract"),
-    params:
-        outcomes=lambda wc: config["reviews"][wc.review]["outcomes"],
-        rules={
-            **config["extraction"],
-            "continuity_correction": config["pooling"]["continuity_correction"],
-        },
     log:
         log_path("extract"),
     benchmark:
         benchmark_path("extract")
+    conda:
+        "../../envs/extract.yaml"
     threads: 1
     resources:
         mem_mb=1000,
         runtime=10,
-    conda:
-        "../../envs/extract.yaml"
+    params:
+        outcomes=lambda wc: outcome_specs(wc.review, "type", "measure", "event_is"),
+        rules={
+            **config["extraction"],
+            "continuity_correction": config["pooling"]["continuity_correction"],
+        },
+        code=code("extract.py"),
     script:
         "../scripts/extract.py"

@@ -1,195 +1,78 @@
-# Figures: one rule per figure, each a PNG for the report and an SVG for print, with a caption
-# for the audit report. Figure functions live in inflamed.figures and read the stage artefacts.
+# Figures: each figure is its own artefact (a PNG for the report, an SVG for print, a caption for
+# the audit report), but the figures of one outcome (and those of one review) are drawn in one
+# process: interpreter and matplotlib start-up, not drawing, was most of each figure job's time.
 
 
-rule figure_forest:
+rule outcome_figures:
     input:
-        studies="results/{review}/pool/{outcome}/studies.csv",
-        summary="results/{review}/pool/{outcome}/summary.json",
-        subgroups="results/{review}/pool/{outcome}/subgroups.json",
+        **pool_outputs(),
     output:
-        **figure_outputs("forest", "forest", "Forest plots"),
-        provenance=provenance_path("figure_forest", "{review}/{outcome}"),
-    params:
-        outcome=lambda wc: config["reviews"][wc.review]["outcomes"][wc.outcome],
+        **figure_outputs(layout.OUTCOME_FIGURES, per_outcome=True),
+        provenance=provenance_path("outcome_figures", "{review}/{outcome}"),
     log:
-        log_path("figure_forest", "{review}/{outcome}"),
+        log_path("outcome_figures", "{review}/{outcome}"),
     benchmark:
-        benchmark_path("figure_forest", "{review}/{outcome}")
+        benchmark_path("outcome_figures", "{review}/{outcome}")
+    conda:
+        "../../envs/figures.yaml"
     threads: 1
     resources:
         mem_mb=1000,
         runtime=5,
-    conda:
-        "../../envs/figures.yaml"
-    script:
-        "../scripts/figure_forest.py"
-
-
-rule figure_funnel:
-    input:
-        studies="results/{review}/pool/{outcome}/studies.csv",
-        summary="results/{review}/pool/{outcome}/summary.json",
-        small_study="results/{review}/pool/{outcome}/small_study.json",
-    output:
-        **figure_outputs("funnel", "funnel", "Funnel plots"),
-        provenance=provenance_path("figure_funnel", "{review}/{outcome}"),
     params:
-        outcome=lambda wc: config["reviews"][wc.review]["outcomes"][wc.outcome],
-    log:
-        log_path("figure_funnel", "{review}/{outcome}"),
-    benchmark:
-        benchmark_path("figure_funnel", "{review}/{outcome}")
-    threads: 1
-    resources:
-        mem_mb=1000,
-        runtime=5,
-    conda:
-        "../../envs/figures.yaml"
+        label=lambda wc: config["reviews"][wc.review]["outcomes"][wc.outcome]["label"],
+        code=code("outcome_figures.py"),
     script:
-        "../scripts/figure_funnel.py"
+        "../scripts/outcome_figures.py"
 
 
-rule figure_leave_one_out:
+rule review_figures:
     input:
-        leave_one_out="results/{review}/pool/{outcome}/leave_one_out.csv",
-        summary="results/{review}/pool/{outcome}/summary.json",
+        risk_of_bias=review_file("ingest", "risk_of_bias"),
+        prisma=review_file("ingest", "prisma"),
     output:
-        **figure_outputs("leave_one_out", "leave_one_out", "Sensitivity"),
-        provenance=provenance_path("figure_leave_one_out", "{review}/{outcome}"),
-    params:
-        outcome=lambda wc: config["reviews"][wc.review]["outcomes"][wc.outcome],
-    log:
-        log_path("figure_leave_one_out", "{review}/{outcome}"),
-    benchmark:
-        benchmark_path("figure_leave_one_out", "{review}/{outcome}")
-    threads: 1
-    resources:
-        mem_mb=1000,
-        runtime=5,
-    conda:
-        "../../envs/figures.yaml"
-    script:
-        "../scripts/figure_leave_one_out.py"
-
-
-rule figure_influence:
-    input:
-        influence="results/{review}/pool/{outcome}/influence.csv",
-    output:
-        **figure_outputs("influence", "influence", "Sensitivity"),
-        provenance=provenance_path("figure_influence", "{review}/{outcome}"),
-    params:
-        outcome=lambda wc: config["reviews"][wc.review]["outcomes"][wc.outcome],
-    log:
-        log_path("figure_influence", "{review}/{outcome}"),
-    benchmark:
-        benchmark_path("figure_influence", "{review}/{outcome}")
-    threads: 1
-    resources:
-        mem_mb=1000,
-        runtime=5,
-    conda:
-        "../../envs/figures.yaml"
-    script:
-        "../scripts/figure_influence.py"
-
-
-rule figure_cumulative:
-    input:
-        cumulative="results/{review}/pool/{outcome}/cumulative.csv",
-        summary="results/{review}/pool/{outcome}/summary.json",
-    output:
-        **figure_outputs("cumulative", "cumulative", "Cumulative meta-analysis"),
-        provenance=provenance_path("figure_cumulative", "{review}/{outcome}"),
-    params:
-        outcome=lambda wc: config["reviews"][wc.review]["outcomes"][wc.outcome],
-    log:
-        log_path("figure_cumulative", "{review}/{outcome}"),
-    benchmark:
-        benchmark_path("figure_cumulative", "{review}/{outcome}")
-    threads: 1
-    resources:
-        mem_mb=1000,
-        runtime=5,
-    conda:
-        "../../envs/figures.yaml"
-    script:
-        "../scripts/figure_cumulative.py"
-
-
-rule figure_risk_of_bias:
-    input:
-        risk_of_bias="results/{review}/ingest/risk_of_bias.csv",
-    output:
-        traffic_light=report(
-            "results/{review}/figures/rob_traffic_light.png",
-            caption="../report/rob_traffic_light.rst",
-            category="Figures",
-            subcategory="Risk of bias",
+        **figure_outputs(
+            ["rob_traffic_light", "rob_summary", "prisma"], per_outcome=False
         ),
-        traffic_light_svg="results/{review}/figures/rob_traffic_light.svg",
-        summary=report(
-            "results/{review}/figures/rob_summary.png",
-            caption="../report/rob_summary.rst",
-            category="Figures",
-            subcategory="Risk of bias",
-        ),
-        summary_svg="results/{review}/figures/rob_summary.svg",
-        provenance=provenance_path("figure_risk_of_bias"),
+        provenance=provenance_path("review_figures"),
     log:
-        log_path("figure_risk_of_bias"),
+        log_path("review_figures"),
     benchmark:
-        benchmark_path("figure_risk_of_bias")
+        benchmark_path("review_figures")
+    conda:
+        "../../envs/figures.yaml"
     threads: 1
     resources:
         mem_mb=1000,
         runtime=5,
-    conda:
-        "../../envs/figures.yaml"
+    params:
+        code=code("review_figures.py"),
     script:
-        "../scripts/figure_risk_of_bias.py"
-
-
-rule figure_prisma:
-    input:
-        prisma="results/{review}/ingest/prisma.csv",
-    output:
-        **figure_outputs("prisma", "prisma", "PRISMA", per_outcome=False),
-        provenance=provenance_path("figure_prisma"),
-    log:
-        log_path("figure_prisma"),
-    benchmark:
-        benchmark_path("figure_prisma")
-    threads: 1
-    resources:
-        mem_mb=1000,
-        runtime=5,
-    conda:
-        "../../envs/figures.yaml"
-    script:
-        "../scripts/figure_prisma.py"
+        "../scripts/review_figures.py"
 
 
 rule figure_comparison:
     input:
-        pooled="results/{review}/pool/pooled.csv",
-        published="results/{review}/ingest/published_estimates.csv",
+        pooled=pooled_table_file(),
+        published=review_file("ingest", "published"),
     output:
-        **figure_outputs("comparison", "comparison", "Published estimates", per_outcome=False),
+        **figure_outputs(["comparison"], per_outcome=False),
         provenance=provenance_path("figure_comparison"),
-    params:
-        outcomes=lambda wc: config["reviews"][wc.review]["outcomes"],
-        primary_subgroup=lambda wc: config["reviews"][wc.review]["primary_subgroup"],
     log:
         log_path("figure_comparison"),
     benchmark:
         benchmark_path("figure_comparison")
+    conda:
+        "../../envs/figures.yaml"
     threads: 1
     resources:
         mem_mb=1000,
         runtime=5,
-    conda:
-        "../../envs/figures.yaml"
+    params:
+        outcomes=lambda wc: outcome_specs(
+            wc.review, "label", "measure", "type", "event_is"
+        ),
+        primary_subgroup=lambda wc: config["reviews"][wc.review]["primary_subgroup"],
+        code=code("figure_comparison.py"),
     script:
         "../scripts/figure_comparison.py"

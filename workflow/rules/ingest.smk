@@ -6,31 +6,36 @@ rule ingest:
     input:
         review_input_files,
     output:
-        contrasts="results/{review}/ingest/contrasts.csv",
+        contrasts=review_file("ingest", "contrasts"),
         studies=report(
-            "results/{review}/ingest/studies.csv",
+            review_file("ingest", "studies"),
             caption="../report/studies.rst",
             category="Evidence base",
             subcategory="{review}",
         ),
-        risk_of_bias="results/{review}/ingest/risk_of_bias.csv",
-        published="results/{review}/ingest/published_estimates.csv",
-        prisma="results/{review}/ingest/prisma.csv",
-        instruments="results/{review}/ingest/instruments.csv",
-        summary="results/{review}/ingest/ingest_summary.json",
+        risk_of_bias=review_file("ingest", "risk_of_bias"),
+        published=review_file("ingest", "published"),
+        prisma=review_file("ingest", "prisma"),
+        instruments=review_file("ingest", "instruments"),
+        summary=review_file("ingest", "summary"),
         provenance=provenance_path("ingest"),
-    params:
-        review=lambda wc: config["reviews"][wc.review],
-        instruments=config["instruments"],
     log:
         log_path("ingest"),
     benchmark:
         benchmark_path("ingest")
+    conda:
+        "../../envs/ingest.yaml"
     threads: 1
     resources:
         mem_mb=1000,
         runtime=10,
-    conda:
-        "../../envs/ingest.yaml"
+    params:
+        # What ingestion reads of the review's entry (its title and labels reach only the report).
+        review=lambda wc: {
+            **review_spec(wc.review, "path", "format"),
+            "outcomes": outcomes_of(wc.review),
+        },
+        instruments=config["instruments"],
+        code=code("ingest.py"),
     script:
         "../scripts/ingest.py"

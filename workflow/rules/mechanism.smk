@@ -8,68 +8,78 @@ rule mechanism_cascade:
         targets=config["mechanism"]["targets"],
     output:
         fit=report(
-            "results/mechanism/cascade_fit.json",
+            cascade_file("fit"),
             caption="../report/cascade_fit.rst",
             category="Mechanism",
         ),
         identifiability=report(
-            "results/mechanism/identifiability.csv",
+            cascade_file("identifiability"),
             caption="../report/identifiability.rst",
             category="Mechanism",
         ),
-        profiles="results/mechanism/profiles.csv",
-        interventions="results/mechanism/interventions.csv",
-        sensitivity="results/mechanism/sensitivity.csv",
+        profiles=cascade_file("profiles"),
+        interventions=cascade_file("interventions"),
+        sensitivity=cascade_file("sensitivity"),
         figures=expand(
-            "results/mechanism/{figure}.{ext}", figure=CASCADE_FIGURES, ext=FIGURE_FORMATS
+            "results/mechanism/{figure}.{ext}",
+            figure=layout.CASCADE_FIGURES,
+            ext=FIGURE_FORMATS,
         ),
         provenance=provenance_path("mechanism_cascade", "cascade"),
-    params:
-        seed=config["mechanism"]["seed"],
     log:
         log_path("mechanism_cascade", "cascade"),
     benchmark:
         benchmark_path("mechanism_cascade", "cascade")
+    conda:
+        "../../envs/mechanism.yaml"
     threads: 1
     resources:
         mem_mb=2000,
         runtime=10,
-    conda:
-        "../../envs/mechanism.yaml"
+    params:
+        seed=config["mechanism"]["seed"],
+        code=code("mechanism_cascade.py"),
     script:
         "../scripts/mechanism_cascade.py"
 
 
 rule who_benefits:
     input:
-        effects="results/{review}/extract/effects.csv",
-        interventions="results/mechanism/interventions.csv",
+        effects=review_file("extract", "effects"),
+        interventions=cascade_file("interventions"),
     output:
         who_benefits=report(
-            "results/{review}/mechanism/who_benefits.json",
+            "results/{review}/mechanism/"
+            + layout.MECHANISM_REVIEW_FILES["who_benefits"],
             caption="../report/who_benefits.rst",
             category="Mechanism",
             subcategory="{review}",
         ),
-        predictions="results/{review}/mechanism/crp_predictions.csv",
-        bridge="results/{review}/mechanism/clinic_bridge.csv",
+        predictions="results/{review}/mechanism/"
+        + layout.MECHANISM_REVIEW_FILES["predictions"],
+        bridge=review_file("mechanism", "bridge"),
         bubble=expand(
             "results/{{review}}/mechanism/crp_bubble.{ext}", ext=FIGURE_FORMATS
         ),
         provenance=provenance_path("who_benefits"),
-    params:
-        mechanism={k: v for k, v in config["mechanism"].items() if k not in ("targets", "seed")},
-        outcomes=lambda wc: list(config["reviews"][wc.review]["outcomes"]),
-        pooling=config["pooling"],
     log:
         log_path("who_benefits"),
     benchmark:
         benchmark_path("who_benefits")
+    conda:
+        "../../envs/mechanism.yaml"
     threads: 1
     resources:
         mem_mb=1000,
         runtime=10,
-    conda:
-        "../../envs/mechanism.yaml"
+    params:
+        mechanism={
+            k: v
+            for k, v in config["mechanism"].items()
+            if k not in ("targets", "seed")
+        },
+        outcomes=lambda wc: list(config["reviews"][wc.review]["outcomes"]),
+        pooling=pooling_params("preset", "method", "test", "level"),
+        code=code("who_benefits.py"),
     script:
         "../scripts/who_benefits.py"

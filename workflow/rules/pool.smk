@@ -5,35 +5,31 @@
 
 rule pool:
     input:
-        effects="results/{review}/extract/effects.csv",
+        effects=review_file("extract", "effects"),
     output:
+        **{k: v for k, v in pool_outputs().items() if k != "summary"},
         summary=report(
-            "results/{review}/pool/{outcome}/summary.json",
+            pool_file("summary"),
             caption="../report/pool_summary.rst",
             category="Meta-analysis",
             subcategory="{review}: {outcome}",
         ),
-        studies="results/{review}/pool/{outcome}/studies.csv",
-        subgroups="results/{review}/pool/{outcome}/subgroups.json",
-        leave_one_out="results/{review}/pool/{outcome}/leave_one_out.csv",
-        influence="results/{review}/pool/{outcome}/influence.csv",
-        small_study="results/{review}/pool/{outcome}/small_study.json",
-        cumulative="results/{review}/pool/{outcome}/cumulative.csv",
         provenance=provenance_path("pool", "{review}/{outcome}"),
-    params:
-        outcome=lambda wc: config["reviews"][wc.review]["outcomes"][wc.outcome],
-        primary_subgroup=lambda wc: config["reviews"][wc.review]["primary_subgroup"],
-        pooling=config["pooling"],
     log:
         log_path("pool", "{review}/{outcome}"),
     benchmark:
         benchmark_path("pool", "{review}/{outcome}")
+    conda:
+        "../../envs/pool.yaml"
     threads: 1
     resources:
         mem_mb=1000,
         runtime=10,
-    conda:
-        "../../envs/pool.yaml"
+    params:
+        outcome=lambda wc: config["reviews"][wc.review]["outcomes"][wc.outcome],
+        primary_subgroup=lambda wc: config["reviews"][wc.review]["primary_subgroup"],
+        pooling=pooling_params(),
+        code=code("pool.py"),
     script:
         "../scripts/pool.py"
 
@@ -41,13 +37,13 @@ rule pool:
 rule pooled_table:
     input:
         summaries=lambda wc: expand(
-            "results/{review}/pool/{outcome}/summary.json",
+            pool_file("summary"),
             review=wc.review,
             outcome=outcomes_of(wc.review),
         ),
     output:
         table=report(
-            "results/{review}/pool/pooled.csv",
+            pooled_table_file(),
             caption="../report/pooled.rst",
             category="Meta-analysis",
             subcategory="{review}",
@@ -55,11 +51,13 @@ rule pooled_table:
         provenance=provenance_path("pooled_table"),
     log:
         log_path("pooled_table"),
+    conda:
+        "../../envs/pool.yaml"
     threads: 1
     resources:
         mem_mb=500,
         runtime=5,
-    conda:
-        "../../envs/pool.yaml"
+    params:
+        code=code("pooled_table.py"),
     script:
         "../scripts/pooled_table.py"

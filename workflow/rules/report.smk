@@ -1,25 +1,22 @@
-# The report: papermill executes the notebooks with this project's own Python, nbconvert writes
-# results/report.html without code cells, and the manifest lists every artefact with its sha256,
-# the rule that made it, the hashes of that rule's inputs and the config values it used.
-
-import sys
-
-PYTHON = sys.executable  # the interpreter running Snakemake: the project's own environment
+# The report: papermill executes the notebook (in the rule's own environment: a script rule runs
+# in its conda env under --sdm conda), nbconvert writes results/report.html without code cells,
+# and the manifest lists every artefact with its sha256, the rule that made it, the hashes of that
+# rule's inputs and the config values it used.
 
 
 rule run_config:
     output:
         "results/run_config.json",
-    params:
-        config=config,
     log:
         "results/logs/run_config.log",
+    conda:
+        "../../envs/report.yaml"
     threads: 1
     resources:
         mem_mb=200,
         runtime=2,
-    conda:
-        "../../envs/report.yaml"
+    params:
+        config=config,
     script:
         "../scripts/run_config.py"
 
@@ -38,25 +35,22 @@ rule report:
             caption="../report/report.rst",
             category="Report",
         ),
-    params:
-        reviews=",".join(REVIEWS),
-        python=PYTHON,
+        provenance=provenance_path("report", "report"),
     log:
         "results/logs/report/report.log",
     benchmark:
         "results/benchmarks/report/report.tsv"
+    conda:
+        "../../envs/report.yaml"
     threads: 1
     resources:
         mem_mb=2000,
         runtime=15,
-    conda:
-        "../../envs/report.yaml"
-    shell:
-        "( {params.python:q} -m inflamed.pipeline.notebooks execute {input.notebook:q} {output.notebook:q}"
-        " -p results_dir results -p run_config {input.run_config:q} -p reviews {params.reviews:q}"
-        " && {params.python:q} -m inflamed.pipeline.notebooks normalise {output.notebook:q}"
-        " && {params.python:q} -m inflamed.pipeline.notebooks html {output.notebook:q} {output.html:q}"
-        " ) > {log:q} 2>&1"
+    params:
+        reviews=",".join(REVIEWS),
+        code=code_digest(ROOT / "notebooks" / "report.ipynb") + code("report.py"),
+    script:
+        "../scripts/report.py"
 
 
 rule manifest:
@@ -67,15 +61,15 @@ rule manifest:
         run_config="results/run_config.json",
     output:
         "results/MANIFEST.json",
-    params:
-        config=config,
     log:
         "results/logs/manifest.log",
+    conda:
+        "../../envs/report.yaml"
     threads: 1
     resources:
         mem_mb=500,
         runtime=5,
-    conda:
-        "../../envs/report.yaml"
+    params:
+        config=config,
     script:
         "../scripts/manifest.py"

@@ -17,7 +17,7 @@ def step(smk):
         fig = comparison_plot(spec.frames["frame"], **spec.options)
     else:
         fig = placeholder("Comparison with published meta-analyses", spec.reason)
-    save_figure(fig, smk.output.png, smk.output.svg)
+    save_figure(fig, smk.output.comparison_png, smk.output.comparison_svg)
 
 
 run_rule(snakemake, step)

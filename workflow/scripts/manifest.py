@@ -14,16 +14,7 @@ def step(smk):
         for path in sorted(Path("results/provenance").rglob("*.json"))
     ]
     artefacts = [*smk.input.artefacts, smk.input.report, smk.input.notebook, smk.input.run_config]
-    # The report (a shell rule) and run_config write no record of their own; describe them here.
-    records.append(
-        make_record(
-            rule="report",
-            wildcards={},
-            params={"notebook": "notebooks/report.ipynb"},
-            inputs=["notebooks/report.ipynb", smk.input.run_config, *smk.input.artefacts],
-            outputs=[smk.input.report, smk.input.notebook],
-        ).to_dict()
-    )
+    # run_config writes no record of its own (it is the config itself); describe it here.
     records.append(
         make_record(
             rule="run_config",

@@ -9,7 +9,7 @@ and returns exactly what one figure function takes, or a reason why there is not
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -273,3 +273,80 @@ def comparison_input(
     if not rows:
         return FigureInput(reason="neither this run nor the published sources give an estimate")
     return FigureInput(frames={"frame": pd.DataFrame(rows)})
+
+
+@dataclass(frozen=True)
+class OutcomeFigure:
+    """How one per-outcome figure is drawn from the pool stage's artefacts."""
+
+    title: str
+    build: Callable[[Mapping[str, str]], FigureInput]
+    draw: Callable[[FigureInput], Figure]
+
+
+def _forest(spec: FigureInput) -> Figure:
+    from inflamed.figures.forest import forest_plot
+
+    return forest_plot(spec.frames["studies"], spec.frames["pooled"], **spec.options)
+
+
+def _funnel(spec: FigureInput) -> Figure:
+    from inflamed.figures.funnel import funnel_plot
+
+    return funnel_plot(spec.frames["yi"], spec.frames["vi"], **spec.options)
+
+
+def _leave_one_out(spec: FigureInput) -> Figure:
+    from inflamed.figures.influence import leave_one_out_plot
+
+    return leave_one_out_plot(spec.frames["frame"], **spec.options)
+
+
+def _influence(spec: FigureInput) -> Figure:
+    from inflamed.figures.influence import influence_plot
+
+    return influence_plot(spec.frames["frame"], **spec.options)
+
+
+def _cumulative(spec: FigureInput) -> Figure:
+    from inflamed.figures.cumulative import cumulative_plot
+
+    return cumulative_plot(spec.frames["frame"], **spec.options)
+
+
+#: Every per-outcome figure (keys: :data:`inflamed.pipeline.layout.OUTCOME_FIGURES`); ``build``
+#: takes the outcome's pool artefacts by their :data:`inflamed.pipeline.layout.POOL_FILES` key.
+OUTCOME_FIGURE_SPECS: Mapping[str, OutcomeFigure] = {
+    "forest": OutcomeFigure(
+        "Forest plot",
+        lambda f: forest_input(f["studies"], f["summary"], f["subgroups"]),
+        _forest,
+    ),
+    "funnel": OutcomeFigure(
+        "Funnel plot",
+        lambda f: funnel_input(f["studies"], f["summary"], f["small_study"]),
+        _funnel,
+    ),
+    "leave_one_out": OutcomeFigure(
+        "Leave-one-out",
+        lambda f: leave_one_out_input(f["leave_one_out"], f["summary"]),
+        _leave_one_out,
+    ),
+    "influence": OutcomeFigure(
+        "Influence diagnostics", lambda f: influence_input(f["influence"]), _influence
+    ),
+    "cumulative": OutcomeFigure(
+        "Cumulative meta-analysis",
+        lambda f: cumulative_input(f["cumulative"], f["summary"]),
+        _cumulative,
+    ),
+}
+
+
+def draw_outcome_figure(figure: str, pool_files: Mapping[str, str], label: str) -> Figure:
+    """Draw one per-outcome figure, or a figure saying why there is nothing to draw."""
+    spec = OUTCOME_FIGURE_SPECS[figure]
+    data = spec.build(pool_files)
+    if data.drawable:
+        return spec.draw(data)
+    return placeholder(f"{spec.title}: {label}", data.reason)

@@ -18,6 +18,12 @@ from typing import Any
 import pandas as pd
 
 from inflamed.errors import InputError
+from inflamed.pipeline.layout import (
+    CASCADE_FIGURES,
+    OUTCOME_FIGURES,
+    POOL_FILES,
+    REVIEW_FIGURES,
+)
 
 __all__ = [
     "MechanismArtefacts",
@@ -27,10 +33,6 @@ __all__ = [
     "load_review",
     "read_run_config",
 ]
-
-OUTCOME_FIGURES = ("forest", "funnel", "leave_one_out", "cumulative")
-REVIEW_FIGURES = ("rob_traffic_light", "rob_summary", "prisma", "comparison")
-CASCADE_FIGURES = ("model_diagram", "fit_vs_targets", "profiles", "interventions")
 
 
 class _Reader:
@@ -207,28 +209,17 @@ def load_review(
     outcomes: dict[str, OutcomeArtefacts] = {}
     for name in _outcome_names(config, review, base / "pool"):
         folder = base / "pool" / name
-        opaths = {
-            part: (folder / file).as_posix()
-            for part, file in [
-                ("summary", "summary.json"),
-                ("studies", "studies.csv"),
-                ("subgroups", "subgroups.json"),
-                ("small_study", "small_study.json"),
-                ("leave_one_out", "leave_one_out.csv"),
-                ("influence", "influence.csv"),
-                ("cumulative", "cumulative.csv"),
-            ]
-        }
+        opaths = {part: (folder / file).as_posix() for part, file in POOL_FILES.items()}
         outcomes[name] = OutcomeArtefacts(
             name=name,
             spec=dict(spec.get("outcomes", {}).get(name, {})),
-            summary=reader.json(folder / "summary.json"),
-            studies=reader.csv(folder / "studies.csv"),
-            subgroups=reader.json(folder / "subgroups.json"),
-            small_study=reader.json(folder / "small_study.json"),
-            leave_one_out=reader.csv(folder / "leave_one_out.csv"),
-            influence=reader.csv(folder / "influence.csv"),
-            cumulative=reader.csv(folder / "cumulative.csv"),
+            summary=reader.json(folder / POOL_FILES["summary"]),
+            studies=reader.csv(folder / POOL_FILES["studies"]),
+            subgroups=reader.json(folder / POOL_FILES["subgroups"]),
+            small_study=reader.json(folder / POOL_FILES["small_study"]),
+            leave_one_out=reader.csv(folder / POOL_FILES["leave_one_out"]),
+            influence=reader.csv(folder / POOL_FILES["influence"]),
+            cumulative=reader.csv(folder / POOL_FILES["cumulative"]),
             figures={
                 figure: reader.figure(base / "figures" / f"{name}_{figure}.png")
                 for figure in OUTCOME_FIGURES

@@ -73,6 +73,7 @@ FIGURE_ALT = {
     "forest": "Forest plot: each study's effect with its confidence interval, weights and the pooled estimates",
     "funnel": "Contour-enhanced funnel plot: effect against standard error",
     "leave_one_out": "Leave-one-out plot: pooled estimate with each study omitted in turn",
+    "influence": "Influence diagnostics: each study's studentised residual, Cook's distance and hat value",
     "cumulative": "Cumulative meta-analysis by publication year",
 }
 

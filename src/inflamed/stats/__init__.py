@@ -89,6 +89,12 @@ def __getattr__(name: str) -> Any:
     return value
 
 
+def defining_module(name: str) -> str | None:
+    """The submodule (``inflamed.stats.<module>``) that defines a public name, or ``None``."""
+    module = _EXPORTS.get(name)
+    return None if module is None else f"inflamed.stats.{module}"
+
+
 def __dir__() -> list[str]:
     return sorted(set(globals()) | set(__all__))
 

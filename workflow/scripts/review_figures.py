@@ -1,0 +1,25 @@
+"""Rule review_figures: the review's risk-of-bias (traffic light, summary) and PRISMA figures."""
+
+from inflamed.figures.prisma import prisma_flow
+from inflamed.figures.risk_of_bias import rob_summary, rob_traffic_light
+from inflamed.figures.style import save_figure
+from inflamed.pipeline.figure_inputs import placeholder, read_csv
+from inflamed.pipeline.rules import run_rule
+
+
+def step(smk):
+    out = smk.output
+    save_figure(prisma_flow(read_csv(smk.input.prisma)), out.prisma_png, out.prisma_svg)
+    rob = read_csv(smk.input.risk_of_bias)
+    drawings = {"rob_traffic_light": rob_traffic_light, "rob_summary": rob_summary}
+    titles = {"rob_traffic_light": "Risk of bias (RoB 2)", "rob_summary": "Risk of bias summary"}
+    for figure, draw in drawings.items():
+        fig = (
+            placeholder(titles[figure], "no risk-of-bias judgements in risk_of_bias.csv")
+            if rob.empty
+            else draw(rob)
+        )
+        save_figure(fig, out[f"{figure}_png"], out[f"{figure}_svg"])
+
+
+run_rule(snakemake, step)
