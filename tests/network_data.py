@@ -25,11 +25,18 @@ def linde2015(outcome: str = "resp") -> pd.DataFrame:
     wide = pd.read_csv(NETWORKS / "linde2015.csv", keep_default_na=True)
     parts = []
     for j in (1, 2, 3):
-        parts.append(pd.DataFrame({
-            "study": wide["id"].astype(str), "arm": j, "order": range(len(wide)),
-            "treatment": wide[f"treatment{j}"], "events": wide[f"{outcome}{j}"],
-            "n": wide[f"n{j}"],
-        }))
+        parts.append(
+            pd.DataFrame(
+                {
+                    "study": wide["id"].astype(str),
+                    "arm": j,
+                    "order": range(len(wide)),
+                    "treatment": wide[f"treatment{j}"],
+                    "events": wide[f"{outcome}{j}"],
+                    "n": wide[f"n{j}"],
+                }
+            )
+        )
     long = pd.concat(parts).sort_values(["order", "arm"], kind="stable")
     long = long[long["treatment"].notna() & (long["treatment"] != "")]
     long = long[long["events"].notna() & long["n"].notna()]

@@ -20,7 +20,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from network_data import cipriani2009, linde2015
 from scipy import stats
 
 from inflamed.errors import InputError
@@ -34,6 +33,7 @@ from inflamed.stats.network import (
     pscores,
 )
 from inflamed.stats.pooling import rma
+from network_data import cipriani2009, linde2015
 
 FIXTURES = Path(__file__).resolve().parent / "reference" / "fixtures"
 NETWORKS = {
@@ -102,16 +102,24 @@ def test_cipriani_matches_the_published_odds_ratios():
     # 1.32 (escitalopram), 1.28 (venlafaxine), 1.25 (sertraline) from a Bayesian random-effects
     # model; the frequentist REML fit agrees to the printed two decimals within 0.02.
     fit = nma(_data("cipriani2009"), reference="fluoxetine", method="REML")
-    odds = dict(zip(fit.treatments, np.exp(fit.estimate)))
-    for drug, published in [("mirtazapine", 1.37), ("escitalopram", 1.32),
-                            ("venlafaxine", 1.28), ("sertraline", 1.25)]:
+    odds = dict(zip(fit.treatments, np.exp(fit.estimate), strict=True))
+    for drug, published in [
+        ("mirtazapine", 1.37),
+        ("escitalopram", 1.32),
+        ("venlafaxine", 1.28),
+        ("sertraline", 1.25),
+    ]:
         assert odds[drug] == pytest.approx(published, abs=0.02)
 
 
 # --- multi-arm covariance ---------------------------------------------------------------------
 
-THREE_ARM = {"study": ["s1", "s1", "s1"], "treatment": ["A", "B", "C"],
-             "events": [10, 15, 20], "n": [50, 52, 49]}
+THREE_ARM = {
+    "study": ["s1", "s1", "s1"],
+    "treatment": ["A", "B", "C"],
+    "events": [10, 15, 20],
+    "n": [50, 52, 49],
+}
 
 
 def test_three_arm_study_shares_the_baseline_variance():
@@ -128,16 +136,31 @@ def test_contrast_rows_reconstruct_the_multi_arm_covariance():
     arm = pairwise(**THREE_ARM, measure="OR")
     y_ba, y_ca = arm.yi
     s = {"A": 1 / 10 + 1 / 40, "B": 1 / 15 + 1 / 37, "C": 1 / 20 + 1 / 29}
-    rows = [("B", "A", y_ba, s["A"] + s["B"]), ("C", "A", y_ca, s["A"] + s["C"]),
-            ("B", "C", y_ba - y_ca, s["B"] + s["C"])]
-    con = contrasts(["s1"] * 3, [r[0] for r in rows], [r[1] for r in rows],
-                    [r[2] for r in rows], [np.sqrt(r[3]) for r in rows], measure="OR")
+    rows = [
+        ("B", "A", y_ba, s["A"] + s["B"]),
+        ("C", "A", y_ca, s["A"] + s["C"]),
+        ("B", "C", y_ba - y_ca, s["B"] + s["C"]),
+    ]
+    con = contrasts(
+        ["s1"] * 3,
+        [r[0] for r in rows],
+        [r[1] for r in rows],
+        [r[2] for r in rows],
+        [np.sqrt(r[3]) for r in rows],
+        measure="OR",
+    )
     np.testing.assert_allclose(con.cov, arm.cov, rtol=1e-12)
     np.testing.assert_allclose(con.yi, arm.yi, rtol=1e-12)
     with pytest.raises(InputError, match="covariance cannot be recovered"):
         contrasts(["s1"] * 2, ["B", "C"], ["A", "A"], [y_ba, y_ca], [0.3, 0.3])
-    given = contrasts(["s1"] * 2, ["B", "C"], ["A", "A"], [y_ba, y_ca],
-                      np.sqrt(np.diag(arm.cov)), shared_var=[s["A"], s["A"]])
+    given = contrasts(
+        ["s1"] * 2,
+        ["B", "C"],
+        ["A", "A"],
+        [y_ba, y_ca],
+        np.sqrt(np.diag(arm.cov)),
+        shared_var=[s["A"], s["A"]],
+    )
     np.testing.assert_allclose(given.cov, arm.cov, rtol=1e-12)
 
 
@@ -187,7 +210,9 @@ def test_zero_cell_adds_half_to_every_arm_and_all_zero_study_is_dropped():
     d = pairwise(
         ["z", "z", "z", "ok", "ok", "none", "none"],
         ["A", "B", "C", "A", "B", "A", "C"],
-        events=[0, 5, 7, 3, 4, 0, 0], n=[20, 21, 22, 30, 30, 10, 12], measure="OR",
+        events=[0, 5, 7, 3, 4, 0, 0],
+        n=[20, 21, 22, 30, 30, 10, 12],
+        measure="OR",
     )
     # study z: 0.5 added to the events and 1 to n of all three arms
     assert d.yi[0] == pytest.approx(np.log(5.5 / 16.5) - np.log(0.5 / 20.5), rel=1e-14)
@@ -201,15 +226,25 @@ def test_zero_cell_adds_half_to_every_arm_and_all_zero_study_is_dropped():
 
 
 def test_full_cell_is_corrected_and_all_event_study_dropped():
-    d = pairwise(["f", "f", "all", "all"], ["A", "B", "A", "B"], events=[10, 4, 8, 9],
-                 n=[10, 10, 8, 9], measure="RR")
+    d = pairwise(
+        ["f", "f", "all", "all"],
+        ["A", "B", "A", "B"],
+        events=[10, 4, 8, 9],
+        n=[10, 10, 8, 9],
+        measure="RR",
+    )
     assert d.dropped == ("all",)
     assert d.yi[0] == pytest.approx(np.log(4.5 / 11) - np.log(10.5 / 11), rel=1e-14)
 
 
 def test_disconnected_network_names_the_sub_networks():
-    d = pairwise(["1", "1", "2", "2", "3", "3"], ["A", "B", "B", "C", "D", "E"],
-                 events=[3, 4, 5, 6, 7, 8], n=[20] * 6, measure="OR")
+    d = pairwise(
+        ["1", "1", "2", "2", "3", "3"],
+        ["A", "B", "B", "C", "D", "E"],
+        events=[3, 4, 5, 6, 7, 8],
+        n=[20] * 6,
+        measure="OR",
+    )
     assert components(d) == [["A", "B", "C"], ["D", "E"]]
     with pytest.raises(InputError, match=r"2 sub-networks.*\{A, B, C\}; \{D, E\}"):
         nma(d, reference="A")
@@ -218,10 +253,14 @@ def test_disconnected_network_names_the_sub_networks():
 @pytest.mark.parametrize(
     "kwargs, match",
     [
-        (dict(study=["1", "2", "2"], treatment=["A", "A", "B"], events=[1, 2, 3],
-              n=[9, 9, 9]), "one arm only"),
-        (dict(study=["1", "1"], treatment=["A", "B"], events=[11, 2], n=[10, 9]),
-         "more events than participants"),
+        (
+            dict(study=["1", "2", "2"], treatment=["A", "A", "B"], events=[1, 2, 3], n=[9, 9, 9]),
+            "one arm only",
+        ),
+        (
+            dict(study=["1", "1"], treatment=["A", "B"], events=[11, 2], n=[10, 9]),
+            "more events than participants",
+        ),
         (dict(study=["1", "1"], treatment=["A", "A"], events=[1, 2], n=[10, 9]), "two arms"),
     ],
 )
@@ -256,10 +295,10 @@ def test_league_table_is_antisymmetric_and_consistent():
 
 def test_pscores_sum_to_half_the_treatments_and_flip_with_direction():
     fit = nma(_data("cipriani2009"), reference="fluoxetine")
-    good = pscores(fit.league_estimate, fit.league_se, small_values="good",
-                   treatments=fit.treatments)
-    bad = pscores(fit.league_estimate, fit.league_se, small_values="bad",
-                  treatments=fit.treatments)
+    good = pscores(
+        fit.league_estimate, fit.league_se, small_values="good", treatments=fit.treatments
+    )
+    bad = pscores(fit.league_estimate, fit.league_se, small_values="bad", treatments=fit.treatments)
     assert sum(good.values()) == pytest.approx(len(fit.treatments) / 2, abs=1e-12)
     assert all(0 <= v <= 1 for v in good.values())
     for t in fit.treatments:
@@ -279,8 +318,13 @@ def test_pscores_by_hand_for_two_treatments():
 
 # --- node-splitting ----------------------------------------------------------------------------
 
-TRIANGLE = dict(study=["1", "2", "3"], treat1=["B", "C", "C"], treat2=["A", "A", "B"],
-                yi=[0.5, 0.8, 0.1], sei=[0.2, 0.3, 0.25])
+TRIANGLE = dict(
+    study=["1", "2", "3"],
+    treat1=["B", "C", "C"],
+    treat2=["A", "A", "B"],
+    yi=[0.5, 0.8, 0.1],
+    sei=[0.2, 0.3, 0.25],
+)
 
 
 def test_node_split_on_a_triangle_by_hand():
@@ -313,14 +357,19 @@ def test_node_split_random_effects_widens_direct_by_tau2():
     pairs = {p for d in data.designs().values() for p in combinations(d.split(":"), 2)}
     assert len(split) == len(pairs)
     only = split[split.k_direct == 1].iloc[0]
-    study = [i for i, (a, b) in enumerate(zip(data.treat1, data.treat2))
-             if {a, b} == {only.treat1, only.treat2}]
+    study = [
+        i
+        for i, (a, b) in enumerate(zip(data.treat1, data.treat2, strict=True))
+        if {a, b} == {only.treat1, only.treat2}
+    ]
     if len(study) == 1:  # a two-arm study's contrast: direct SE^2 = v + tau^2
         assert only.direct_se**2 == pytest.approx(data.vi[study[0]] + fit.tau2, rel=1e-12)
     has = split.indirect.notna()
     assert np.allclose(split["diff"][has], (split.direct - split.indirect)[has])
-    assert np.allclose(1 / split.network_se[has] ** 2,
-                       1 / split.direct_se[has] ** 2 + 1 / split.indirect_se[has] ** 2)
+    assert np.allclose(
+        1 / split.network_se[has] ** 2,
+        1 / split.direct_se[has] ** 2 + 1 / split.indirect_se[has] ** 2,
+    )
 
 
 # --- reduction to pairwise meta-analysis ------------------------------------------------------
@@ -360,8 +409,14 @@ def test_other_measures_match_escalc_for_two_arm_studies(measure):
         d = pairwise(study, treat, measure=measure, events=inter(e2, e1), n=inter(n2, n1))
         es = escalc(measure, ai=e1, n1i=n1, ci=e2, n2i=n2)
     else:
-        d = pairwise(study, treat, measure=measure, mean=inter(m2, m1), sd=inter(s2, s1),
-                     n=inter(n2 + 0.0, n1 + 0.0))
+        d = pairwise(
+            study,
+            treat,
+            measure=measure,
+            mean=inter(m2, m1),
+            sd=inter(s2, s1),
+            n=inter(n2 + 0.0, n1 + 0.0),
+        )
         es = escalc(measure, m1i=m1, sd1i=s1, n1i=n1, m2i=m2, sd2i=s2, n2i=n2)
     np.testing.assert_allclose(d.yi, es.yi, rtol=1e-12)
     np.testing.assert_allclose(d.vi, es.vi, rtol=1e-12)

@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from scipy import linalg
 
 from inflamed.stats.effect_sizes import hedges_j
 from inflamed.stats.errors import InputError
@@ -84,7 +85,7 @@ class Contrasts:
     def designs(self) -> dict[str, str]:
         """Study -> design label (its treatments, sorted, joined by ``:``, as netmeta writes them)."""
         arms: dict[str, set[str]] = {}
-        for s, t1, t2 in zip(self.study, self.treat1, self.treat2):
+        for s, t1, t2 in zip(self.study, self.treat1, self.treat2, strict=True):
             arms.setdefault(s, set()).update((t1, t2))
         return {s: ":".join(sorted(a)) for s, a in arms.items()}
 
@@ -99,7 +100,7 @@ def components(data: Contrasts) -> list[list[str]]:
             t = parent[t]
         return t
 
-    for a, b in zip(data.treat1, data.treat2):
+    for a, b in zip(data.treat1, data.treat2, strict=True):
         ra, rb = find(a), find(b)
         if ra != rb:
             parent[max(ra, rb)] = min(ra, rb)
@@ -208,8 +209,12 @@ def pairwise(
         if mean is None or sd is None or n is None:
             raise InputError(f"{measure} needs mean, sd and n", column="mean", expected="numbers")
         mu = as_float_array("mean", mean, row_offset=row_offset)
-        sdv = check_positive("sd", as_float_array("sd", sd, row_offset=row_offset), row_offset=row_offset)
-        nn = check_positive("n", as_float_array("n", n, row_offset=row_offset), row_offset=row_offset)
+        sdv = check_positive(
+            "sd", as_float_array("sd", sd, row_offset=row_offset), row_offset=row_offset
+        )
+        nn = check_positive(
+            "n", as_float_array("n", n, row_offset=row_offset), row_offset=row_offset
+        )
         ev = np.full(k, np.nan)
     for name, arr in (("mean", mu), ("sd", sdv), ("n", nn), ("events", ev)):
         if len(arr) != k:
@@ -220,85 +225,85 @@ def pairwise(
         by_study.setdefault(s, []).append(i)
     log: list[str] = []
     dropped: list[str] = []
+    kept: list[tuple[str, list[int]]] = []
+    ev_l, n_l = ev.tolist(), nn.tolist()
+    e_adj, n_adj = ev.copy(), nn.copy()
+    for s, idx in by_study.items():
+        arms = [treats[i] for i in idx]
+        _check_arms(s, idx, arms, row_offset)
+        if binary:
+            e = [ev_l[i] for i in idx]
+            m = [n_l[i] for i in idx]
+            if all(x == 0 for x in e) or all(x == y for x, y in zip(e, m, strict=True)):
+                kind = "no events" if all(x == 0 for x in e) else "only events"
+                dropped.append(s)
+                log.append(
+                    f"Study {s} dropped: every arm has {kind}, so it carries no "
+                    f"information on the {measure}."
+                )
+                continue
+            if any(x == 0 or x == y for x, y in zip(e, m, strict=True)):
+                e_adj[idx] += incr
+                n_adj[idx] += 2 * incr
+                log.append(
+                    f"Study {s}: a zero or full cell, so {incr:g} added to the events and "
+                    f"{2 * incr:g} to n of every arm ({', '.join(arms)})."
+                )
+        if len(idx) > 2:
+            log.append(
+                f"Study {s}: {len(idx)} arms, {len(idx) - 1} contrasts against "
+                f"{arms[0]} with covariance = the variance of the {arms[0]} arm's part."
+            )
+        kept.append((s, idx))
+
+    size = sum(len(idx) - 1 for _, idx in kept)
+    cov = np.zeros((size, size))
+    y = np.zeros(size)
     out_s: list[str] = []
     out_t1: list[str] = []
     out_t2: list[str] = []
     out_rows: list[int] = []
-    ys: list[float] = []
-    blocks: list[np.ndarray] = []
-    for s, idx in by_study.items():
-        arms = [treats[i] for i in idx]
-        if len(idx) < 2:
-            row, where = locate(idx[0], row_offset)
-            raise InputError(
-                f"{where}study {s!r} has one arm only ({arms[0]})",
-                row=row,
-                column="study",
-                value=s,
-                expected="at least two arms per study (one row per arm)",
-            )
-        seen: set[str] = set()
-        for i in idx:
-            if treats[i] in seen:
-                row, where = locate(i, row_offset)
-                raise InputError(
-                    f"{where}study {s!r} has two arms of treatment {treats[i]!r}",
-                    row=row,
-                    column="treatment",
-                    value=treats[i],
-                    expected="each treatment once per study (merge arms of the same treatment)",
-                )
-            seen.add(treats[i])
-        e, m = ev[idx].copy(), nn[idx].copy()
-        if binary:
-            if np.all(e == 0) or np.all(e == m):
-                kind = "no events" if np.all(e == 0) else "only events"
-                dropped.append(s)
-                log.append(f"Study {s} dropped: every arm has {kind}, so it carries no "
-                           f"information on the {measure}.")
-                continue
-            if np.any((e == 0) | (e == m)):
-                e, m = e + incr, m + 2 * incr
-                log.append(f"Study {s}: a zero or full cell, so {incr:g} added to the events and "
-                           f"{2 * incr:g} to n of every arm ({', '.join(arms)}).")
+    if measure != "SMD":
+        with np.errstate(divide="ignore", invalid="ignore"):
+            eff, var = _arm_parts(measure, e_adj, n_adj, mu, sdv)
+    at = 0
+    for s, idx in kept:
+        q = len(idx) - 1
+        block = slice(at, at + q)
         if measure == "SMD":
-            ns, sds, ms = m, sdv[idx], mu[idx]
+            ns, sds, ms = nn[idx], sdv[idx], mu[idx]
             big_n = ns.sum()
             s_pool = np.sqrt(np.sum((ns - 1) * sds**2) / (big_n - len(idx)))
             g = hedges_j(big_n - len(idx)) * (ms[1:] - ms[0]) / s_pool
-            block = 1 / ns[0] + np.outer(g, g) / (2 * big_n)
-            block[np.diag_indices_from(block)] += 1 / ns[1:]
-            y = g
+            y[block] = g
+            cov[block, block] = 1 / ns[0] + np.outer(g, g) / (2 * big_n)
+            cov[range(at, at + q), range(at, at + q)] += 1 / ns[1:]
         else:
-            eff, var = _arm_parts(measure, e, m, mu[idx], sdv[idx])
-            y = eff[1:] - eff[0]
-            block = np.full((len(idx) - 1, len(idx) - 1), var[0])
-            block[np.diag_indices_from(block)] += var[1:]
-        if not np.all(np.isfinite(y)) or not np.all(np.diag(block) > 0):
-            row, where = locate(idx[0], row_offset)
-            raise InputError(
-                f"{where}study {s!r} gives no finite {measure} with a positive variance",
-                row=row,
-                column="events" if binary else "sd",
-                value=s,
-                expected="arms with 0 < events < n (RD) or positive SDs",
-            )
-        if len(idx) > 2:
-            log.append(f"Study {s}: {len(idx)} arms, {len(idx) - 1} contrasts against "
-                       f"{arms[0]} with covariance = the variance of the {arms[0]} arm's part.")
-        for j in range(1, len(idx)):
+            y[block] = eff[idx[1:]] - eff[idx[0]]
+            cov[block, block] = var[idx[0]]
+            cov[range(at, at + q), range(at, at + q)] += var[idx[1:]]
+        base = treats[idx[0]]
+        for i in idx[1:]:
             out_s.append(s)
-            out_t1.append(arms[j])
-            out_t2.append(arms[0])
-            out_rows.append(idx[j])
-        ys.extend(y.tolist())
-        blocks.append(block)
-    cov = _block_diag(blocks)
+            out_t1.append(treats[i])
+            out_t2.append(base)
+            out_rows.append(i)
+        at += q
+    bad = np.flatnonzero(~np.isfinite(y) | ~(np.diag(cov) > 0))
+    if bad.size:
+        row, where = locate(out_rows[bad[0]], row_offset)
+        raise InputError(
+            f"{where}study {out_s[bad[0]]!r} gives no finite {measure} with a positive variance",
+            row=row,
+            column="events" if binary else "sd",
+            value=out_s[bad[0]],
+            expected="arms with events and non-events, or positive SDs",
+        )
     return Contrasts(
         study=tuple(out_s),
         treat1=tuple(out_t1),
         treat2=tuple(out_t2),
-        yi=np.asarray(ys, dtype=float),
+        yi=y,
         vi=np.diag(cov).copy(),
         cov=cov,
         measure=measure,
@@ -308,14 +313,27 @@ def pairwise(
     )
 
 
-def _block_diag(blocks: list[np.ndarray]) -> np.ndarray:
-    size = sum(b.shape[0] for b in blocks)
-    out = np.zeros((size, size))
-    at = 0
-    for b in blocks:
-        out[at : at + b.shape[0], at : at + b.shape[0]] = b
-        at += b.shape[0]
-    return out
+def _check_arms(s: str, idx: list[int], arms: list[str], row_offset: int | None) -> None:
+    """A study needs two or more arms, each of a different treatment."""
+    if len(idx) < 2:
+        row, where = locate(idx[0], row_offset)
+        raise InputError(
+            f"{where}study {s!r} has one arm only ({arms[0]})",
+            row=row,
+            column="study",
+            value=s,
+            expected="at least two arms per study (one row per arm)",
+        )
+    if len(set(arms)) < len(arms):
+        j = next(j for j in range(len(arms)) if arms[j] in arms[:j])
+        row, where = locate(idx[j], row_offset)
+        raise InputError(
+            f"{where}study {s!r} has two arms of treatment {arms[j]!r}",
+            row=row,
+            column="treatment",
+            value=arms[j],
+            expected="each treatment once per study (merge arms of the same treatment)",
+        )
 
 
 def contrasts(
@@ -352,7 +370,9 @@ def contrasts(
     t1 = _labels("treat1", list(treat1), row_offset)
     t2 = _labels("treat2", list(treat2), row_offset)
     y = as_float_array("yi", yi, row_offset=row_offset)
-    se = check_positive("sei", as_float_array("sei", sei, row_offset=row_offset), row_offset=row_offset)
+    se = check_positive(
+        "sei", as_float_array("sei", sei, row_offset=row_offset), row_offset=row_offset
+    )
     shared = (
         np.full(len(st), np.nan)
         if shared_var is None
@@ -362,8 +382,13 @@ def contrasts(
     for i, s in enumerate(st):
         if t1[i] == t2[i]:
             row, where = locate(i, row_offset)
-            raise InputError(f"{where}a treatment compared with itself", row=row,
-                             column="treat2", value=t2[i], expected="two different treatments")
+            raise InputError(
+                f"{where}a treatment compared with itself",
+                row=row,
+                column="treat2",
+                value=t2[i],
+                expected="two different treatments",
+            )
         by_study.setdefault(s, []).append(i)
     log: list[str] = []
     out_s, out_t1, out_t2, out_rows, ys, blocks = [], [], [], [], [], []
@@ -378,8 +403,13 @@ def contrasts(
             for i in idx:
                 vmat[pos[t1[i]], pos[t2[i]]] = vmat[pos[t2[i]], pos[t1[i]]] = se[i] ** 2
             if np.isnan(vmat[~np.eye(a, dtype=bool)]).any():
-                raise InputError(f"{where}study {s!r} repeats a comparison", row=row,
-                                 column="treat1", value=s, expected="each pair once")
+                raise InputError(
+                    f"{where}study {s!r} repeats a comparison",
+                    row=row,
+                    column="treat1",
+                    value=s,
+                    expected="each pair once",
+                )
             # arm parts s_j from v_jk = s_j + s_k (least squares; exact when consistent, as
             # netmeta's multi-arm check requires)
             pairs = [(j, k) for j in range(a) for k in range(j + 1, a)]
@@ -398,15 +428,21 @@ def contrasts(
             yy = np.array([yrow[t] for t in others])
             block = np.full((a - 1, a - 1), parts[0])
             block[np.diag_indices_from(block)] += parts[1:]
-            log.append(f"Study {s}: {a} arms given as {len(idx)} pairwise contrasts; arm "
-                       f"variances recovered from the pairwise variances (v_jk = s_j + s_k), "
-                       f"{a - 1} contrasts against {base} kept.")
+            log.append(
+                f"Study {s}: {a} arms given as {len(idx)} pairwise contrasts; arm "
+                f"variances recovered from the pairwise variances (v_jk = s_j + s_k), "
+                f"{a - 1} contrasts against {base} kept."
+            )
         elif len(idx) == a - 1:
             common = [t for t in arms if all(t in (t1[i], t2[i]) for i in idx)]
             if not common:
-                raise InputError(f"{where}study {s!r}: {len(idx)} contrasts share no common arm",
-                                 row=row, column="treat2", value=s,
-                                 expected="all a(a-1)/2 contrasts or a-1 contrasts vs one arm")
+                raise InputError(
+                    f"{where}study {s!r}: {len(idx)} contrasts share no common arm",
+                    row=row,
+                    column="treat2",
+                    value=s,
+                    expected="all a(a-1)/2 contrasts or a-1 contrasts vs one arm",
+                )
             base = common[0]
             others = [t for t in arms if t != base]
             yy = np.array([y[i] if t2[i] == base else -y[i] for i in idx])
@@ -418,19 +454,27 @@ def contrasts(
                     raise InputError(
                         f"{where}study {s!r} has {a} arms given as {a - 1} contrasts against "
                         f"{base}; their covariance cannot be recovered from contrasts alone",
-                        row=row, column="shared_var", value=s,
-                        expected=f"all {a * (a - 1) // 2} pairwise contrasts, or shared_var")
+                        row=row,
+                        column="shared_var",
+                        value=s,
+                        expected=f"all {a * (a - 1) // 2} pairwise contrasts, or shared_var",
+                    )
                 block = np.full((a - 1, a - 1), float(np.nanmax(sv)))
-                log.append(f"Study {s}: {a} arms as {a - 1} contrasts against {base}; "
-                           f"covariance = the given shared variance {float(np.nanmax(sv)):g}.")
+                log.append(
+                    f"Study {s}: {a} arms as {a - 1} contrasts against {base}; "
+                    f"covariance = the given shared variance {float(np.nanmax(sv)):g}."
+                )
             else:
                 block = np.zeros((1, 1))
             block[np.diag_indices_from(block)] = var
         else:
             raise InputError(
                 f"{where}study {s!r} has {len(idx)} contrasts among {a} treatments",
-                row=row, column="study", value=s,
-                expected="two-arm: 1; three-arm: 3 (or 2 vs a common arm); four-arm: 6 (or 3)")
+                row=row,
+                column="study",
+                value=s,
+                expected="two-arm: 1; three-arm: 3 (or 2 vs a common arm); four-arm: 6 (or 3)",
+            )
         for j, t in enumerate(others):
             out_s.append(s)
             out_t1.append(t)
@@ -438,9 +482,15 @@ def contrasts(
             out_rows.append(idx[min(j, len(idx) - 1)])
         ys.extend(np.atleast_1d(yy).tolist())
         blocks.append(block)
-    cov = _block_diag(blocks)
+    cov = linalg.block_diag(*blocks) if blocks else np.zeros((0, 0))
     return Contrasts(
-        study=tuple(out_s), treat1=tuple(out_t1), treat2=tuple(out_t2),
-        yi=np.asarray(ys, dtype=float), vi=np.diag(cov).copy(), cov=cov,
-        measure=str(measure).upper(), log=tuple(log), rows=tuple(out_rows),
+        study=tuple(out_s),
+        treat1=tuple(out_t1),
+        treat2=tuple(out_t2),
+        yi=np.asarray(ys, dtype=float),
+        vi=np.diag(cov).copy(),
+        cov=cov,
+        measure=str(measure).upper(),
+        log=tuple(log),
+        rows=tuple(out_rows),
     )

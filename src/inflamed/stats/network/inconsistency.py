@@ -20,15 +20,17 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy import stats
+from scipy import special
 
 from inflamed.stats.network.data import Contrasts, check_connected
 from inflamed.stats.network.model import (
     NMAResult,
+    chi2_pval,
     design_matrix,
     estimate_tau2,
     gls,
     nma,
+    study_blocks,
     tau_structure,
     within_design_q,
 )
@@ -37,10 +39,6 @@ __all__ = ["DesignDecomposition", "NodeSplitResult", "decomp_design", "node_spli
 
 #: P within this distance of 1 (or 0) counts as only direct (only indirect) evidence, as netmeta.
 TOL_DIRECT = 5e-4
-
-
-def _p(q: float, df: int) -> float:
-    return float(stats.chi2.sf(q, df)) if df > 0 else float("nan")
 
 
 @dataclass(frozen=True)
@@ -90,19 +88,30 @@ def decomp_design(
     treatments = data.treatments
     x = design_matrix(data, treatments[1:])
     c = tau_structure(data)
+    blocks = study_blocks(data.study)
     if tau2 is None:
-        tau2 = 0.0 if method.upper() == "FE" else estimate_tau2(
-            data.yi, x, data.cov, c, method=method.upper())
+        tau2 = (
+            0.0
+            if method.upper() == "FE"
+            else estimate_tau2(data.yi, x, data.cov, c, method=method.upper(), blocks=blocks)
+        )
     m = data.cov + tau2 * c
-    total = gls(data.yi, x, m)
+    total = gls(data.yi, x, m, blocks)
     designs = within_design_q(data, m)
     q_w, df_w = float(designs["q"].sum()), int(designs["df"].sum())
     q_b, df_b = total.q - q_w, total.df - df_w
     return DesignDecomposition(
-        q_total=total.q, df_total=total.df, pval_total=_p(total.q, total.df),
-        q_within=q_w, df_within=df_w, pval_within=_p(q_w, df_w),
-        q_between=q_b, df_between=df_b, pval_between=_p(q_b, df_b),
-        tau2=float(tau2), designs=designs,
+        q_total=total.q,
+        df_total=total.df,
+        pval_total=chi2_pval(total.q, total.df),
+        q_within=q_w,
+        df_within=df_w,
+        pval_within=chi2_pval(q_w, df_w),
+        q_between=q_b,
+        df_between=df_b,
+        pval_between=chi2_pval(q_b, df_b),
+        tau2=float(tau2),
+        designs=designs,
     )
 
 
@@ -124,20 +133,21 @@ class NodeSplitResult:
 def _study_pair_contrasts(data: Contrasts) -> dict[tuple[str, str], list[tuple[float, float]]]:
     """Every study's (estimate, variance) of each pair of its arms, keyed (a, b) with a < b."""
     out: dict[tuple[str, str], list[tuple[float, float]]] = {}
-    study = np.asarray(data.study, dtype=object)
-    for s in data.studies:
-        idx = np.flatnonzero(study == s)
-        base = data.treat2[idx[0]]
-        # arm effects relative to the baseline and their covariance
-        arms = [base] + [data.treat1[i] for i in idx]
-        eff = np.concatenate([[0.0], data.yi[idx]])
+    rows: dict[str, list[int]] = {}
+    for i, s in enumerate(data.study):
+        rows.setdefault(s, []).append(i)
+    yi = data.yi.tolist()
+    for idx in rows.values():
+        # arm effects relative to the study's baseline, and their covariance (baseline: 0)
+        arms = [data.treat2[idx[0]]] + [data.treat1[i] for i in idx]
+        eff = [0.0] + [yi[i] for i in idx]
         cov = np.zeros((len(arms), len(arms)))
         cov[1:, 1:] = data.cov[np.ix_(idx, idx)]
-        for a_i in range(len(arms)):
-            for b_i in range(a_i + 1, len(arms)):
-                a, b = arms[a_i], arms[b_i]
-                y = eff[a_i] - eff[b_i]
-                v = cov[a_i, a_i] + cov[b_i, b_i] - 2 * cov[a_i, b_i]
+        cov_l = cov.tolist()
+        for p in range(len(arms)):
+            for q in range(p + 1, len(arms)):
+                a, b, y = arms[p], arms[q], eff[p] - eff[q]
+                v = cov_l[p][p] + cov_l[q][q] - 2 * cov_l[p][q]
                 if a > b:
                     a, b, y = b, a, -y
                 out.setdefault((a, b), []).append((y, v))
@@ -195,12 +205,25 @@ def node_split(
             diff = direct - indirect
             diff_se = float(np.sqrt(v_dir + ind_se**2))
             zval = diff / diff_se
-            pval = float(2 * stats.norm.sf(abs(zval)))
-        rows.append({
-            "comparison": f"{a}:{b}", "treat1": a, "treat2": b, "k_direct": len(items),
-            "direct": direct, "direct_se": float(np.sqrt(v_dir)), "indirect": indirect,
-            "indirect_se": ind_se, "network": net, "network_se": float(np.sqrt(v_net)),
-            "diff": diff, "diff_se": diff_se, "z": zval, "pval": pval, "direct_prop": prop,
-        })
+            pval = float(2 * special.ndtr(-abs(zval)))
+        rows.append(
+            {
+                "comparison": f"{a}:{b}",
+                "treat1": a,
+                "treat2": b,
+                "k_direct": len(items),
+                "direct": direct,
+                "direct_se": float(np.sqrt(v_dir)),
+                "indirect": indirect,
+                "indirect_se": ind_se,
+                "network": net,
+                "network_se": float(np.sqrt(v_net)),
+                "diff": diff,
+                "diff_se": diff_se,
+                "z": zval,
+                "pval": pval,
+                "direct_prop": prop,
+            }
+        )
     table = pd.DataFrame(rows)
     return NodeSplitResult(method=method, tau2=tau2, level=level, table=table)

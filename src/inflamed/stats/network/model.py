@@ -14,13 +14,13 @@ committed fixtures check to 1e-6.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats
+from scipy import special, stats
 
 from inflamed.stats.errors import ConvergenceError, InputError
 from inflamed.stats.network.data import Contrasts, check_connected
@@ -30,10 +30,13 @@ __all__ = [
     "METHODS",
     "GLSFit",
     "NMAResult",
+    "chi2_pval",
     "design_matrix",
     "estimate_tau2",
     "gls",
+    "inverse",
     "nma",
+    "study_blocks",
     "tau_structure",
     "within_design_q",
 ]
@@ -55,7 +58,7 @@ def design_matrix(data: Contrasts, columns: tuple[str, ...]) -> np.ndarray:
     """Contrast design matrix: +1 in treat1's column, -1 in treat2's (absent columns dropped)."""
     pos = {t: j for j, t in enumerate(columns)}
     x = np.zeros((len(data.yi), len(columns)))
-    for i, (t1, t2) in enumerate(zip(data.treat1, data.treat2)):
+    for i, (t1, t2) in enumerate(zip(data.treat1, data.treat2, strict=True)):
         if t1 in pos:
             x[i, pos[t1]] = 1.0
         if t2 in pos:
@@ -70,9 +73,46 @@ def tau_structure(data: Contrasts) -> np.ndarray:
     return np.where(same, 0.5, 0.0) + 0.5 * np.eye(len(study))
 
 
-def gls(y: np.ndarray, x: np.ndarray, m: np.ndarray) -> GLSFit:
+Blocks = tuple[np.ndarray, ...]
+
+
+def study_blocks(study: Sequence[str]) -> Blocks | None:
+    """Index arrays of each study's contrasts, grouped by block size (one ``(n, size)`` array per
+    size), or ``None`` if a study's contrasts are not contiguous."""
+    runs: list[list[int]] = []
+    seen: set[str] = set()
+    for i, s in enumerate(study):
+        if runs and study[i - 1] == s:
+            runs[-1].append(i)
+            continue
+        if s in seen:
+            return None
+        seen.add(s)
+        runs.append([i])
+    by_size: dict[int, list[list[int]]] = {}
+    for r in runs:
+        by_size.setdefault(len(r), []).append(r)
+    return tuple(np.array(v, dtype=int) for _, v in sorted(by_size.items()))
+
+
+def inverse(m: np.ndarray, blocks: Blocks | None = None) -> np.ndarray:
+    """Inverse of a covariance matrix, block by block when it is block-diagonal by study."""
+    if blocks is None:
+        return np.linalg.inv(m)
+    out = np.zeros_like(m)
+    for idx in blocks:
+        if idx.shape[1] == 1:
+            j = idx[:, 0]
+            out[j, j] = 1.0 / m[j, j]
+        else:
+            rows, cols = idx[:, :, None], idx[:, None, :]
+            out[rows, cols] = np.linalg.inv(m[rows, cols])
+    return out
+
+
+def gls(y: np.ndarray, x: np.ndarray, m: np.ndarray, blocks: Blocks | None = None) -> GLSFit:
     """GLS of ``y`` on ``x`` with covariance ``m``; ``q`` is the weighted residual sum of squares."""
-    w = np.linalg.inv(m)
+    w = inverse(m, blocks)
     xtw = x.T @ w
     vcov = np.linalg.inv(xtw @ x)
     beta = vcov @ (xtw @ y)
@@ -80,15 +120,22 @@ def gls(y: np.ndarray, x: np.ndarray, m: np.ndarray) -> GLSFit:
     return GLSFit(beta=beta, vcov=vcov, q=float(r @ w @ r), df=len(y) - x.shape[1])
 
 
-def _projection(x: np.ndarray, m: np.ndarray) -> np.ndarray:
-    w = np.linalg.inv(m)
+def _projection(x: np.ndarray, m: np.ndarray, blocks: Blocks | None) -> np.ndarray:
+    w = inverse(m, blocks)
     wx = w @ x
     return w - wx @ np.linalg.solve(x.T @ wx, wx.T)
 
 
 def estimate_tau2(
-    y: np.ndarray, x: np.ndarray, s: np.ndarray, c: np.ndarray, *, method: str = "REML",
-    tol: float = 1e-13, maxiter: int = 500,
+    y: np.ndarray,
+    x: np.ndarray,
+    s: np.ndarray,
+    c: np.ndarray,
+    *,
+    method: str = "REML",
+    blocks: Blocks | None = None,
+    tol: float = 1e-13,
+    maxiter: int = 500,
 ) -> float:
     """Common between-study variance tau^2 of the consistency model.
 
@@ -100,15 +147,16 @@ def estimate_tau2(
     if df <= 0:
         return 0.0
     if method == "DL":
-        p = _projection(x, s)
+        p = _projection(x, s, blocks)
         q = float(y @ p @ y)
         return max(0.0, (q - df) / float(np.sum(p * c.T)))
     if method != "REML":
-        raise InputError("unknown tau^2 method", column="method", value=method,
-                         expected="FE, REML or DL")
-    tau2 = estimate_tau2(y, x, s, c, method="DL")
+        raise InputError(
+            "unknown tau^2 method", column="method", value=method, expected="FE, REML or DL"
+        )
+    tau2 = estimate_tau2(y, x, s, c, method="DL", blocks=blocks)
     for _ in range(maxiter):
-        p = _projection(x, s + tau2 * c)
+        p = _projection(x, s + tau2 * c, blocks)
         pc = p @ c
         py = p @ y
         score = 0.5 * float(py @ c @ py) - 0.5 * float(np.trace(pc))
@@ -120,9 +168,11 @@ def estimate_tau2(
     raise ConvergenceError(f"REML tau^2 did not converge in {maxiter} Fisher scoring steps")
 
 
-def restricted_loglik(y: np.ndarray, x: np.ndarray, m: np.ndarray) -> float:
+def restricted_loglik(
+    y: np.ndarray, x: np.ndarray, m: np.ndarray, blocks: Blocks | None = None
+) -> float:
     """metafor's REML log-likelihood (including its ``+ log|X'X| / 2`` term)."""
-    fit = gls(y, x, m)
+    fit = gls(y, x, m, blocks)
     k, p = x.shape
     return float(
         -0.5 * (k - p) * np.log(2 * np.pi)
@@ -136,25 +186,42 @@ def restricted_loglik(y: np.ndarray, x: np.ndarray, m: np.ndarray) -> float:
 def within_design_q(data: Contrasts, m: np.ndarray) -> pd.DataFrame:
     """Q within each design (common-effect fit of the studies of one design), with df and p."""
     designs = data.designs()
-    study = np.asarray(data.study, dtype=object)
-    rows = []
-    for label in sorted(set(designs.values())):
-        members = [s for s, d in designs.items() if d == label]
-        idx = np.flatnonzero(np.isin(study, members))
-        arms = tuple(label.split(":"))
-        sub = Contrasts(
-            study=tuple(study[idx]), treat1=tuple(data.treat1[i] for i in idx),
-            treat2=tuple(data.treat2[i] for i in idx), yi=data.yi[idx], vi=data.vi[idx],
-            cov=data.cov[np.ix_(idx, idx)], measure=data.measure,
-        )
-        if len(members) > 1:
-            fit = gls(sub.yi, design_matrix(sub, arms[1:]), m[np.ix_(idx, idx)])
+    members: dict[str, list[str]] = {}
+    for st, label in designs.items():
+        members.setdefault(label, []).append(st)
+    rows: dict[str, list[int]] = {}
+    for i, st in enumerate(data.study):
+        rows.setdefault(designs[st], []).append(i)
+    out = []
+    for label in sorted(members):
+        k = len(members[label])
+        q, df = 0.0, 0
+        if k > 1:
+            idx = np.array(rows[label])
+            arms = label.split(":")
+            pos = {t: j - 1 for j, t in enumerate(arms)}  # first arm of the label is dropped
+            x = np.zeros((len(idx), len(arms) - 1))
+            for r, i in enumerate(idx):
+                a, b = pos[data.treat1[i]], pos[data.treat2[i]]
+                if a >= 0:
+                    x[r, a] = 1.0
+                if b >= 0:
+                    x[r, b] = -1.0
+            fit = gls(
+                data.yi[idx], x, m[np.ix_(idx, idx)], study_blocks([data.study[i] for i in idx])
+            )
             q, df = fit.q, fit.df
-        else:
-            q, df = 0.0, 0
-        pval = float(stats.chi2.sf(q, df)) if df > 0 else float("nan")
-        rows.append({"design": label, "k": len(members), "q": q, "df": df, "pval": pval})
-    return pd.DataFrame(rows, columns=["design", "k", "q", "df", "pval"])
+        out.append((label, k, q, df))
+    frame = pd.DataFrame(out, columns=["design", "k", "q", "df"])
+    frame["pval"] = chi2_pval(frame["q"].to_numpy(), frame["df"].to_numpy())
+    return frame
+
+
+def chi2_pval(q: Any, df: Any) -> Any:
+    """Upper chi-square tail, NaN where df = 0 (scipy's ufunc: no per-call overhead)."""
+    q, df = np.asarray(q, dtype=float), np.asarray(df, dtype=float)
+    p = np.where(df > 0, special.chdtrc(np.maximum(df, 1), q), np.nan)
+    return float(p) if p.ndim == 0 else p
 
 
 def _none_if_nan(value: float) -> float | None:
@@ -226,39 +293,66 @@ class NMAResult:
         for i, a in enumerate(self.treatments):
             for j, b in enumerate(self.treatments):
                 if i != j:
-                    rows.append((a, b, self.league_estimate[i, j], self.league_se[i, j],
-                                 self.league_lb[i, j], self.league_ub[i, j]))
+                    rows.append(
+                        (
+                            a,
+                            b,
+                            self.league_estimate[i, j],
+                            self.league_se[i, j],
+                            self.league_lb[i, j],
+                            self.league_ub[i, j],
+                        )
+                    )
         return pd.DataFrame(rows, columns=["treat1", "treat2", "estimate", "se", "ci_lb", "ci_ub"])
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-able summary with the command line's keys (NaN becomes ``None``)."""
         effects = [
-            {"treatment": t, "estimate": float(self.estimate[i]), "se": float(self.se[i]),
-             "ci_lb": float(self.ci_lb[i]), "ci_ub": float(self.ci_ub[i])}
-            for i, t in enumerate(self.treatments) if t != self.reference
+            {
+                "treatment": t,
+                "estimate": float(self.estimate[i]),
+                "se": float(self.se[i]),
+                "ci_lb": float(self.ci_lb[i]),
+                "ci_ub": float(self.ci_ub[i]),
+            }
+            for i, t in enumerate(self.treatments)
+            if t != self.reference
         ]
         prediction = [
-            {"treatment": t, "pi_lb": _none_if_nan(self.pi_lb[i]),
-             "pi_ub": _none_if_nan(self.pi_ub[i])}
-            for i, t in enumerate(self.treatments) if t != self.reference
+            {
+                "treatment": t,
+                "pi_lb": _none_if_nan(self.pi_lb[i]),
+                "pi_ub": _none_if_nan(self.pi_ub[i]),
+            }
+            for i, t in enumerate(self.treatments)
+            if t != self.reference
         ]
         return {
-            "measure": self.measure, "method": self.method, "reference": self.reference,
-            "treatments": list(self.treatments), "effects": effects, "prediction": prediction,
-            "tau2": self.tau2, "tau": self.tau,
-            "q": self.q, "q_df": self.q_df, "q_pval": _none_if_nan(self.q_pval),
-            "q_het": self.q_het, "q_het_df": self.q_het_df,
+            "measure": self.measure,
+            "method": self.method,
+            "reference": self.reference,
+            "treatments": list(self.treatments),
+            "effects": effects,
+            "prediction": prediction,
+            "tau2": self.tau2,
+            "tau": self.tau,
+            "q": self.q,
+            "q_df": self.q_df,
+            "q_pval": _none_if_nan(self.q_pval),
+            "q_het": self.q_het,
+            "q_het_df": self.q_het_df,
             "q_het_pval": _none_if_nan(self.q_het_pval),
-            "q_inc": self.q_inc, "q_inc_df": self.q_inc_df,
+            "q_inc": self.q_inc,
+            "q_inc_df": self.q_inc_df,
             "q_inc_pval": _none_if_nan(self.q_inc_pval),
-            "pscores": dict(self.pscores), "small_values": self.small_values,
-            "k": self.k, "n_designs": self.n_designs, "n_contrasts": self.n_contrasts,
-            "level": self.level, "league": self.league_frame().to_dict(orient="records"),
+            "pscores": dict(self.pscores),
+            "small_values": self.small_values,
+            "k": self.k,
+            "n_designs": self.n_designs,
+            "n_contrasts": self.n_contrasts,
+            "level": self.level,
+            "league": self.league_frame().to_dict(orient="records"),
         }
-
-
-def _chi2_p(q: float, df: int) -> float:
-    return float(stats.chi2.sf(q, df)) if df > 0 else float("nan")
 
 
 def nma(
@@ -297,26 +391,36 @@ def nma(
     """
     method = str(method).upper()
     if method not in METHODS:
-        raise InputError("unknown method", column="method", value=method,
-                         expected=", ".join(METHODS))
+        raise InputError(
+            "unknown method", column="method", value=method, expected=", ".join(METHODS)
+        )
     if small_values not in ("good", "bad"):
-        raise InputError("small_values must be 'good' or 'bad'", column="small_values",
-                         value=small_values, expected="good or bad")
+        raise InputError(
+            "small_values must be 'good' or 'bad'",
+            column="small_values",
+            value=small_values,
+            expected="good or bad",
+        )
     if len(data.yi) == 0:
         raise InputError("no contrasts to analyse", column="study", expected="at least one study")
     treatments = data.treatments
     if reference not in treatments:
-        raise InputError("unknown reference treatment", column="reference", value=reference,
-                         expected="one of the network's treatments: " + ", ".join(treatments))
+        raise InputError(
+            "unknown reference treatment",
+            column="reference",
+            value=reference,
+            expected="one of the network's treatments: " + ", ".join(treatments),
+        )
     check_connected(data)
     others = tuple(t for t in treatments if t != reference)
     x = design_matrix(data, others)
     c = tau_structure(data)
     s = data.cov
-    common = gls(data.yi, x, s)
-    tau2 = 0.0 if method == "FE" else estimate_tau2(data.yi, x, s, c, method=method)
+    blocks = study_blocks(data.study)
+    common = gls(data.yi, x, s, blocks)
+    tau2 = 0.0 if method == "FE" else estimate_tau2(data.yi, x, s, c, method=method, blocks=blocks)
     m = s + tau2 * c
-    fit = common if method == "FE" else gls(data.yi, x, m)
+    fit = common if method == "FE" else gls(data.yi, x, m, blocks)
 
     # effects of all treatments vs reference (reference row/column zero)
     t_count = len(treatments)
@@ -349,19 +453,44 @@ def nma(
     ps = pscores(league, league_se, small_values=small_values, treatments=treatments)
     log = list(data.log)
     if method != "FE":
-        log.append(f"tau^2 = {tau2:.6g} ({method}), common to all comparisons, correlation 1/2 "
-                   f"between contrasts of a multi-arm study.")
+        log.append(
+            f"tau^2 = {tau2:.6g} ({method}), common to all comparisons, correlation 1/2 "
+            f"between contrasts of a multi-arm study."
+        )
     return NMAResult(
-        measure=data.measure, method=method, reference=reference, treatments=treatments,
-        estimate=est, se=se, ci_lb=est - z * se, ci_ub=est + z * se, pi_lb=pi_lb, pi_ub=pi_ub,
-        tau2=float(tau2), tau=float(np.sqrt(tau2)),
-        q=common.q, q_df=df_q, q_pval=_chi2_p(common.q, df_q),
-        q_het=q_het, q_het_df=q_het_df, q_het_pval=_chi2_p(q_het, q_het_df),
-        q_inc=q_inc, q_inc_df=q_inc_df, q_inc_pval=_chi2_p(q_inc, q_inc_df),
-        league_estimate=league, league_se=league_se,
-        league_lb=league - z * league_se, league_ub=league + z * league_se,
-        pscores=ps, small_values=small_values, k=len(data.studies),
-        n_designs=len(set(data.designs().values())), n_contrasts=len(data.yi), level=level,
-        pi_df=pi_df, loglik=restricted_loglik(data.yi, x, m) if method == "REML" else float("nan"),
-        log=tuple(log), data=data,
+        measure=data.measure,
+        method=method,
+        reference=reference,
+        treatments=treatments,
+        estimate=est,
+        se=se,
+        ci_lb=est - z * se,
+        ci_ub=est + z * se,
+        pi_lb=pi_lb,
+        pi_ub=pi_ub,
+        tau2=float(tau2),
+        tau=float(np.sqrt(tau2)),
+        q=common.q,
+        q_df=df_q,
+        q_pval=chi2_pval(common.q, df_q),
+        q_het=q_het,
+        q_het_df=q_het_df,
+        q_het_pval=chi2_pval(q_het, q_het_df),
+        q_inc=q_inc,
+        q_inc_df=q_inc_df,
+        q_inc_pval=chi2_pval(q_inc, q_inc_df),
+        league_estimate=league,
+        league_se=league_se,
+        league_lb=league - z * league_se,
+        league_ub=league + z * league_se,
+        pscores=ps,
+        small_values=small_values,
+        k=len(data.studies),
+        n_designs=len(set(data.designs().values())),
+        n_contrasts=len(data.yi),
+        level=level,
+        pi_df=pi_df,
+        loglik=restricted_loglik(data.yi, x, m, blocks) if method == "REML" else float("nan"),
+        log=tuple(log),
+        data=data,
     )

@@ -49,24 +49,36 @@ def pscores(
         Treatment -> P-score in [0, 1].
     """
     if small_values not in ("good", "bad"):
-        raise InputError("small_values must be 'good' or 'bad'", column="small_values",
-                         value=small_values, expected="good or bad")
+        raise InputError(
+            "small_values must be 'good' or 'bad'",
+            column="small_values",
+            value=small_values,
+            expected="good or bad",
+        )
     if treatments is None and isinstance(estimate_matrix, pd.DataFrame):
         treatments = [str(t) for t in estimate_matrix.index]
     d = np.asarray(estimate_matrix, dtype=float)
     s = np.asarray(se_matrix, dtype=float)
     if d.ndim != 2 or d.shape[0] != d.shape[1] or s.shape != d.shape:
-        raise InputError("estimate and SE matrices must be square and of the same shape",
-                         column="estimate_matrix", value=str(d.shape), expected="T x T")
+        raise InputError(
+            "estimate and SE matrices must be square and of the same shape",
+            column="estimate_matrix",
+            value=str(d.shape),
+            expected="T x T",
+        )
     t = d.shape[0]
     names = [str(i + 1) for i in range(t)] if treatments is None else list(treatments)
     if len(names) != t:
-        raise InputError("treatments do not match the matrix size", column="treatments",
-                         value=len(names), expected=str(t))
+        raise InputError(
+            "treatments do not match the matrix size",
+            column="treatments",
+            value=len(names),
+            expected=str(t),
+        )
     sign = -1.0 if small_values == "good" else 1.0
     off = ~np.eye(t, dtype=bool)
     with np.errstate(divide="ignore", invalid="ignore"):
         p = stats.norm.cdf(sign * d / s)
     p = np.where(off, p, 0.0)
     score = p.sum(axis=1) / (t - 1) if t > 1 else np.ones(t)
-    return {n: float(v) for n, v in zip(names, score)}
+    return {n: float(v) for n, v in zip(names, score, strict=True)}
