@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import special, stats
+from scipy import special
 
 from inflamed.stats.errors import ConvergenceError, InputError
 from inflamed.stats.network.data import Contrasts, check_connected
@@ -185,6 +185,12 @@ def restricted_loglik(
 
 def within_design_q(data: Contrasts, m: np.ndarray) -> pd.DataFrame:
     """Q within each design (common-effect fit of the studies of one design), with df and p."""
+    frame = pd.DataFrame(_design_q(data, m), columns=["design", "k", "q", "df"])
+    frame["pval"] = chi2_pval(frame["q"].to_numpy(), frame["df"].to_numpy())
+    return frame
+
+
+def _design_q(data: Contrasts, m: np.ndarray) -> list[tuple[str, int, float, int]]:
     designs = data.designs()
     members: dict[str, list[str]] = {}
     for st, label in designs.items():
@@ -212,9 +218,7 @@ def within_design_q(data: Contrasts, m: np.ndarray) -> pd.DataFrame:
             )
             q, df = fit.q, fit.df
         out.append((label, k, q, df))
-    frame = pd.DataFrame(out, columns=["design", "k", "q", "df"])
-    frame["pval"] = chi2_pval(frame["q"].to_numpy(), frame["df"].to_numpy())
-    return frame
+    return out
 
 
 def chi2_pval(q: Any, df: Any) -> Any:
@@ -431,7 +435,7 @@ def nma(
     vc = np.zeros((t_count, t_count))
     vc[np.ix_(keep, keep)] = fit.vcov
     se = np.sqrt(np.diag(vc))
-    z = float(stats.norm.ppf(0.5 + level / 200))
+    z = float(special.ndtri(0.5 + level / 200))
     league = est[:, None] - est[None, :]
     league_var = np.diag(vc)[:, None] + np.diag(vc)[None, :] - 2 * vc
     league_se = np.sqrt(np.clip(league_var, 0, None))
@@ -441,14 +445,14 @@ def nma(
         pi_df, pi_half = float("inf"), z * se
     elif df_q >= 2:
         pi_df = float(df_q - 1)
-        pi_half = float(stats.t.ppf(0.5 + level / 200, pi_df)) * np.sqrt(se**2 + tau2)
+        pi_half = float(special.stdtrit(pi_df, 0.5 + level / 200)) * np.sqrt(se**2 + tau2)
     else:
         pi_df, pi_half = float("nan"), np.full(t_count, np.nan)
     pi_lb, pi_ub = est - pi_half, est + pi_half
     pi_lb[ref] = pi_ub[ref] = 0.0
 
-    within = within_design_q(data, s)
-    q_het, q_het_df = float(within["q"].sum()), int(within["df"].sum())
+    within = _design_q(data, s)
+    q_het, q_het_df = float(sum(r[2] for r in within)), int(sum(r[3] for r in within))
     q_inc, q_inc_df = common.q - q_het, df_q - q_het_df
     ps = pscores(league, league_se, small_values=small_values, treatments=treatments)
     log = list(data.log)
@@ -486,7 +490,7 @@ def nma(
         pscores=ps,
         small_values=small_values,
         k=len(data.studies),
-        n_designs=len(set(data.designs().values())),
+        n_designs=len(within),
         n_contrasts=len(data.yi),
         level=level,
         pi_df=pi_df,

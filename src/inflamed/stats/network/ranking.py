@@ -16,7 +16,7 @@ from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
-from scipy import stats
+from scipy import special
 
 from inflamed.stats.errors import InputError
 
@@ -78,7 +78,7 @@ def pscores(
     sign = -1.0 if small_values == "good" else 1.0
     off = ~np.eye(t, dtype=bool)
     with np.errstate(divide="ignore", invalid="ignore"):
-        p = stats.norm.cdf(sign * d / s)
+        p = special.ndtr(sign * d / s)
     p = np.where(off, p, 0.0)
     score = p.sum(axis=1) / (t - 1) if t > 1 else np.ones(t)
     return {n: float(v) for n, v in zip(names, score, strict=True)}
