@@ -10,26 +10,16 @@
 # and 1 to n of every arm of that study (netmeta's pairwise default); studies with no (or only)
 # events in every arm are dropped. Q within designs: rma.mv(method = "FE") on each design's
 # studies; Q between designs = Q total - Q within (netmeta's decomp.design algebra; netmeta itself
-# is not installed here). Run alone from the repo root with Rscript tests/reference/R/network.R or
-# through tests/reference/make_reference.R.
+# is not installed here). Run from the repo root through Rscript tests/reference/make_reference.R
+# (it provides write_fixture and ref_dir).
 
 suppressPackageStartupMessages({
   library(metafor)
   library(jsonlite)
 })
 
-if (!exists("ref_dir")) ref_dir <- file.path("tests", "reference")
 if (!exists("write_fixture")) {
-  fixture_dir <- file.path(ref_dir, "fixtures")
-  write_fixture <- function(name, obj) {
-    obj <- c(list(generated_by = "tests/reference/R/network.R",
-                  r_version = R.version.string,
-                  metafor_version = as.character(packageVersion("metafor"))), obj)
-    path <- file.path(fixture_dir, paste0(name, ".json"))
-    writeLines(toJSON(obj, digits = NA, auto_unbox = TRUE, na = "null", null = "null",
-                      pretty = TRUE), path)
-    message("wrote ", path)
-  }
+  stop("run through the fixture writer: Rscript tests/reference/make_reference.R")
 }
 net_dir <- file.path(dirname(ref_dir), "fixtures", "networks")
 net_control <- list(rel.tol = 1e-12, iter.max = 10000, eval.max = 10000)

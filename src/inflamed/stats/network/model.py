@@ -24,7 +24,7 @@ from scipy import special
 
 from inflamed.stats.errors import ConvergenceError, InputError
 from inflamed.stats.network.data import Contrasts, check_connected
-from inflamed.stats.network.ranking import pscores
+from inflamed.stats.network.ranking import check_small_values, pscores
 
 __all__ = [
     "METHODS",
@@ -398,13 +398,7 @@ def nma(
         raise InputError(
             "unknown method", column="method", value=method, expected=", ".join(METHODS)
         )
-    if small_values not in ("good", "bad"):
-        raise InputError(
-            "small_values must be 'good' or 'bad'",
-            column="small_values",
-            value=small_values,
-            expected="good or bad",
-        )
+    check_small_values(small_values)
     if len(data.yi) == 0:
         raise InputError("no contrasts to analyse", column="study", expected="at least one study")
     treatments = data.treatments

@@ -20,7 +20,19 @@ from scipy import special
 
 from inflamed.stats.errors import InputError
 
-__all__ = ["pscores"]
+__all__ = ["check_small_values", "pscores"]
+
+
+def check_small_values(small_values: str) -> str:
+    """Return ``small_values`` if it is ``"good"`` or ``"bad"``; otherwise raise InputError."""
+    if small_values not in ("good", "bad"):
+        raise InputError(
+            "small_values must be 'good' or 'bad'",
+            column="small_values",
+            value=small_values,
+            expected="good or bad",
+        )
+    return small_values
 
 
 def pscores(
@@ -48,13 +60,7 @@ def pscores(
     dict
         Treatment -> P-score in [0, 1].
     """
-    if small_values not in ("good", "bad"):
-        raise InputError(
-            "small_values must be 'good' or 'bad'",
-            column="small_values",
-            value=small_values,
-            expected="good or bad",
-        )
+    check_small_values(small_values)
     if treatments is None and isinstance(estimate_matrix, pd.DataFrame):
         treatments = [str(t) for t in estimate_matrix.index]
     d = np.asarray(estimate_matrix, dtype=float)
