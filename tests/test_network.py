@@ -420,3 +420,54 @@ def test_other_measures_match_escalc_for_two_arm_studies(measure):
         es = escalc(measure, m1i=m1, sd1i=s1, n1i=n1, m2i=m2, sd2i=s2, n2i=n2)
     np.testing.assert_allclose(d.yi, es.yi, rtol=1e-12)
     np.testing.assert_allclose(d.vi, es.vi, rtol=1e-12)
+
+
+# --- netmeta's method-of-moments tau^2, in netmeta's own (graph-theoretical) form -------------
+
+
+def _netmeta_form(data):
+    """All pairwise contrasts with Rücker's (2012) multi-arm adjusted weights, B and study ids."""
+    study = np.asarray(data.study)
+    treatments = data.treatments
+    col = {t: j for j, t in enumerate(treatments)}
+    te, w_rows, b_rows, labels = [], [], [], []
+    for s in data.studies:
+        idx = np.flatnonzero(study == s)
+        arms = [data.treat2[idx[0]]] + [data.treat1[i] for i in idx]
+        eff = np.concatenate([[0.0], data.yi[idx]])
+        cov = np.zeros((len(arms), len(arms)))
+        cov[1:, 1:] = data.cov[np.ix_(idx, idx)]
+        a = len(arms)
+        var = np.array(
+            [[cov[p, p] + cov[q, q] - 2 * cov[p, q] for q in range(a)] for p in range(a)]
+        )
+        centre = np.eye(a) - 1 / a
+        lap = np.linalg.pinv(-0.5 * centre @ var @ centre)
+        for p, q in combinations(range(a), 2):
+            te.append(eff[p] - eff[q])
+            w_rows.append(-lap[p, q] if a > 2 else 1 / var[p, q])
+            row = np.zeros(len(treatments))
+            row[col[arms[p]]], row[col[arms[q]]] = 1, -1
+            b_rows.append(row)
+            labels.append(s)
+    return np.array(te), np.diag(w_rows), np.array(b_rows), np.array(labels)
+
+
+@pytest.mark.parametrize("name", sorted(NETWORKS))
+def test_dl_tau2_equals_netmeta_formula_on_adjusted_pairwise_weights(name):
+    data = _data(name)
+    te, w, b, labels = _netmeta_form(data)
+    lap_plus = np.linalg.pinv(b.T @ w @ b)
+    hat = b @ lap_plus @ b.T @ w
+    resid = te - hat @ te
+    q = resid @ w @ resid
+    df = sum(
+        len(set(data.treat1[i] for i in range(len(data.study)) if data.study[i] == s))
+        for s in data.studies
+    ) - (len(data.treatments) - 1)
+    same = (labels[:, None] == labels[None, :]).astype(float)
+    tau2 = max(0.0, (q - df) / np.trace((np.eye(len(te)) - hat) @ (b @ b.T * same / 2) @ w))
+    fit = nma(data, reference=NETWORKS[name][1], method="DL")
+    assert fit.q == pytest.approx(q, rel=1e-10)
+    assert fit.q_df == df
+    assert fit.tau2 == pytest.approx(tau2, rel=1e-10)
