@@ -10,6 +10,8 @@ Questions answered here:
 * Is the league table antisymmetric; do the P-scores sum to T/2 and flip with small_values?
 * Does node-splitting on a triangle give the hand-computed direct, indirect and difference?
 * With two treatments, does the NMA reduce to the pairwise rma (FE, DL, REML)?
+* Is the "DL" tau^2 netmeta's formula, written independently on all pairwise contrasts with
+  Rücker's adjusted multi-arm weights (netmeta's own representation)?
 """
 
 from __future__ import annotations
@@ -461,10 +463,7 @@ def test_dl_tau2_equals_netmeta_formula_on_adjusted_pairwise_weights(name):
     hat = b @ lap_plus @ b.T @ w
     resid = te - hat @ te
     q = resid @ w @ resid
-    df = sum(
-        len(set(data.treat1[i] for i in range(len(data.study)) if data.study[i] == s))
-        for s in data.studies
-    ) - (len(data.treatments) - 1)
+    df = len(data.yi) - (len(data.treatments) - 1)  # sum over studies of (arms - 1)
     same = (labels[:, None] == labels[None, :]).astype(float)
     tau2 = max(0.0, (q - df) / np.trace((np.eye(len(te)) - hat) @ (b @ b.T * same / 2) @ w))
     fit = nma(data, reference=NETWORKS[name][1], method="DL")
