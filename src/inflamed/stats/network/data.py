@@ -444,7 +444,6 @@ def contrasts(
                     expected="all a(a-1)/2 contrasts or a-1 contrasts vs one arm",
                 )
             base = common[0]
-            others = [t for t in arms if t != base]
             yy = np.array([y[i] if t2[i] == base else -y[i] for i in idx])
             others = [t1[i] if t2[i] == base else t2[i] for i in idx]
             var = se[idx] ** 2
