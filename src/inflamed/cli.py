@@ -7,6 +7,8 @@
     inflamed effects --from metapsy CSV [-o OUT]
     inflamed pool CSV --yi C --vi C [--method REML] [--test knha] [--mods C ...] [--json]
     inflamed pool CSV --measure RR --method MH --ai C --n1i C --ci C --n2i C [--json]
+    inflamed network CSV --study C --treatment C --events C --n C --measure OR --reference T
+        --method FE|REML|bayes [--small-values good|bad] [--json]   (see inflamed.cli_network)
     inflamed --version
 
 Errors in the input name the file, the CSV row (header = row 1), the column and what was
@@ -24,6 +26,7 @@ from typing import Any
 import pandas as pd
 
 from inflamed import __version__
+from inflamed.cli_network import add_network_parser
 from inflamed.errors import InflamedError, InputError
 from inflamed.io import dumps_json, write_csv
 
@@ -230,6 +233,8 @@ def build_parser() -> argparse.ArgumentParser:
         pool.add_argument(f"--{name}", metavar="COLUMN")
     pool.add_argument("--json", action="store_true", help="print one JSON object")
     pool.set_defaults(func=cmd_pool)
+
+    add_network_parser(sub, read_csv=_read_csv)
     return parser
 
 

@@ -21,6 +21,10 @@ Pooling
 Diagnostics
     :func:`leave_one_out`, :func:`influence_diagnostics`, :func:`cumulative_meta_analysis`,
     :func:`subgroup_analysis`, :func:`egger_test`, :func:`begg_test`, :func:`trim_and_fill`.
+Network meta-analysis
+    :func:`pairwise`, :func:`contrasts` (-> :class:`Contrasts`), :func:`nma` (-> :class:`NMAResult`:
+    FE, REML, netmeta's MoM), :func:`decomp_design`, :func:`node_split`, :func:`pscores`
+    (subpackage :mod:`inflamed.stats.network`).
 Errors
     :class:`InputError` (a bad argument, named), :class:`ConvergenceError`.
 
@@ -72,6 +76,17 @@ _EXPORTS: dict[str, str] = {
     "egger_test": "small_study",
     "begg_test": "small_study",
     "trim_and_fill": "small_study",
+    # network meta-analysis (frequentist)
+    "Contrasts": "network.data",
+    "pairwise": "network.data",
+    "contrasts": "network.data",
+    "NMAResult": "network.model",
+    "nma": "network.model",
+    "DesignDecomposition": "network.inconsistency",
+    "NodeSplitResult": "network.inconsistency",
+    "decomp_design": "network.inconsistency",
+    "node_split": "network.inconsistency",
+    "pscores": "network.ranking",
     # errors
     "InputError": "errors",
     "ConvergenceError": "errors",
@@ -113,6 +128,15 @@ if TYPE_CHECKING:  # static analysers see ordinary imports
         leave_one_out,
     )
     from inflamed.stats.multilevel import ThreeLevelResult, rma_three_level
+    from inflamed.stats.network.data import Contrasts, contrasts, pairwise
+    from inflamed.stats.network.inconsistency import (
+        DesignDecomposition,
+        NodeSplitResult,
+        decomp_design,
+        node_split,
+    )
+    from inflamed.stats.network.model import NMAResult, nma
+    from inflamed.stats.network.ranking import pscores
     from inflamed.stats.pooling import PredictResult, RMAResult, confint_tau2, estimate_tau2, rma
     from inflamed.stats.presets import PRESETS, preset
     from inflamed.stats.small_study import (
