@@ -19,14 +19,16 @@ from scipy import stats
 
 from inflamed.errors import InputError
 from inflamed.stats.conversions import (
-    expected_normal_range,
-    mean_sd_from_five_numbers,
-    mean_sd_from_median_iqr,
-    mean_sd_from_median_range,
     sd_from_ci,
     sd_from_p,
     sd_from_se,
     sd_from_t,
+)
+from inflamed.stats.medians import (
+    expected_normal_range,
+    mean_sd_from_five_numbers,
+    mean_sd_from_median_iqr,
+    mean_sd_from_median_range,
     wan_eta,
     wan_xi,
 )

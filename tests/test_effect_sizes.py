@@ -21,13 +21,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from inflamed.errors import InputError
-from inflamed.stats.effect_sizes import (
-    EffectSizes,
-    change_sd_from_prepost,
-    escalc,
-    hedges_j,
-    split_shared_control,
-)
+from inflamed.stats.conversions import change_sd_from_prepost
+from inflamed.stats.effect_sizes import EffectSizes, escalc, hedges_j
+from inflamed.stats.multi_arm import split_shared_control
 from inflamed.stats.validation import as_float_array, check_counts, check_positive
 
 FIXTURES = Path(__file__).resolve().parent / "reference" / "fixtures"

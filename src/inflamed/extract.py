@@ -32,8 +32,9 @@ import numpy as np
 import pandas as pd
 
 from inflamed.errors import InputError
-from inflamed.stats import conversions
-from inflamed.stats.effect_sizes import escalc, split_shared_control
+from inflamed.stats import conversions, medians
+from inflamed.stats.effect_sizes import escalc
+from inflamed.stats.multi_arm import split_shared_control
 
 __all__ = [
     "DEFAULT_RULES",
@@ -157,7 +158,7 @@ class _Arm:
             allowed = set()  # every imputation needs n
         if _nan(self.mean) and not _nan(g["median"]):
             if not _nan(g["q1"]) and not _nan(g["q3"]) and "median_iqr" in allowed:
-                r = conversions.mean_sd_from_median_iqr(g["median"], g["q1"], g["q3"], self.n)
+                r = medians.mean_sd_from_median_iqr(g["median"], g["q1"], g["q3"], self.n)
                 self.mean = r.mean
                 if _nan(self.sd):
                     self.sd = r.sd
@@ -165,7 +166,7 @@ class _Arm:
                     ("mean", f"{arm}: {r.derivation}", "approximately normal distribution")
                 )
             elif not _nan(g["min"]) and not _nan(g["max"]) and "median_range" in allowed:
-                r = conversions.mean_sd_from_median_range(g["median"], g["min"], g["max"], self.n)
+                r = medians.mean_sd_from_median_range(g["median"], g["min"], g["max"], self.n)
                 self.mean = r.mean
                 if _nan(self.sd):
                     self.sd = r.sd
@@ -311,7 +312,7 @@ def extract_effects(
 
     Multi-arm trials (rows of one study sharing a non-empty ``shared_ctrl`` label): ``split``
     divides the control arm's n (and events, for binary outcomes) evenly over the comparisons
-    (:func:`inflamed.stats.effect_sizes.split_shared_control`, Cochrane Handbook 23.3.4); ``first``
+    (:func:`inflamed.stats.multi_arm.split_shared_control`, Cochrane Handbook 23.3.4); ``first``
     keeps only the alphabetically first contrast.
 
     Binary outcomes with no events (or only events) in both arms carry no information on a

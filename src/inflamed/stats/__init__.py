@@ -43,7 +43,7 @@ _EXPORTS: dict[str, str] = {
     "EffectSizes": "effect_sizes",
     "escalc": "effect_sizes",
     "hedges_j": "effect_sizes",
-    "split_shared_control": "effect_sizes",
+    "split_shared_control": "multi_arm",
     # pooling
     "RMAResult": "pooling",
     "PredictResult": "pooling",
@@ -118,7 +118,7 @@ if TYPE_CHECKING:  # static analysers see ordinary imports
     from inflamed.stats.batch import BatchResult, rma_batch
     from inflamed.stats.binary import MHResult, PetoResult, rma_mh, rma_peto
     from inflamed.stats.cumulative import CumulativeResult, cumulative_meta_analysis
-    from inflamed.stats.effect_sizes import EffectSizes, escalc, hedges_j, split_shared_control
+    from inflamed.stats.effect_sizes import EffectSizes, escalc, hedges_j
     from inflamed.stats.errors import ConvergenceError, InputError
     from inflamed.stats.heterogeneity import QProfileCI
     from inflamed.stats.influence import (
@@ -127,6 +127,7 @@ if TYPE_CHECKING:  # static analysers see ordinary imports
         influence_diagnostics,
         leave_one_out,
     )
+    from inflamed.stats.multi_arm import split_shared_control
     from inflamed.stats.multilevel import ThreeLevelResult, rma_three_level
     from inflamed.stats.network.data import Contrasts, contrasts, pairwise
     from inflamed.stats.network.inconsistency import (

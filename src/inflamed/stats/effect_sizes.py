@@ -21,7 +21,6 @@ import numpy as np
 import pandas as pd
 from scipy.special import gammaln
 
-from inflamed.stats.conversions import Conversion
 from inflamed.stats.errors import InputError
 from inflamed.stats.validation import (
     as_float_array,
@@ -35,26 +34,14 @@ from inflamed.stats.validation import (
 
 __all__ = [
     "EffectSizes",
-    "SharedControlSplit",
     "binary_cells",
-    "change_sd_from_prepost",
     "continuity_correct",
     "escalc",
     "hedges_j",
-    "split_shared_control",
 ]
 
 Measure = Literal["SMD", "MD", "RR", "OR", "RD"]
 To = Literal["only0", "all", "if0all", "none"]
-
-HANDBOOK_23 = (
-    "Higgins JPT, Eldridge S, Li T (eds). Chapter 23: Including variants on randomized trials, "
-    "section 23.3.4. Cochrane Handbook for Systematic Reviews of Interventions v6.4, 2023"
-)
-HANDBOOK_6 = (
-    "Higgins JPT, Li T, Deeks JJ (eds). Chapter 6, section 6.5.2.8. Cochrane Handbook for "
-    "Systematic Reviews of Interventions v6.4, 2023"
-)
 
 
 @dataclass(frozen=True)
@@ -521,140 +508,3 @@ def _escalc_binary(
         else:
             derivation.append(base)
     return EffectSizes(yi, vi, measure, tuple(derivation))
-
-
-# ---------------------------------------------------------------------------------------------
-# Helpers for the extraction stage
-# ---------------------------------------------------------------------------------------------
-
-
-def change_sd_from_prepost(
-    sd_pre: Any, sd_post: Any, r: float = 0.5, *, row_offset: int | None = None
-) -> Conversion:
-    """SD of change scores from baseline and endpoint SDs and an assumed pre-post correlation.
-
-    Parameters
-    ----------
-    sd_pre, sd_post
-        Baseline and endpoint SDs of one arm.
-    r
-        Pre-post correlation; 0.5 unless a better value is known (an assumption, recorded).
-
-    Returns
-    -------
-    Conversion
-        ``sqrt(sd_pre^2 + sd_post^2 - 2 r sd_pre sd_post)`` with the assumption in
-        ``derivation``.
-
-    Notes
-    -----
-    Cochrane Handbook v6.4, section 6.5.2.8 (imputing a change-from-baseline SD using a
-    correlation coefficient). The result should be used with a sensitivity analysis on r.
-    """
-    if not -1 <= r <= 1:
-        raise InputError("correlation out of range", column="r", value=r, expected="-1 <= r <= 1")
-    scalar = np.ndim(sd_pre) == 0 and np.ndim(sd_post) == 0
-    pre = as_float_array("sd_pre", sd_pre, row_offset=row_offset)
-    post = as_float_array("sd_post", sd_post, row_offset=row_offset)
-    check_same_length({"sd_pre": pre, "sd_post": post})
-    check_nonnegative("sd_pre", pre, row_offset=row_offset)
-    check_nonnegative("sd_post", post, row_offset=row_offset)
-    sd = np.sqrt(pre**2 + post**2 - 2 * r * pre * post)
-    return Conversion(
-        float(sd[0]) if scalar else sd,
-        f"SD_change = sqrt(SD_pre^2 + SD_post^2 - 2 r SD_pre SD_post); pre-post r = {r:g} assumed",
-        HANDBOOK_6,
-    )
-
-
-@dataclass(frozen=True)
-class SharedControlSplit:
-    """A shared control arm divided across the comparisons of a multi-arm trial.
-
-    Attributes
-    ----------
-    n
-        Participants given to each comparison (sums to the control arm's n).
-    events
-        Events given to each comparison (sums to the arm's events), or ``None``.
-    derivation
-        The rule used, for the derivation log.
-    """
-
-    n: tuple[int, ...]
-    events: tuple[int, ...] | None
-    derivation: str
-
-
-def _even_split(total: int, parts: int) -> tuple[int, ...]:
-    q, r = divmod(total, parts)
-    return tuple(q + 1 if j < r else q for j in range(parts))
-
-
-def split_shared_control(
-    n_ctrl: int, n_comparisons: int, events_ctrl: int | None = None
-) -> SharedControlSplit:
-    """Divide a multi-arm trial's shared control group so that no patient counts twice.
-
-    Parameters
-    ----------
-    n_ctrl
-        Participants in the shared control arm.
-    n_comparisons
-        Number of treatment-vs-control comparisons that use it (>= 2).
-    events_ctrl
-        Events in the control arm, for binary outcomes.
-
-    Returns
-    -------
-    SharedControlSplit
-        Integer group sizes (and events) per comparison, in the order of the comparisons.
-
-    Notes
-    -----
-    Cochrane Handbook v6.4, section 23.3.4: to include two or more correlated comparisons from
-    a multi-arm trial, split the shared group into two or more groups with smaller sample size;
-    for dichotomous outcomes both the number of events and the number of participants are
-    divided, for continuous outcomes only the number of participants (means and SDs stay).
-
-    Rounding rule (the Handbook gives none): each comparison gets ``floor(n / K)``; the
-    remainder ``n mod K`` goes one each to the first comparisons in the order given. Events are
-    split the same way. Totals are preserved exactly, every share differs by at most one, and a
-    share's events never exceed its participants (if floor(e/K) = floor(n/K) the events remainder
-    is no larger than the participants remainder).
-    """
-    for name, v in (("n_ctrl", n_ctrl), ("n_comparisons", n_comparisons)):
-        if int(v) != v:
-            raise InputError("must be a whole number", column=name, value=v, expected="an integer")
-    if n_comparisons < 2:
-        raise InputError(
-            "a shared control needs at least two comparisons",
-            column="n_comparisons",
-            value=n_comparisons,
-            expected="an integer >= 2",
-        )
-    if n_ctrl < n_comparisons:
-        raise InputError(
-            "control arm too small to split",
-            column="n_ctrl",
-            value=n_ctrl,
-            expected=f"at least {n_comparisons} participants",
-        )
-    n_parts = _even_split(int(n_ctrl), int(n_comparisons))
-    ev_parts = None
-    text = (
-        f"shared control (n = {int(n_ctrl)}) split evenly over {int(n_comparisons)} comparisons "
-        f"-> n = {'/'.join(map(str, n_parts))} (remainder to the first comparisons; Cochrane "
-        "Handbook 23.3.4)"
-    )
-    if events_ctrl is not None:
-        if int(events_ctrl) != events_ctrl or not 0 <= events_ctrl <= n_ctrl:
-            raise InputError(
-                "impossible event count",
-                column="events_ctrl",
-                value=events_ctrl,
-                expected=f"an integer between 0 and n_ctrl = {n_ctrl}",
-            )
-        ev_parts = _even_split(int(events_ctrl), int(n_comparisons))
-        text += f"; events {int(events_ctrl)} -> {'/'.join(map(str, ev_parts))}"
-    return SharedControlSplit(n_parts, ev_parts, text)

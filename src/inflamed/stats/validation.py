@@ -20,12 +20,15 @@ from inflamed.stats.errors import InputError
 
 __all__ = [
     "as_float_array",
+    "broadcast_arrays",
     "check_counts",
     "check_integer",
     "check_nonnegative",
+    "check_ordered",
     "check_positive",
     "check_same_length",
     "locate",
+    "scalar_or_array",
 ]
 
 
@@ -250,3 +253,37 @@ def check_same_length(arrays: dict[str, Sequence[Any] | np.ndarray]) -> int:
             expected="one value per study in every argument",
         )
     return distinct.pop() if distinct else 0
+
+
+def broadcast_arrays(
+    args: dict[str, Any], row_offset: int | None
+) -> tuple[dict[str, np.ndarray], bool]:
+    """Named inputs as equal-length float arrays (length-1 inputs repeated); also: were all scalar?"""
+    scalar = all(np.ndim(v) == 0 for v in args.values())
+    arrays = {k: as_float_array(k, v, row_offset=row_offset) for k, v in args.items()}
+    k = max(len(a) for a in arrays.values())
+    arrays = {name: (np.repeat(a, k) if len(a) == 1 else a) for name, a in arrays.items()}
+    check_same_length(arrays)
+    return arrays, scalar
+
+
+def scalar_or_array(x: np.ndarray, scalar: bool) -> Any:
+    """A Python float where the inputs were scalars, else the array."""
+    return float(x[0]) if scalar else x
+
+
+def check_ordered(
+    lo_name: str, lo: np.ndarray, hi_name: str, hi: np.ndarray, row_offset: int | None
+) -> None:
+    """Raise naming the first element where ``lo > hi`` (e.g. a CI's lower bound above its upper)."""
+    bad = np.flatnonzero(lo > hi)
+    if bad.size:
+        i = int(bad[0])
+        row, where = locate(i, row_offset)
+        raise InputError(
+            f"{where}{lo_name} ({lo[i]:g}) is larger than {hi_name} ({hi[i]:g})",
+            row=row,
+            column=lo_name,
+            value=float(lo[i]),
+            expected=f"{lo_name} <= {hi_name}",
+        )
