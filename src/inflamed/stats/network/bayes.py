@@ -219,6 +219,7 @@ def _sample(
     warmup: int,
     draws: int,
     target_accept: float,
+    chain_method: str,
 ) -> tuple[dict[str, np.ndarray], int]:
     """Run NUTS; return draws grouped by chain (``d`` with the reference column) and divergences."""
     import jax
@@ -260,7 +261,7 @@ def _sample(
             num_warmup=warmup,
             num_samples=draws,
             num_chains=chains,
-            chain_method="vectorized",
+            chain_method=chain_method,
             progress_bar=False,
         )
         mcmc.run(jax.random.PRNGKey(seed), extra_fields=("diverging",))
@@ -330,6 +331,7 @@ def nma_bayes(
     warmup: int = 1000,
     draws: int = 1000,
     target_accept: float = 0.9,
+    chain_method: str = "vectorized",
     row_offset: int | None = None,
 ) -> BayesNMAResult:
     """Fit the TSD2 arm-based consistency model (random or fixed effects) by NUTS.
@@ -353,6 +355,10 @@ def nma_bayes(
     target_accept
         NUTS target acceptance probability (0.9: smaller steps than NumPyro's 0.8, which the
         heterogeneity SD of sparse networks needs to avoid divergences).
+    chain_method
+        NumPyro's ``"vectorized"`` (all chains in one program: the fastest on two cores),
+        ``"sequential"`` or ``"parallel"`` (one chain per host device; needs
+        ``numpyro.set_host_device_count`` before JAX starts).
     row_offset
         Spreadsheet row of element 0, for error messages (the command line passes 2).
 
@@ -371,6 +377,13 @@ def nma_bayes(
     if small_values not in ("good", "bad"):
         raise InputError(
             "unknown direction", column="small_values", value=small_values, expected="good or bad"
+        )
+    if chain_method not in ("vectorized", "sequential", "parallel"):
+        raise InputError(
+            "unknown chain method",
+            column="chain_method",
+            value=chain_method,
+            expected="vectorized, sequential or parallel",
         )
     for name, value, low in (("chains", chains, 1), ("warmup", warmup, 1), ("draws", draws, 4)):
         if int(value) != value or value < low:
@@ -392,7 +405,14 @@ def nma_bayes(
         row_offset=row_offset,
     )
     samples, divergences = _sample(
-        net, model, int(seed), int(chains), int(warmup), int(draws), float(target_accept)
+        net,
+        model,
+        int(seed),
+        int(chains),
+        int(warmup),
+        int(draws),
+        float(target_accept),
+        chain_method,
     )
     names = _parameter_names(net, model)
     diag = _diagnostics(samples, names)
