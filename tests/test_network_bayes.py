@@ -169,6 +169,8 @@ def test_full_fit_reports_diagnostics_priors_and_json(full_fit):
     assert out["q"] is None and out["tau"] == pytest.approx(full_fit.tau)
     assert out["pscores"] == pytest.approx(dict(full_fit.sucra))
     assert [e["treatment"] for e in out["effects"]] == list(full_fit.treatments)
+    assert out["chain_method"] in ("parallel", "vectorized")
+    assert any(full_fit.chain_method in line for line in full_fit.log)
 
 
 # --- smaller fits ------------------------------------------------------------------------------

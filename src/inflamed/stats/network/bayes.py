@@ -20,10 +20,10 @@ Priors (gemtc's defaults): ``d[t] ~ Normal(0, (15 om_scale)^2)`` for every treat
 reference, ``mu_i ~ Normal(0, (15 om_scale)^2)``, ``tau ~ Uniform(0, om_scale)``, ``om_scale`` as
 in :mod:`inflamed.stats.network.bayes_data`. They are stored in every result.
 
-Sampling: NumPyro's NUTS on JAX (CPU, double precision), ``chains`` chains run as one vectorised
-program (on two cores this is faster than running them one after another or across two host
-devices, see ``docs/network_bayes.md``), a fixed PRNG seed: the same seed on the same machine gives
-identical draws. JAX and NumPyro are imported inside :func:`nma_bayes`, so importing this module
+Sampling: NumPyro's NUTS on JAX (CPU, double precision), ``chains`` chains, by default one CPU
+device per chain (``chain_method="parallel"``, the fastest on two cores, see
+``docs/network_bayes.md``) when the process has not started JAX yet, else as one vectorised program;
+a fixed PRNG seed: the same seed and chain method on the same machine give identical draws. JAX and NumPyro are imported inside :func:`nma_bayes`, so importing this module
 (and the command line) stays fast.
 """
 
@@ -39,7 +39,7 @@ import pandas as pd
 
 from inflamed.stats.errors import InputError
 from inflamed.stats.network.bayes_data import ArmNetwork, arm_network
-from inflamed.stats.network.bayes_diagnostics import ESS_MIN, RHAT_MAX, diagnose
+from inflamed.stats.network.bayes_diagnostics import diagnostics_table, flag
 
 __all__ = ["BayesNMAResult", "nma_bayes", "rank_draws"]
 
@@ -97,6 +97,7 @@ class BayesNMAResult:
     om_scale: float = float("nan")
     k: int = 0
     log: tuple[str, ...] = ()
+    chain_method: str = ""
     samples: Mapping[str, np.ndarray] = field(default_factory=dict, repr=False)
 
     def to_dict(self) -> dict[str, Any]:
@@ -148,8 +149,16 @@ class BayesNMAResult:
             "chains": self.chains,
             "warmup": self.warmup,
             "draws": self.draws,
+            "chain_method": self.chain_method,
             "k": self.k,
         }
+
+
+def _check_direction(small_values: str) -> None:
+    if small_values not in ("good", "bad"):
+        raise InputError(
+            "unknown direction", column="small_values", value=small_values, expected="good or bad"
+        )
 
 
 def rank_draws(
@@ -173,10 +182,7 @@ def rank_draws(
         (probability of each rank, 1 = best) and ``{treatment: SUCRA}``, SUCRA =
         ``(T - mean rank) / (T - 1)`` (Salanti, Ades & Ioannidis 2011, J Clin Epidemiol 64:163).
     """
-    if small_values not in ("good", "bad"):
-        raise InputError(
-            "unknown direction", column="small_values", value=small_values, expected="good or bad"
-        )
+    _check_direction(small_values)
     x = np.asarray(draws, dtype=float)
     t = x.shape[1]
     order = np.argsort(x if small_values == "good" else -x, axis=1, kind="stable")
@@ -211,6 +217,29 @@ def _correlation_factor(net: ArmNetwork) -> tuple[np.ndarray, np.ndarray, np.nda
     return np.concatenate(rows), np.concatenate(cols), np.concatenate(vals)
 
 
+def _choose_chain_method(requested: str, chains: int) -> str:
+    """``"auto"``: one CPU device per chain when JAX can still be given them, else vectorised.
+
+    XLA runs one host device per thread, so ``"parallel"`` uses every core while a vectorised run
+    uses one; the device count can only be set before JAX's backend starts (the flag is left
+    alone if the user set it).
+    """
+    if requested != "auto":
+        return requested
+    if chains == 1:
+        return "sequential"
+    import os
+
+    if "xla_force_host_platform_device_count" not in os.environ.get("XLA_FLAGS", ""):
+        import numpyro
+
+        # at least 4 (the default chain count): a first small fit must not cap later ones
+        numpyro.set_host_device_count(max(chains, 4))  # no effect once JAX's backend started
+    import jax
+
+    return "parallel" if jax.local_device_count() >= chains else "vectorized"
+
+
 def _sample(
     net: ArmNetwork,
     model: str,
@@ -220,8 +249,9 @@ def _sample(
     draws: int,
     target_accept: float,
     chain_method: str,
-) -> tuple[dict[str, np.ndarray], int]:
-    """Run NUTS; return draws grouped by chain (``d`` with the reference column) and divergences."""
+) -> tuple[dict[str, np.ndarray], int, str]:
+    """Run NUTS; return draws by chain (``d`` with the reference column), divergences, method."""
+    chain_method = _choose_chain_method(chain_method, chains)
     import jax
     import jax.numpy as jnp
     import numpyro
@@ -270,7 +300,7 @@ def _sample(
         diverging = np.asarray(mcmc.get_extra_fields(group_by_chain=True)["diverging"])
     ref = np.zeros((*out["d"].shape[:2], 1))
     out["d"] = np.concatenate([ref, out["d"]], axis=2)
-    return out, int(diverging.sum())
+    return out, int(diverging.sum()), chain_method
 
 
 def _parameter_names(net: ArmNetwork, model: str) -> dict[str, list[str]]:
@@ -286,32 +316,6 @@ def _parameter_names(net: ArmNetwork, model: str) -> dict[str, list[str]]:
             for i in nb
         ]
     return names
-
-
-def _diagnostics(samples: Mapping[str, np.ndarray], names: Mapping[str, list[str]]) -> pd.DataFrame:
-    rows = []
-    for key, labels in names.items():
-        x = samples[key][:, :, 1:] if key == "d" else samples[key]
-        x = x.reshape(*x.shape[:2], -1)
-        for j, label in enumerate(labels):
-            rows.append({"parameter": label, **diagnose(x[:, :, j])})
-    return pd.DataFrame(rows, columns=["parameter", "rhat", "ess_bulk", "ess_tail", "mcse_mean"])
-
-
-def _warnings(diag: pd.DataFrame, divergences: int) -> tuple[str, ...]:
-    out = []
-    for r in diag.itertuples():
-        if r.rhat > RHAT_MAX:
-            out.append(f"{r.parameter}: R-hat {r.rhat:.3f} > {RHAT_MAX} (chains disagree).")
-        for kind, value in (("bulk", r.ess_bulk), ("tail", r.ess_tail)):
-            if value < ESS_MIN:
-                out.append(f"{r.parameter}: {kind} ESS {value:.0f} < {ESS_MIN:.0f}.")
-    if divergences:
-        out.append(
-            f"{divergences} divergent transitions after warm-up: the posterior may be "
-            "explored incompletely (raise target_accept)."
-        )
-    return tuple(out)
 
 
 def nma_bayes(
@@ -331,7 +335,7 @@ def nma_bayes(
     warmup: int = 1000,
     draws: int = 1000,
     target_accept: float = 0.9,
-    chain_method: str = "vectorized",
+    chain_method: str = "auto",
     row_offset: int | None = None,
 ) -> BayesNMAResult:
     """Fit the TSD2 arm-based consistency model (random or fixed effects) by NUTS.
@@ -356,9 +360,12 @@ def nma_bayes(
         NUTS target acceptance probability (0.9: smaller steps than NumPyro's 0.8, which the
         heterogeneity SD of sparse networks needs to avoid divergences).
     chain_method
-        NumPyro's ``"vectorized"`` (all chains in one program: the fastest on two cores),
-        ``"sequential"`` or ``"parallel"`` (one chain per host device; needs
-        ``numpyro.set_host_device_count`` before JAX starts).
+        ``"auto"`` (default): ``"parallel"``, one CPU device per chain, when JAX's backend has not
+        started yet in this process (the fastest on two cores: XLA then uses every core), else
+        ``"vectorized"`` (all chains in one program on one core). Or NumPyro's ``"parallel"``,
+        ``"vectorized"``, ``"sequential"``. The method used is in ``result.chain_method``: the
+        same seed, method and machine give identical draws; another method gives other draws
+        of the same posterior.
     row_offset
         Spreadsheet row of element 0, for error messages (the command line passes 2).
 
@@ -374,16 +381,13 @@ def nma_bayes(
     """
     if model not in ("random", "fixed"):
         raise InputError("unknown model", column="model", value=model, expected="random or fixed")
-    if small_values not in ("good", "bad"):
-        raise InputError(
-            "unknown direction", column="small_values", value=small_values, expected="good or bad"
-        )
-    if chain_method not in ("vectorized", "sequential", "parallel"):
+    _check_direction(small_values)
+    if chain_method not in ("auto", "vectorized", "sequential", "parallel"):
         raise InputError(
             "unknown chain method",
             column="chain_method",
             value=chain_method,
-            expected="vectorized, sequential or parallel",
+            expected="auto, vectorized, sequential or parallel",
         )
     for name, value, low in (("chains", chains, 1), ("warmup", warmup, 1), ("draws", draws, 4)):
         if int(value) != value or value < low:
@@ -404,7 +408,7 @@ def nma_bayes(
         sd=sd,
         row_offset=row_offset,
     )
-    samples, divergences = _sample(
+    samples, divergences, method = _sample(
         net,
         model,
         int(seed),
@@ -415,7 +419,7 @@ def nma_bayes(
         chain_method,
     )
     names = _parameter_names(net, model)
-    diag = _diagnostics(samples, names)
+    diag = diagnostics_table({**samples, "d": samples["d"][:, :, 1:]}, names)
 
     order = np.argsort(net.treatments, kind="stable")  # report treatments sorted
     treatments = tuple(net.treatments[i] for i in order)
@@ -463,7 +467,7 @@ def nma_bayes(
         sucra=sucra,
         rank_probabilities=ranks,
         diagnostics=diag,
-        warnings=_warnings(diag, divergences),
+        warnings=flag(diag, divergences),
         priors=priors,
         seed=int(seed),
         chains=int(chains),
@@ -474,6 +478,7 @@ def nma_bayes(
         divergences=divergences,
         om_scale=om,
         k=len(net.studies),
-        log=net.log,
+        log=(*net.log, f"{chains} chains run {method} (NumPyro chain_method), seed {seed}."),
+        chain_method=method,
         samples=samples,
     )

@@ -19,10 +19,22 @@ the same paper: R-hat below 1.01 and an ESS of at least 100 per chain (400 for f
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import numpy as np
+import pandas as pd
 from scipy import stats
 
-__all__ = ["ESS_MIN", "RHAT_MAX", "diagnose", "ess", "mcse_mean", "split_rhat"]
+__all__ = [
+    "ESS_MIN",
+    "RHAT_MAX",
+    "diagnose",
+    "diagnostics_table",
+    "ess",
+    "flag",
+    "mcse_mean",
+    "split_rhat",
+]
 
 #: A parameter whose R-hat exceeds this is flagged.
 RHAT_MAX = 1.01
@@ -132,3 +144,36 @@ def diagnose(x: np.ndarray) -> dict[str, float]:
         "ess_tail": tail,
         "mcse_mean": mcse_mean(x),
     }
+
+
+def diagnostics_table(
+    samples: Mapping[str, np.ndarray], names: Mapping[str, list[str]]
+) -> pd.DataFrame:
+    """One row per scalar parameter: ``parameter, rhat, ess_bulk, ess_tail, mcse_mean``.
+
+    ``samples[key]`` has shape ``(chains, draws, ...)``; ``names[key]`` labels its trailing entries.
+    """
+    rows = []
+    for key, labels in names.items():
+        x = samples[key].reshape(*samples[key].shape[:2], -1)
+        for j, label in enumerate(labels):
+            rows.append({"parameter": label, **diagnose(x[:, :, j])})
+    return pd.DataFrame(rows, columns=["parameter", "rhat", "ess_bulk", "ess_tail", "mcse_mean"])
+
+
+def flag(diag: pd.DataFrame, divergences: int) -> tuple[str, ...]:
+    """One sentence per parameter with R-hat > RHAT_MAX or bulk/tail ESS < ESS_MIN, and one for
+    divergent transitions."""
+    out = []
+    for r in diag.itertuples():
+        if r.rhat > RHAT_MAX:
+            out.append(f"{r.parameter}: R-hat {r.rhat:.3f} > {RHAT_MAX} (chains disagree).")
+        for kind, value in (("bulk", r.ess_bulk), ("tail", r.ess_tail)):
+            if value < ESS_MIN:
+                out.append(f"{r.parameter}: {kind} ESS {value:.0f} < {ESS_MIN:.0f}.")
+    if divergences:
+        out.append(
+            f"{divergences} divergent transitions after warm-up: the posterior may be "
+            "explored incompletely (raise target_accept)."
+        )
+    return tuple(out)
