@@ -224,11 +224,15 @@ def _choose_chain_method(requested: str, chains: int) -> str:
     uses one; the device count can only be set before JAX's backend starts (the flag is left
     alone if the user set it).
     """
-    if requested != "auto":
-        return requested
-    if chains == 1:
-        return "sequential"
     import os
+
+    if requested != "auto" or chains == 1:
+        if requested == "parallel" and chains > 1:
+            import jax
+
+            # NumPyro would fall back to running the chains one after another; say so
+            return "parallel" if jax.local_device_count() >= chains else "sequential"
+        return "sequential" if requested == "auto" else requested
 
     if "xla_force_host_platform_device_count" not in os.environ.get("XLA_FLAGS", ""):
         import numpyro
