@@ -332,6 +332,23 @@ def test_bad_input_is_named(change, column):
         assert "{A, B}; {C, D}" in str(err.value)
 
 
+def test_studies_without_events_are_kept_and_logged():
+    """Unlike the contrast-based engine, the binomial model needs no correction: nothing dropped."""
+    net = arm_network(
+        ["a", "a", "b", "b", "z", "z"],
+        ["A", "B", "A", "B", "A", "B"],
+        measure="OR",
+        reference="B",
+        events=[3, 5, 0, 2, 0, 0],
+        n=[10] * 6,
+    )
+    assert net.studies == ("a", "b", "z") and len(net.y) == 6
+    assert net.treatments == ("B", "A")  # reference first
+    assert any("Kept 1 studies" in line and "(z)" in line for line in net.log)
+    # om_scale: largest |log OR| with 0.5 added to events and non-events (study b)
+    assert net.om_scale == pytest.approx(abs(np.log(0.5 / 10.5) - np.log(2.5 / 8.5)))
+
+
 def test_import_does_not_load_jax():
     code = (
         "import sys, inflamed.stats, inflamed.stats.network.bayes; "

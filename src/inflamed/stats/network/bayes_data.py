@@ -2,8 +2,9 @@
 
 The Bayesian model (:mod:`inflamed.stats.network.bayes`) works on arms, not contrasts: each arm
 keeps its own count (or mean) and the model carries a baseline per study. This module checks the
-rows (labels, counts, SDs, at least two arms per study, one arm per treatment in a study, the
-reference present, a connected network) and indexes them: studies in order of first appearance,
+rows with the frequentist engine's checks (:func:`inflamed.stats.network.data.pairwise`: labels,
+counts, SDs, at least two arms per study, one arm per treatment in a study; and a connected
+network), checks the reference, and indexes the arms: studies in order of first appearance,
 each study's baseline arm = its first row, treatments sorted with the reference at index 0.
 
 No continuity correction is applied to the data: the binomial likelihood takes zero and full cells
@@ -23,7 +24,8 @@ from typing import Any
 import numpy as np
 
 from inflamed.stats.errors import InputError
-from inflamed.stats.validation import as_float_array, check_counts, check_positive, locate
+from inflamed.stats.network.data import check_connected, pairwise
+from inflamed.stats.validation import as_float_array
 
 __all__ = ["BAYES_MEASURES", "ArmNetwork", "arm_network"]
 
@@ -71,46 +73,6 @@ class ArmNetwork:
     @property
     def reference(self) -> str:
         return self.treatments[0]
-
-
-def _labels(name: str, values: Sequence[Any], row_offset: int | None) -> list[str]:
-    out = []
-    for i, v in enumerate(values):
-        if v is None or (isinstance(v, float) and np.isnan(v)) or str(v).strip() == "":
-            row, where = locate(i, row_offset)
-            raise InputError(f"{where}label is missing", row=row, column=name, expected="a label")
-        out.append(str(v).strip())
-    return out
-
-
-def _check_connected(arms: dict[str, list[str]]) -> None:
-    """Raise naming the sub-networks if the treatments do not form one connected network."""
-    parent: dict[str, str] = {}
-
-    def find(t: str) -> str:
-        parent.setdefault(t, t)
-        while parent[t] != t:
-            parent[t] = parent[parent[t]]
-            t = parent[t]
-        return t
-
-    for treats in arms.values():
-        for t in treats[1:]:
-            a, b = find(treats[0]), find(t)
-            if a != b:
-                parent[max(a, b)] = min(a, b)
-    groups: dict[str, list[str]] = {}
-    for t in sorted(parent):
-        groups.setdefault(find(t), []).append(t)
-    if len(groups) > 1:
-        parts = sorted(groups.values(), key=lambda g: (-len(g), g))
-        named = "; ".join("{" + ", ".join(p) + "}" for p in parts)
-        raise InputError(
-            f"the network is disconnected: {len(parts)} sub-networks share no study: {named}",
-            column="treatment",
-            expected="one connected network (add studies linking the sub-networks, or analyse "
-            "each sub-network on its own)",
-        )
 
 
 def _om_scale(measure: str, y: np.ndarray, n: np.ndarray, by_study: dict[str, list[int]]) -> float:
@@ -165,60 +127,30 @@ def arm_network(
             value=measure,
             expected=" or ".join(BAYES_MEASURES),
         )
-    studies = _labels("study", list(study), row_offset)
-    treats = _labels("treatment", list(treatment), row_offset)
-    if len(studies) != len(treats):
-        raise InputError("study and treatment differ in length", column="treatment")
+    # The row checks (labels, counts or SDs, at least two arms per study, each treatment once per
+    # study) and the connectivity check are the frequentist engine's: one definition of each.
+    contrasts = pairwise(
+        study,
+        treatment,
+        measure=measure,
+        events=events,
+        n=n,
+        mean=mean,
+        sd=sd,
+        row_offset=row_offset,
+    )
+    check_connected(contrasts)
+    studies = [str(v).strip() for v in study]
+    treats = [str(v).strip() for v in treatment]
     k = len(studies)
+    nn = as_float_array("n", n)
     if measure == "OR":
-        if events is None or n is None:
-            raise InputError("OR needs events and n", column="events", expected="counts")
-        y = as_float_array("events", events, row_offset=row_offset)
-        nn = as_float_array("n", n, row_offset=row_offset)
-        check_counts("events", y, "n", nn, row_offset=row_offset)
-        se = np.full(k, np.nan)
+        y, se = as_float_array("events", events), np.full(k, np.nan)
     else:
-        if mean is None or sd is None or n is None:
-            raise InputError("MD needs mean, sd and n", column="mean", expected="numbers")
-        y = as_float_array("mean", mean, row_offset=row_offset)
-        sdv = check_positive(
-            "sd", as_float_array("sd", sd, row_offset=row_offset), row_offset=row_offset
-        )
-        nn = check_positive(
-            "n", as_float_array("n", n, row_offset=row_offset), row_offset=row_offset
-        )
-        se = sdv / np.sqrt(nn) if len(sdv) == len(nn) else sdv
-    for name, arr in (("events" if measure == "OR" else "mean", y), ("n", nn), ("sd", se)):
-        if len(arr) != k:
-            raise InputError(f"{name} has {len(arr)} values for {k} arms", column=name)
-
+        y, se = as_float_array("mean", mean), as_float_array("sd", sd) / np.sqrt(nn)
     by_study: dict[str, list[int]] = {}
     for i, s in enumerate(studies):
         by_study.setdefault(s, []).append(i)
-    arms: dict[str, list[str]] = {}
-    for s, idx in by_study.items():
-        arms[s] = [treats[i] for i in idx]
-        if len(idx) < 2:
-            row, where = locate(idx[0], row_offset)
-            raise InputError(
-                f"{where}study {s!r} has one arm only ({arms[s][0]})",
-                row=row,
-                column="study",
-                value=s,
-                expected="at least two arms per study (one row per arm)",
-            )
-        seen: set[str] = set()
-        for i in idx:
-            if treats[i] in seen:
-                row, where = locate(i, row_offset)
-                raise InputError(
-                    f"{where}study {s!r} has two arms of treatment {treats[i]!r}",
-                    row=row,
-                    column="treatment",
-                    value=treats[i],
-                    expected="each treatment once per study (merge arms of the same treatment)",
-                )
-            seen.add(treats[i])
     names = sorted(set(treats))
     if reference not in names:
         raise InputError(
@@ -227,7 +159,13 @@ def arm_network(
             value=reference,
             expected="one of: " + ", ".join(names),
         )
-    _check_connected(arms)
+    # pairwise drops studies without events (or with only events) in every arm; the binomial
+    # likelihood needs no correction, so the Bayesian model keeps them
+    kept = list(contrasts.dropped)
+    log_kept = [
+        f"Kept {len(kept)} studies with no events (or only events) in every arm "
+        f"({', '.join(kept)}): they inform their own baseline only."
+    ] * bool(kept)
 
     order = [i for idx in by_study.values() for i in idx]  # rows grouped by study, row order kept
     t_index = {t: j for j, t in enumerate([reference, *(t for t in names if t != reference)])}
@@ -249,6 +187,7 @@ def arm_network(
             else "mean difference (as gemtc)."
         ),
     ]
+    log += log_kept
     multi = [s for s, idx in by_study.items() if len(idx) > 2]
     if multi:
         log.append(
