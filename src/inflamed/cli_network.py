@@ -117,6 +117,7 @@ def _fit(args: argparse.Namespace, frame: pd.DataFrame, names: dict[str, str]) -
             reference=args.reference,
             small_values=args.small_values,
             seed=args.seed,
+            row_offset=ROW_OFFSET,
             **{k: v.to_numpy() for k, v in arrays.items()},
         )
         out = result.to_dict()

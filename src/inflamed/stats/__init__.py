@@ -87,6 +87,9 @@ _EXPORTS: dict[str, str] = {
     "decomp_design": "network.inconsistency",
     "node_split": "network.inconsistency",
     "pscores": "network.ranking",
+    # network meta-analysis (Bayesian)
+    "BayesNMAResult": "network.bayes",
+    "nma_bayes": "network.bayes",
     # errors
     "InputError": "errors",
     "ConvergenceError": "errors",
@@ -129,6 +132,7 @@ if TYPE_CHECKING:  # static analysers see ordinary imports
     )
     from inflamed.stats.multi_arm import split_shared_control
     from inflamed.stats.multilevel import ThreeLevelResult, rma_three_level
+    from inflamed.stats.network.bayes import BayesNMAResult, nma_bayes
     from inflamed.stats.network.data import Contrasts, contrasts, pairwise
     from inflamed.stats.network.inconsistency import (
         DesignDecomposition,

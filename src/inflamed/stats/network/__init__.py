@@ -1,4 +1,4 @@
-"""inflamed.stats.network: contrast-based network meta-analysis (frequentist).
+"""inflamed.stats.network: network meta-analysis (contrast-based frequentist; arm-based Bayesian).
 
 ::
 
@@ -20,12 +20,17 @@ Inconsistency (:mod:`.inconsistency`)
     :func:`decomp_design` (Q within / between designs), :func:`node_split` (back-calculation).
 Ranking (:mod:`.ranking`)
     :func:`pscores` (Rücker & Schwarzer 2015).
+Bayesian model (:mod:`.bayes`)
+    :func:`nma_bayes` -> :class:`BayesNMAResult`: the NICE DSU TSD2 arm-based consistency model
+    by NUTS (NumPyro on JAX, imported on first use), with R-hat/ESS, SUCRA and rank
+    probabilities (see ``docs/network_bayes.md``).
 
 See ``docs/network.md`` for the model, conventions and what is validated against what.
 """
 
 from __future__ import annotations
 
+from inflamed.stats.network.bayes import BayesNMAResult, nma_bayes
 from inflamed.stats.network.data import Contrasts, components, contrasts, pairwise
 from inflamed.stats.network.inconsistency import (
     DesignDecomposition,
@@ -37,6 +42,7 @@ from inflamed.stats.network.model import NMAResult, nma
 from inflamed.stats.network.ranking import pscores
 
 __all__ = [
+    "BayesNMAResult",
     "Contrasts",
     "DesignDecomposition",
     "NMAResult",
@@ -45,6 +51,7 @@ __all__ = [
     "contrasts",
     "decomp_design",
     "nma",
+    "nma_bayes",
     "node_split",
     "pairwise",
     "pscores",
