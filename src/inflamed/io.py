@@ -48,6 +48,32 @@ def atomic_open(path: str | Path, mode: str = "w", **kwargs: Any) -> Iterator[IO
         raise
 
 
+@contextmanager
+def replace_directory(path: str | Path) -> Iterator[Path]:
+    """Fill a temporary sibling folder and swap it in for ``path`` on success.
+
+    A crash leaves the previous folder (or none) in place, never a half-filled one; files left
+    over from an earlier run with more files are gone, so the folder holds exactly this run's.
+    """
+    import shutil
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp"))
+    try:
+        yield tmp
+        os.chmod(tmp, 0o755)
+        old = path.parent / f".{path.name}.old"
+        shutil.rmtree(old, ignore_errors=True)
+        if path.exists():
+            os.replace(path, old)
+        os.replace(tmp, path)
+        shutil.rmtree(old, ignore_errors=True)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+
+
 def write_text(path: str | Path, text: str) -> None:
     """Write ``text`` atomically."""
     with atomic_open(path) as handle:

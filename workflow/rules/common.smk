@@ -153,6 +153,16 @@ def outcome_specs(review, *keys):
     }
 
 
+def job_resources(kind):
+    """``mem_mb`` and ``runtime`` (minutes) that grow with the job's input (inflamed.pipeline.resources)."""
+    from inflamed.pipeline.resources import mem_mb, runtime_min
+
+    return {
+        "mem_mb": lambda wildcards, input, attempt: mem_mb(kind, input.size_mb, attempt),
+        "runtime": lambda wildcards, input, attempt: runtime_min(kind, input.size_mb, attempt),
+    }
+
+
 def provenance_path(stage, name="{review}"):
     """Where a job records which rule made its outputs, from which inputs, with which params."""
     return f"results/provenance/{stage}/{name}.json"

@@ -35,8 +35,7 @@ rule extract:
         "../../envs/extract.yaml"
     threads: 1
     resources:
-        mem_mb=1000,
-        runtime=10,
+        **job_resources("extract"),
     params:
         outcomes=lambda wc: outcome_specs(wc.review, "type", "measure", "event_is"),
         rules={

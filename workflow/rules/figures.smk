@@ -8,6 +8,8 @@ rule outcome_figures:
         **pool_outputs(),
     output:
         **figure_outputs(layout.OUTCOME_FIGURES, per_outcome=True),
+        # Study rows of a large review's forest on pages (empty below figures.forest_max_rows).
+        forest_pages=directory("results/{review}/figures/{outcome}_forest_pages"),
         provenance=provenance_path("outcome_figures", "{review}/{outcome}"),
     log:
         log_path("outcome_figures", "{review}/{outcome}"),
@@ -17,10 +19,11 @@ rule outcome_figures:
         "../../envs/figures.yaml"
     threads: 1
     resources:
-        mem_mb=1000,
-        runtime=5,
+        **job_resources("figure"),
     params:
         label=lambda wc: config["reviews"][wc.review]["outcomes"][wc.outcome]["label"],
+        forest_max_rows=config["figures"]["forest_max_rows"],
+        forest_max_pages=config["figures"]["forest_max_pages"],
         code=code("outcome_figures.py"),
     script:
         "../scripts/outcome_figures.py"

@@ -27,8 +27,7 @@ rule ingest:
         "../../envs/ingest.yaml"
     threads: 1
     resources:
-        mem_mb=1000,
-        runtime=10,
+        **job_resources("ingest"),
     params:
         # What ingestion reads of the review's entry (its title and labels reach only the report).
         review=lambda wc: {

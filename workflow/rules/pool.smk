@@ -3,6 +3,11 @@
 # influence), small-study effects and the cumulative (living-review) history.
 
 
+# Seconds of work: scheduling them on a cluster costs more than running them (profiles/README.md).
+localrules:
+    pooled_table,
+
+
 rule pool:
     input:
         effects=review_file("extract", "effects"),
@@ -23,8 +28,7 @@ rule pool:
         "../../envs/pool.yaml"
     threads: 1
     resources:
-        mem_mb=1000,
-        runtime=10,
+        **job_resources("pool"),
     params:
         outcome=lambda wc: config["reviews"][wc.review]["outcomes"][wc.outcome],
         primary_subgroup=lambda wc: config["reviews"][wc.review]["primary_subgroup"],

@@ -4,6 +4,12 @@
 # rule's inputs and the config values it used.
 
 
+# Bookkeeping of seconds: run beside Snakemake, not through a cluster queue.
+localrules:
+    run_config,
+    manifest,
+
+
 rule run_config:
     output:
         "results/run_config.json",
@@ -44,8 +50,7 @@ rule report:
         "../../envs/report.yaml"
     threads: 1
     resources:
-        mem_mb=2000,
-        runtime=15,
+        **job_resources("report"),
     params:
         reviews=",".join(REVIEWS),
         code=code_digest(ROOT / "notebooks" / "report.ipynb") + code("report.py"),

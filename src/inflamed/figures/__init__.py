@@ -10,6 +10,7 @@ from inflamed.figures.bubble import bubble_plot
 from inflamed.figures.comparison import comparison_plot
 from inflamed.figures.cumulative import cumulative_plot
 from inflamed.figures.forest import forest_plot
+from inflamed.figures.forest_pages import forest_pages, summary_forest
 from inflamed.figures.funnel import funnel_plot
 from inflamed.figures.influence import influence_plot, leave_one_out_plot
 from inflamed.figures.prisma import prisma_flow
@@ -21,6 +22,7 @@ __all__ = [
     "bubble_plot",
     "comparison_plot",
     "cumulative_plot",
+    "forest_pages",
     "forest_plot",
     "funnel_plot",
     "influence_plot",
@@ -29,4 +31,5 @@ __all__ = [
     "rob_summary",
     "rob_traffic_light",
     "save_figure",
+    "summary_forest",
 ]

@@ -9,7 +9,7 @@ and returns exactly what one figure function takes, or a reason why there is not
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -341,6 +341,40 @@ OUTCOME_FIGURE_SPECS: Mapping[str, OutcomeFigure] = {
         _cumulative,
     ),
 }
+
+
+def paged_forest(
+    pool_files: Mapping[str, str], *, max_rows: int, max_pages: int
+) -> tuple[Figure, Iterator[Any]] | None:
+    """A large review's forest: the pooled summary forest and its pages, or None when not paged.
+
+    Beyond ``max_rows`` study rows (``figures.forest_max_rows``) the outcome's forest artefact is
+    the summary forest (one row per analysis set) and the study rows go on at most ``max_pages``
+    pages (:func:`inflamed.figures.forest_pages.forest_pages`, drawn one at a time).
+    """
+    from inflamed.figures.forest_pages import (
+        forest_pages,
+        needs_pages,
+        page_count,
+        rows_on_pages,
+        summary_forest,
+    )
+
+    spec = forest_input(pool_files["studies"], pool_files["summary"], pool_files["subgroups"])
+    if not spec.drawable or not needs_pages(spec.frames["studies"], max_rows):
+        return None
+    studies, pooled = spec.frames["studies"], spec.frames["pooled"]
+    summary = summary_forest(
+        pooled,
+        measure=spec.options["measure"],
+        outcome_label=spec.options["outcome_label"],
+        subgroup_labels=spec.options.get("subgroup_labels"),
+        level=spec.options.get("level", 95),
+        pages=page_count(studies, max_rows, max_pages),
+        rows_shown=rows_on_pages(studies, max_rows, max_pages),
+    )
+    pages = forest_pages(studies, pooled, max_rows=max_rows, max_pages=max_pages, **spec.options)
+    return summary, pages
 
 
 def draw_outcome_figure(figure: str, pool_files: Mapping[str, str], label: str) -> Figure:

@@ -66,6 +66,7 @@ _EXPORTS: dict[str, str] = {
     "InfluenceResult": "influence",
     "leave_one_out": "influence",
     "influence_diagnostics": "influence",
+    "case_deletion": "influence",
     "CumulativeResult": "cumulative",
     "cumulative_meta_analysis": "cumulative",
     "SubgroupResult": "subgroups",
@@ -127,6 +128,7 @@ if TYPE_CHECKING:  # static analysers see ordinary imports
     from inflamed.stats.influence import (
         InfluenceResult,
         LeaveOneOutResult,
+        case_deletion,
         influence_diagnostics,
         leave_one_out,
     )

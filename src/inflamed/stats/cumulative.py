@@ -2,8 +2,11 @@
 
 Status: reproduces metafor 3.8-1 ``cumul()`` to 1e-6 on the committed fixtures
 ``tests/reference/fixtures/diagnostics_cumul.json`` (except tau^2/I^2/H^2 of the first, single-study
-step, which inflamed reports as NaN and metafor as 0/0/1). Every fit is
-:func:`inflamed.stats.pooling.rma`.
+step, which inflamed reports as NaN and metafor as 0/0/1). The first step is
+:func:`inflamed.stats.pooling.rma`; the others are fitted together by
+:func:`inflamed.stats.batch.rma_batch` (the same estimators, vectorised; the test suite checks the
+two agree to 1e-10), or one :func:`~inflamed.stats.pooling.rma` at a time for options the batch
+engine does not take.
 """
 
 from __future__ import annotations
@@ -18,6 +21,8 @@ from inflamed.stats.errors import InputError
 from inflamed.stats.pooling import rma
 from inflamed.stats.refits import (
     MODEL_COLUMNS,
+    batchable,
+    fit_in_slices,
     fit_quietly,
     model_row,
     require_no_moderators,
@@ -163,8 +168,22 @@ def cumulative_meta_analysis(
             "ordering values cannot be compared", column="order", expected="values of one type"
         ) from exc
     kw = {key: val for key, val in rma_kwargs.items() if key != "row_offset"}
-    rows = [model_row(fit_quietly(y[perm[: j + 1]], v[perm[: j + 1]], **kw)) for j in range(k)]
-    frame = pd.DataFrame(rows)
+    if batchable(kw) and k >= 2:
+        ys, vs = y[perm], v[perm]
+        cols = np.arange(k)
+
+        def select(steps: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+            # Refit r of this slice holds the first steps[r] + 2 studies of the sorted order.
+            width = int(steps.max()) + 2 if steps.size else 2
+            index = np.broadcast_to(cols[:width], (steps.size, width))
+            return index, cols[None, :width] < (steps[:, None] + 2)
+
+        first = pd.DataFrame([model_row(fit_quietly(ys[:1], vs[:1], **kw))])
+        later = pd.DataFrame(fit_in_slices(ys, vs, k - 1, k, select, kw)).drop(columns="s2w")
+        frame = pd.concat([first, later], ignore_index=True)
+    else:
+        rows = [model_row(fit_quietly(y[perm[: j + 1]], v[perm[: j + 1]], **kw)) for j in range(k)]
+        frame = pd.DataFrame(rows)
     return CumulativeResult(
         labels=tuple(labs[i] for i in perm),
         added=np.asarray(perm, dtype=int),

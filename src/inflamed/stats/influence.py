@@ -3,7 +3,9 @@
 Status: reproduces metafor 3.8-1 ``leave1out()`` and ``influence()`` for ``rma.uni`` models
 (intercept-only and, for the influence diagnostics, meta-regression) to 1e-6 on the committed
 fixtures ``tests/reference/fixtures/diagnostics_{leave1out,influence}.json``. Every fit goes
-through :func:`inflamed.stats.pooling.rma`; there is no second random-effects engine here.
+through :func:`inflamed.stats.pooling.rma` or, for models without moderators, through the
+vectorised :func:`inflamed.stats.batch.rma_batch` (the same estimators; the test suite checks the
+two paths agree to 1e-10); there is no second random-effects engine here.
 """
 
 from __future__ import annotations
@@ -16,10 +18,13 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from inflamed.stats.batch import BatchResult
 from inflamed.stats.errors import InputError
 from inflamed.stats.pooling import rma
 from inflamed.stats.refits import (
     MODEL_COLUMNS,
+    batchable,
+    fit_in_slices,
     fit_quietly,
     model_row,
     require_no_moderators,
@@ -29,9 +34,36 @@ from inflamed.stats.refits import (
 __all__ = [
     "InfluenceResult",
     "LeaveOneOutResult",
+    "case_deletion",
     "influence_diagnostics",
     "leave_one_out",
 ]
+
+
+def _batchable(kw: dict[str, Any], k: int) -> bool:
+    # k - 1 = 1 refits follow inflamed's k = 1 rule in rma; keep those on the scalar path.
+    return k >= 3 and batchable(kw)
+
+
+def _deletion_fits(y: np.ndarray, v: np.ndarray, kw: dict[str, Any]) -> dict[str, np.ndarray]:
+    """Fit the k leave-one-out models with :func:`rma_batch`, a slice of refits at a time.
+
+    Returns the batch columns (``estimate``, ``se``, ``tau2``, ``q``, ``s2w``, ...) of the k refits
+    and ``sum_w_all``: ``sum_j 1 / (v_j + tau2_(-i))`` over all k studies, which the influence
+    diagnostics' dfbetas need.
+    """
+    k = y.size
+    cols = np.arange(k - 1)
+
+    def select(omit: np.ndarray) -> tuple[np.ndarray, None]:
+        # Row r lists every study but omit[r], in input order (the order rma sees).
+        return cols[None, :] + (cols[None, :] >= omit[:, None]), None
+
+    def sum_w_all(res: BatchResult, index: np.ndarray, mask: None) -> dict[str, np.ndarray]:
+        t2 = np.where(np.isfinite(res.tau2), res.tau2, 0.0)
+        return {"sum_w_all": (1.0 / (v[None, :] + t2[:, None])).sum(axis=1)}
+
+    return fit_in_slices(y, v, k, k - 1, select, kw, extra=sum_w_all)
 
 
 @dataclass(frozen=True)
@@ -105,7 +137,8 @@ def leave_one_out(yi: Any, vi: Any, *, labels: Any = None, **rma_kwargs: Any) ->
 
     Notes
     -----
-    Row i is ``rma(yi[-i], vi[-i], **rma_kwargs)``. With k = 2 each refit has a single study:
+    Row i is ``rma(yi[-i], vi[-i], **rma_kwargs)``; for k >= 3 the k refits are fitted together
+    by :func:`inflamed.stats.batch.rma_batch` (vectorised, in slices of bounded memory). With k = 2 each refit has a single study:
     its tau^2, I^2 and H^2 are NaN (inflamed's k = 1 rule) where metafor reports 0, 0 and 1;
     the estimate and its Wald-z inference agree.
 
@@ -124,6 +157,8 @@ def leave_one_out(yi: Any, vi: Any, *, labels: Any = None, **rma_kwargs: Any) ->
         )
     labs = study_labels(labels, k)
     kw = {key: val for key, val in rma_kwargs.items() if key != "row_offset"}
+    if _batchable(kw, k):
+        return _loo_result(_deletion_fits(y, v, kw), labs, full.method, full.test)
     rows = []
     for i in range(k):
         keep = np.arange(k) != i
@@ -255,6 +290,9 @@ def influence_diagnostics(
             "influence diagnostics need at least 2 studies", column="yi", value=k, expected="k >= 2"
         )
     labs = study_labels(labels, k)
+    plain = {key: val for key, val in rma_kwargs.items() if key != "row_offset"}
+    if rma_kwargs.get("mods") is None and _batchable(plain, k):
+        return _influence_result(full, _deletion_fits(y, v, plain), labs)
     kw = {key: val for key, val in rma_kwargs.items() if key not in ("mods", "row_offset")}
     kw["intercept"] = False
     beta = np.asarray(full.beta, dtype=float)
@@ -289,29 +327,137 @@ def influence_diagnostics(
         dfbetas[i] = dfb / np.sqrt(res.s2w * np.diag(vb_del))
         cook_d[i] = float(dfb @ svb @ dfb)
         cov_r[i] = float(np.linalg.det(vb_del_model) / np.linalg.det(vb))
-    resid = y - delpred
+    return _assemble(
+        full,
+        labs,
+        _Deletions(delpred, vdelpred, tau2_del, qe_del, s2w_del, dffits, cook_d, cov_r, dfbetas),
+        hat,
+    )
+
+
+@dataclass(frozen=True)
+class _Deletions:
+    """Per-study quantities of the models fitted without each study (influence diagnostics)."""
+
+    delpred: np.ndarray
+    vdelpred: np.ndarray
+    tau2_del: np.ndarray
+    qe_del: np.ndarray
+    s2w_del: np.ndarray
+    dffits: np.ndarray
+    cook_d: np.ndarray
+    cov_r: np.ndarray
+    dfbetas: np.ndarray
+
+
+def _assemble(full: Any, labs: tuple[str, ...], d: _Deletions, hat: np.ndarray) -> InfluenceResult:
+    """rstudent, metafor's flag and the result object, from the deletion quantities."""
+    y, v = full.yi, full.vi
+    k, p = d.dfbetas.shape
+    resid = y - d.delpred
     resid[np.abs(resid) < 100 * np.finfo(float).eps] = 0.0
-    rstudent = resid / np.sqrt(v * s2w_del + vdelpred + tau2_del * s2w_del)
+    rstudent = resid / np.sqrt(v * d.s2w_del + d.vdelpred + d.tau2_del * d.s2w_del)
     with np.errstate(invalid="ignore"):
         flag = (
-            (np.abs(dffits) > 3.0 * math.sqrt(p / (k - p)) if k > p else np.zeros(k, bool))
-            | (stats.chi2.cdf(cook_d, df=p) > 0.5)
+            (np.abs(d.dffits) > 3.0 * math.sqrt(p / (k - p)) if k > p else np.zeros(k, bool))
+            | (stats.chi2.cdf(d.cook_d, df=p) > 0.5)
             | (hat > 3.0 * p / k)
-            | np.any(np.abs(dfbetas) > 1.0, axis=1)
+            | np.any(np.abs(d.dfbetas) > 1.0, axis=1)
         )
     return InfluenceResult(
         labels=labs,
         rstudent=rstudent,
-        dffits=dffits,
-        cook_d=cook_d,
-        cov_r=cov_r,
-        tau2_del=tau2_del,
-        qe_del=qe_del,
+        dffits=d.dffits,
+        cook_d=d.cook_d,
+        cov_r=d.cov_r,
+        tau2_del=d.tau2_del,
+        qe_del=d.qe_del,
         hat=hat,
         weight=np.asarray(full.weights, dtype=float),
-        dfbetas=dfbetas,
+        dfbetas=d.dfbetas,
         names=tuple(full.names),
         influential=np.asarray(flag, dtype=bool),
         method=full.method,
         test=full.test,
+    )
+
+
+def _influence_result(
+    full: Any, fits: dict[str, np.ndarray], labs: tuple[str, ...]
+) -> InfluenceResult:
+    """The influence diagnostics of an intercept-only model from its batch-fitted deletions.
+
+    The same formulas as the per-model loop of :func:`influence_diagnostics` with ``x_i = 1``:
+    the deleted prediction is ``b_(-i)``, its variance ``vb_(-i)`` (the refit's squared SE, the
+    Knapp-Hartung factor included), and dfbetas uses ``1 / sum_j 1/(v_j + tau2_(-i))`` over all
+    k studies.
+    """
+    v = full.vi
+    beta = float(np.asarray(full.beta, dtype=float)[0])
+    vb = float(np.asarray(full.vb, dtype=float).reshape(-1)[0])
+    tau2_full = 0.0 if not math.isfinite(full.tau2) else float(full.tau2)
+    w = 1.0 / (v + tau2_full)
+    hat = w / w.sum()
+    t2 = np.where(np.isfinite(fits["tau2"]), fits["tau2"], 0.0)
+    s2w, b_del = fits["s2w"], fits["estimate"]
+    vb_del_model = fits["se"] ** 2
+    dfb = beta - b_del
+    d = _Deletions(
+        delpred=b_del,
+        vdelpred=vb_del_model,
+        tau2_del=t2,
+        qe_del=fits["q"],
+        s2w_del=s2w,
+        dffits=dfb / np.sqrt(s2w * hat * (t2 + v)),
+        cook_d=dfb * dfb / vb,
+        cov_r=vb_del_model / vb,
+        dfbetas=(dfb / np.sqrt(s2w / fits["sum_w_all"]))[:, None],
+    )
+    return _assemble(full, labs, d, hat)
+
+
+def _loo_result(
+    fits: dict[str, np.ndarray], labs: tuple[str, ...], method: str, test: str
+) -> LeaveOneOutResult:
+    k = len(labs)
+    cols = {c: fits[c] for c in MODEL_COLUMNS}
+    return LeaveOneOutResult(labels=labs, omitted=np.arange(k), **cols, method=method, test=test)
+
+
+def case_deletion(
+    yi: Any, vi: Any, *, labels: Any = None, **rma_kwargs: Any
+) -> tuple[LeaveOneOutResult, InfluenceResult]:
+    """Leave-one-out and influence diagnostics of a model without moderators, from one set of refits.
+
+    Equal to ``(leave_one_out(...), influence_diagnostics(...))`` with the same arguments, but the
+    k refits are fitted once (with :func:`inflamed.stats.batch.rma_batch` for k >= 3) instead of
+    twice.
+
+    Parameters
+    ----------
+    yi, vi, labels, **rma_kwargs
+        As :func:`leave_one_out`.
+
+    Returns
+    -------
+    tuple of LeaveOneOutResult and InfluenceResult
+
+    Raises
+    ------
+    InputError
+        As :func:`leave_one_out`.
+    """
+    require_no_moderators(rma_kwargs, "leave-one-out")
+    full = rma(yi, vi, **rma_kwargs)
+    kw = {key: val for key, val in rma_kwargs.items() if key != "row_offset"}
+    if not _batchable(kw, full.k):
+        return (
+            leave_one_out(yi, vi, labels=labels, **rma_kwargs),
+            influence_diagnostics(yi, vi, labels=labels, **rma_kwargs),
+        )
+    labs = study_labels(labels, full.k)
+    fits = _deletion_fits(full.yi, full.vi, kw)
+    return (
+        _loo_result(fits, labs, full.method, full.test),
+        _influence_result(full, fits, labs),
     )

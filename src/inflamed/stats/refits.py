@@ -10,10 +10,29 @@ from typing import Any
 
 import numpy as np
 
+from inflamed.stats.batch import rma_batch
 from inflamed.stats.errors import InputError
 from inflamed.stats.pooling import RMAResult, rma
 
-__all__ = ["MODEL_COLUMNS", "fit_quietly", "model_row", "require_no_moderators", "study_labels"]
+__all__ = [
+    "BATCH_CELLS",
+    "MODEL_COLUMNS",
+    "batchable",
+    "fit_in_slices",
+    "fit_quietly",
+    "model_row",
+    "require_no_moderators",
+    "study_labels",
+]
+
+#: Cells of the (refits x studies) arrays handed to the batch engine at once. k refits of up to k
+#: studies are k^2 cells: in slices of this many cells memory stays bounded (a few arrays of
+#: 8 MB) however large k grows.
+BATCH_CELLS = 1_000_000
+
+#: ``rma`` options the batch engine takes; with any other option (``mods``, ``intercept``) the
+#: refits are fitted one model at a time.
+_BATCH_OPTIONS = frozenset({"method", "test", "level", "pi", "i2_def", "control"})
 
 #: Columns every per-model summary row carries (leave-one-out and cumulative tables).
 MODEL_COLUMNS = (
@@ -82,3 +101,56 @@ def require_no_moderators(rma_kwargs: dict[str, Any], what: str) -> None:
             column="mods",
             expected="mods=None",
         )
+
+
+def batchable(kw: dict[str, Any]) -> bool:
+    """Whether refits with these ``rma`` options can go through :func:`rma_batch`."""
+    return set(kw) <= _BATCH_OPTIONS
+
+
+def fit_in_slices(
+    y: np.ndarray,
+    v: np.ndarray,
+    m: int,
+    width: int,
+    select: Any,
+    kw: dict[str, Any],
+    extra: Any = None,
+) -> dict[str, np.ndarray]:
+    """Fit m intercept-only refits with :func:`rma_batch`, a bounded slice of refits at a time.
+
+    Parameters
+    ----------
+    y, v
+        All studies' effects and variances.
+    m
+        Number of refits.
+    width
+        Most studies in one refit (sets how many refits fit in a slice of :data:`BATCH_CELLS`).
+    select
+        ``select(rows) -> (index, mask)``: for the refit numbers ``rows`` (an array), an integer
+        array (len(rows), c) of study positions and a boolean mask of the same shape (or None),
+        in the order ``rma`` would see the studies.
+    kw
+        ``rma`` options (see :func:`batchable`).
+    extra
+        Optional ``extra(result, index, mask) -> dict`` of further per-refit arrays.
+
+    Returns
+    -------
+    dict
+        :data:`MODEL_COLUMNS` plus ``s2w`` (and the ``extra`` columns), arrays of length m.
+    """
+    step = max(1, BATCH_CELLS // max(1, width))
+    parts: list[dict[str, np.ndarray]] = []
+    for start in range(0, m, step):
+        rows = np.arange(start, min(start + step, m))
+        index, mask = select(rows)
+        res = rma_batch(y[index], v[index], mask=mask, **kw)
+        part = {c: np.asarray(getattr(res, c)) for c in (*MODEL_COLUMNS, "s2w")}
+        if extra is not None:
+            part.update(extra(res, index, mask))
+        parts.append(part)
+    out = {c: np.concatenate([p[c] for p in parts]) for c in parts[0]}
+    out["k"] = out["k"].astype(int)
+    return out
