@@ -146,3 +146,19 @@ def test_pages_are_byte_identical_across_renders(tmp_path):
             save_figure(page.figure, tmp_path / f"{run}_{i}.png")
         blobs.append([(tmp_path / f"{run}_{i}.png").read_bytes() for i in range(3)])
     assert blobs[0] == blobs[1]
+
+
+def test_summary_forest_svg_is_byte_identical_from_default_settings(tmp_path):
+    """The summary forest sets the house style itself (fixed SVG ids), like every figure."""
+    import matplotlib
+
+    from inflamed.figures.style import save_figure
+
+    _, pooled = _simulated_forest({"whole": 70, "crp_high": 20})
+    blobs = []
+    for run in range(2):
+        matplotlib.rcdefaults()  # as in a fresh process: no SVG hash salt set
+        fig = summary_forest(pooled, measure="SMD", outcome_label="S", pages=2)
+        save_figure(fig, tmp_path / f"{run}.svg")
+        blobs.append((tmp_path / f"{run}.svg").read_bytes())
+    assert blobs[0] == blobs[1]

@@ -37,6 +37,7 @@ from inflamed.figures._common import (
     require_columns,
 )
 from inflamed.figures.forest import OVERALL, POOLED_COLUMNS, STUDY_COLUMNS, forest_plot
+from inflamed.figures.style import apply_style
 
 __all__ = [
     "DEFAULT_MAX_PAGES",
@@ -241,6 +242,7 @@ def summary_forest(
     -------
     matplotlib.figure.Figure
     """
+    apply_style()  # fonts, and fixed SVG ids: the same bytes on every rerun
     require_columns(pooled, POOLED_COLUMNS, argument="pooled")
     ratio = is_ratio(measure, log_scale)
     names = dict(subgroup_labels or {})
