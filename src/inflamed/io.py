@@ -281,7 +281,7 @@ def read_table(
             f"unbalanced or stray quote ({error})",
             file=name,
             row=row,
-            expected=f"quotes only around whole cells, each opened quote closed (a quote inside a quoted cell is written twice)",
+            expected="quotes only around whole cells, each opened quote closed (a quote inside a quoted cell is written twice)",
         ) from None
     header = [h.strip() for h in records[0]]
     _check_header(header, name, delimiter, unnamed_first_column)
@@ -504,7 +504,7 @@ def load_yaml_text(text: str, *, file: str | Path, what: str = "a YAML file") ->
             return super().compose_node(parent, index)
 
     try:
-        return yaml.load(text, Loader=_NoAliasLoader)  # noqa: S506 - a SafeLoader subclass
+        return yaml.load(text, Loader=_NoAliasLoader)  # a SafeLoader subclass: no Python tags
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         line = mark.line + 1 if mark is not None else None
