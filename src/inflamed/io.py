@@ -444,7 +444,7 @@ def parse_number(
                     "a decimal comma in a number",
                     "a number with '.' as decimal mark (or declare --decimal ,)",
                 )
-        raise fail("text where a number is expected", "a number")
+        raise fail("text in a number column", "a number")
     value = float(body)
     if not math.isfinite(value) or abs(value) > MAX_ABS_VALUE:
         raise fail(

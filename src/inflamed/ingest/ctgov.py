@@ -60,7 +60,8 @@ import pandas as pd
 import yaml
 
 from inflamed.errors import InputError
-from inflamed.ingest.codebook import MAPPING_SCHEMA, SHEETS
+from inflamed.ingest.codebook import SHEETS
+from inflamed.ingest.mapping_schema import MAPPING_SCHEMA
 from inflamed.ingest.sheets import (
     ARM_COLUMNS,
     CONTRAST_COLUMNS,
