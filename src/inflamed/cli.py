@@ -156,9 +156,11 @@ def cmd_effects(args: argparse.Namespace) -> int:
     """``inflamed effects``: append ``yi`` and ``vi`` to every row (metafor's ``escalc``)."""
     refuse_overwrite(args.output, args.csv)
     if args.source_format == "metapsy":
-        from inflamed.ingest.metapsy import metapsy_effects, read_metapsy
+        from inflamed.ingest.metapsy import read_metapsy
+        from inflamed.ingest.metapsy_effects import metapsy_effects
 
-        _write(metapsy_effects(read_metapsy(args.csv)), args.output)
+        frame = read_metapsy(args.csv, fractional_counts=args.fractional_counts)
+        _write(metapsy_effects(frame), args.output)
         return 0
     if args.measure is None:
         raise InputError("--measure is required", expected="--measure SMD, MD, RR, OR or RD")
@@ -344,6 +346,11 @@ def build_parser() -> argparse.ArgumentParser:
         choices=["csv", "metapsy"],
         default="csv",
         help="'metapsy': a Metapsy-standard file; writes .id, yi, vi for every row",
+    )
+    eff.add_argument(
+        "--fractional-counts",
+        action="store_true",
+        help="--from metapsy: accept fractional n (a shared arm split between comparisons)",
     )
     eff.add_argument("--measure", choices=["SMD", "MD", "RR", "OR", "RD"])
     for name in sorted(set(CONTINUOUS_ARGS) | set(BINARY_ARGS)):
