@@ -92,7 +92,13 @@ def _numbers(
 ) -> dict[str, np.ndarray]:
     from inflamed.io import table_columns
 
-    return table_columns(table, roles, decimal=args.decimal, thousands=args.thousands)
+    return table_columns(
+        table,
+        roles,
+        decimal=args.decimal,
+        thousands=args.thousands,
+        hint=", or declare the file's convention with --decimal , or --thousands ,",
+    )
 
 
 def _rows_text(rows: Sequence[int]) -> str:

@@ -371,6 +371,7 @@ def parse_number(
     thousands: str | None = None,
     integer: bool = False,
     column_label: str | None = None,
+    hint: str = "",
 ) -> float:
     """Parse one numeric cell under an explicit convention; never guess.
 
@@ -389,6 +390,10 @@ def parse_number(
         A whole number is required (a count).
     column_label
         How the column is named in errors, if not ``column`` (e.g. ``sd_t (sd1i)``).
+    hint
+        How the reader lets the user declare another convention, added to the error's
+        expectation for a decimal comma or an ambiguous separator (e.g. the command line's
+        ``--decimal ,``).
 
     Returns
     -------
@@ -436,13 +441,11 @@ def parse_number(
                 if sep in ",." and pattern.match(body):
                     raise fail(
                         f"ambiguous number: {sep!r} may separate thousands or mark decimals",
-                        "a plain number (1040 or 1.04), or declare the convention "
-                        "(--thousands , or --decimal ,)",
+                        "a plain number (1040 or 1.04)" + hint,
                     )
             if _DECIMAL_COMMA.match(body):
                 raise fail(
-                    "a decimal comma in a number",
-                    "a number with '.' as decimal mark (or declare --decimal ,)",
+                    "a decimal comma in a number", "a number with '.' as decimal mark" + hint
                 )
         raise fail("text in a number column", "a number")
     value = float(body)
@@ -533,6 +536,7 @@ def table_columns(
     decimal: str = ".",
     thousands: str | None = None,
     missing: frozenset[str] = MISSING_CELLS,
+    hint: str = "",
 ) -> dict[str, np.ndarray]:
     """The numbers of the columns the user named, one float array per role (NaN = missing cell).
 
@@ -546,6 +550,8 @@ def table_columns(
         The number convention (:func:`parse_number`).
     missing
         Cells that mean "missing".
+    hint
+        How the user declares another number convention (:func:`parse_number`).
 
     Raises
     ------
@@ -574,6 +580,7 @@ def table_columns(
                     column=label,
                     decimal=decimal,
                     thousands=thousands,
+                    hint=hint,
                 )
         arrays[role] = values
     return arrays
