@@ -101,6 +101,34 @@ def _fill_defaults(instance: Any, schema: Mapping[str, Any], root: Mapping[str, 
                 _fill_defaults(value, extra, root)
 
 
+def _refuse_shared_nodes(data: Any, source: str | Path) -> None:
+    """Refuse a list or mapping that occurs twice in ``data`` (a YAML alias, ``*name``).
+
+    A YAML loader turns ``*name`` into a second reference to the same object, so nine nested
+    aliases of nine items each (the "billion laughs" file, a few hundred bytes) look like 10^9
+    values to a validator walking the tree: validation never ends. Walking by object identity
+    stops at the first repeat, so this check is linear in the file's size. inflamed's
+    configuration never needs aliases: write each value out.
+    """
+    seen: set[int] = set()
+    stack: list[tuple[Any, str]] = [(data, "")]
+    while stack:
+        node, key = stack.pop()
+        if not isinstance(node, (dict, list)):
+            continue
+        if id(node) in seen:
+            raise InputError(
+                "a value that is a YAML alias (*name) of another",
+                file=str(source),
+                key=key or "(top level)",
+                expected="each value written out, without YAML anchors and aliases",
+            )
+        seen.add(id(node))
+        items = node.items() if isinstance(node, dict) else enumerate(node)
+        for k, v in items:
+            stack.append((v, _key_path([*(key.split(".") if key else []), k])))
+
+
 def validate_mapping(
     data: Any, schema: Mapping[str, Any], *, source: str | Path, fill_defaults: bool = True
 ) -> Any:
@@ -123,6 +151,7 @@ def validate_mapping(
         For the most specific validation error, naming the file, key path, value and what the
         schema accepts.
     """
+    _refuse_shared_nodes(data, source)
     validator = Draft202012Validator(schema)
     error = best_match(validator.iter_errors(data))
     if error is not None:
