@@ -38,8 +38,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from inflamed import __version__
 from inflamed.cli_network import add_network_parser
+from inflamed.errors import InflamedError, InputError
 from inflamed.errors import InflamedError, InputError
 
 if TYPE_CHECKING:
@@ -334,12 +334,22 @@ def _number_convention(parser: argparse.ArgumentParser) -> None:
     )
 
 
+class _Version(argparse.Action):
+    """``--version``: the package metadata is read only when asked for (start-up stays fast)."""
+
+    def __call__(self, parser: argparse.ArgumentParser, *args: Any, **kwargs: Any) -> None:
+        import inflamed
+
+        sys.stdout.write(f"inflamed {inflamed.__version__}\n")
+        parser.exit()
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="inflamed",
         description="Effect sizes and meta-analyses that agree with metafor (see README).",
     )
-    parser.add_argument("--version", action="version", version=f"inflamed {__version__}")
+    parser.add_argument("--version", action=_Version, nargs=0, help="show the version and exit")
     sub = parser.add_subparsers(dest="command", required=True)
 
     eff = sub.add_parser(
