@@ -178,7 +178,6 @@ def cmd_effects(args: argparse.Namespace) -> int:
         arrays, roles, table, "yi and vi are left empty there (as metafor's escalc gives NA)"
     )
     import numpy as np
-    import pandas as pd
 
     from inflamed.stats.effect_sizes import escalc
 
@@ -191,7 +190,7 @@ def cmd_effects(args: argparse.Namespace) -> int:
         except InputError as error:
             raise _relabel(error, table.file, roles, [table.rows[i] for i in idx]) from None
         yi[idx], vi[idx] = es.yi, es.vi
-    result = pd.DataFrame(table.records, columns=table.header)
+    result = table.frame()
     result["yi"], result["vi"] = yi, vi
     _write(result, args.output)
     return 0

@@ -163,6 +163,10 @@ class CsvTable:
     records: list[list[str]]
     rows: list[int]
 
+    def frame(self) -> pd.DataFrame:
+        """The records as a frame of text cells, exactly as written (nothing parsed or guessed)."""
+        return pd.DataFrame(self.records, columns=self.header, dtype=object).astype(str)
+
     def column(self, name: str) -> list[str]:
         """The cells of column ``name``, surrounding spaces removed."""
         j = self.header.index(name)
