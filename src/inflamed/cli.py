@@ -202,13 +202,7 @@ def _moderators(table: CsvTable, args: argparse.Namespace) -> dict[str, Any]:
 
     out: dict[str, Any] = {}
     for column in args.mods:
-        if column not in table.header:
-            raise InputError(
-                f"no moderator column named {column!r}",
-                file=table.file,
-                column=column,
-                expected="one of the file's columns: " + ", ".join(table.header),
-            )
+        table.require(column, "a moderator, --mods")
         cells = table.column(column)
         if any(any(ch.isalpha() for ch in c) for c in cells if c != "NA"):
             out[column] = np.array([np.nan if c in ("", "NA") else c for c in cells], dtype=object)

@@ -18,6 +18,7 @@ workflow wrote).
 from __future__ import annotations
 
 import csv
+import difflib
 import io
 import json
 import math
@@ -166,6 +167,18 @@ class CsvTable:
     def frame(self) -> pd.DataFrame:
         """The records as a frame of text cells, exactly as written (nothing parsed or guessed)."""
         return pd.DataFrame(self.records, columns=self.header, dtype=object).astype(str)
+
+    def require(self, name: str, given_as: str) -> None:
+        """Stop unless the file has column ``name`` (``given_as``: how the user named it)."""
+        if name not in self.header:
+            close = difflib.get_close_matches(name, self.header, n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            raise InputError(
+                f"no column named {name!r} (given as {given_as}){hint}",
+                file=self.file,
+                column=name,
+                expected="one of the file's columns: " + ", ".join(self.header),
+            )
 
     def column(self, name: str) -> list[str]:
         """The cells of column ``name``, surrounding spaces removed."""
@@ -566,13 +579,7 @@ def table_columns(
     """
     arrays: dict[str, np.ndarray] = {}
     for role, column in roles.items():
-        if column not in table.header:
-            raise InputError(
-                f"no column named {column!r} (given as --{role})",
-                file=table.file,
-                column=column,
-                expected="one of the file's columns: " + ", ".join(table.header),
-            )
+        table.require(column, f"--{role}")
         label = column if column == role else f"{column} ({role})"
         values = np.full(len(table.records), np.nan)
         for i, (cell, row) in enumerate(zip(table.column(column), table.rows, strict=True)):
