@@ -635,3 +635,29 @@ def test_shared_but_small_config_values_are_fine():
     block = {"type": "continuous", "label": "x"}
     config = {"a": block, "b": block, "c": copy.deepcopy(block)}
     assert validate_mapping(config, {"type": "object"}, source="config.yaml") == config
+
+
+# --- part 6: missing option combinations ------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("args", "words"),
+    [
+        (["effects", "{csv}", "--measure", "SMD", "--m1i", "m_t"], "missing: --sd1i"),
+        (["effects", "{csv}", "--measure", "RR", "--ai", "n_t"], "missing: --ci, --n1i, --n2i"),
+        (["pool", "{csv}", "--method", "MH", "--ai", "n_t", "--n1i", "n_t", "--ci", "n_c",
+          "--n2i", "n_c", "--mods", "sd_t"], "--mods cannot be used with --method MH"),
+        (["pool", "{csv}", "--yi", "yi", "--vi", "vi", "--level", "150"], "between 0 and 100"),
+        (["pool"], "required: csv"),
+        (["pol", "{csv}"], "invalid choice: 'pol'"),
+    ],
+    ids=["smd-options", "rr-options", "mh-with-mods", "level", "no-file", "unknown-command"],
+)  # fmt: skip
+def test_missing_option_combinations_are_one_line(tmp_path, capsys, args, words):
+    csv_path = str(_effects(tmp_path))
+    try:
+        code = main([a.replace("{csv}", csv_path) for a in args])
+    except SystemExit as exit_:  # argparse's own errors exit from inside main
+        code = exit_.code
+    assert code == 2
+    _one_line_error(capsys, words)

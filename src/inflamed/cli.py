@@ -36,7 +36,7 @@ import json
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from inflamed.cli_network import add_network_parser
 from inflamed.errors import InflamedError, InputError
@@ -172,6 +172,7 @@ def cmd_effects(args: argparse.Namespace) -> int:
         raise InputError("--measure is required", expected="--measure SMD, MD, RR, OR or RD")
     names = CONTINUOUS_ARGS if args.measure in {"SMD", "MD"} else BINARY_ARGS
     roles = {name: getattr(args, name) for name in names if getattr(args, name)}
+    _require_options(args.measure, roles)
     table = _read(args)
     arrays = _numbers(table, args, roles)
     present = _complete_rows(
@@ -194,6 +195,24 @@ def cmd_effects(args: argparse.Namespace) -> int:
     result["yi"], result["vi"] = yi, vi
     _write(result, args.output)
     return 0
+
+
+def _require_options(measure: str, roles: dict[str, str]) -> None:
+    """The columns a measure needs (metafor's escalc): all six for SMD/MD; ai and ci plus either
+    n1i and n2i or bi and di for RR/OR/RD."""
+    if measure in {"SMD", "MD"}:
+        absent = [r for r in CONTINUOUS_ARGS if r not in roles]
+        needs = "--m1i, --sd1i, --n1i, --m2i, --sd2i and --n2i"
+    else:
+        absent = [r for r in ("ai", "ci") if r not in roles]
+        if not ({"n1i", "n2i"} <= roles.keys() or {"bi", "di"} <= roles.keys()):
+            absent += [r for r in ("n1i", "n2i") if r not in roles]
+        needs = "--ai and --ci, with --n1i and --n2i (or --bi and --di)"
+    if absent:
+        raise InputError(
+            f"--measure {measure} needs {needs}; missing: " + ", ".join(f"--{r}" for r in absent),
+            expected="a column of the file for each",
+        )
 
 
 def _moderators(table: CsvTable, args: argparse.Namespace) -> dict[str, Any]:
@@ -223,6 +242,11 @@ def cmd_pool(args: argparse.Namespace) -> int:
                 expected="the columns of events and totals of both arms",
             )
         roles = {r: getattr(args, r) for r in TABLE_ARGS}
+        if args.mods:
+            raise InputError(
+                f"--mods cannot be used with --method {args.method}",
+                expected="moderators with an inverse-variance method (--yi/--vi, e.g. --method REML)",
+            )
     elif not (args.yi and args.vi):
         raise InputError(
             "--yi and --vi are required for inverse-variance pooling",
@@ -232,7 +256,7 @@ def cmd_pool(args: argparse.Namespace) -> int:
         roles = {"yi": args.yi, "vi": args.vi}
     table = _read(args)
     arrays = _numbers(table, args, roles)
-    mods = _moderators(table, args) if args.mods and args.method not in {"MH", "PETO"} else {}
+    mods = _moderators(table, args) if args.mods else {}
     import numpy as np
     import pandas as pd
 
@@ -337,13 +361,30 @@ class _Version(argparse.Action):
         parser.exit()
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse with the command line's one-line error format (usage stays in ``--help``)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"inflamed: {message} (see '{self.prog} --help')\n")
+
+
+def _percent(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not 0 < value < 100:
+        raise argparse.ArgumentTypeError(f"a percentage between 0 and 100 is expected, got {text}")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="inflamed",
         description="Effect sizes and meta-analyses that agree with metafor (see README).",
     )
     parser.add_argument("--version", action=_Version, nargs=0, help="show the version and exit")
-    sub = parser.add_subparsers(dest="command", required=True)
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     eff = sub.add_parser(
         "effects", help="append yi and vi to every row of a CSV (metafor's escalc)"
@@ -378,7 +419,7 @@ def build_parser() -> argparse.ArgumentParser:
         choices=["REML", "ML", "DL", "PM", "SJ", "HE", "EB", "FE", "MH", "PETO"],
     )
     pool.add_argument("--test", default="knha", choices=["z", "t", "knha", "adhoc"])
-    pool.add_argument("--level", default=95.0, type=float, help="confidence level in percent")
+    pool.add_argument("--level", default=95.0, type=_percent, help="confidence level in percent")
     pool.add_argument("--mods", nargs="+", metavar="COLUMN", help="moderator columns")
     pool.add_argument("--measure", choices=["RR", "OR", "RD"], help="for --method MH/PETO")
     for name in TABLE_ARGS:
