@@ -28,7 +28,6 @@ __all__ = [
     "SUBGROUPS",
     "Column",
     "load_schema",
-    "sheet_schema",
 ]
 
 SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
@@ -482,28 +481,6 @@ SHEETS: dict[str, dict[str, Any]] = {
         "additional_columns": True,
     },
 }
-
-
-def sheet_schema(sheet: str) -> dict[str, Any]:
-    """Build the JSON schema (draft 2020-12) of one sheet's rows."""
-    spec = SHEETS[sheet]
-    cols: list[Column] = spec["columns"]
-    return {
-        "$schema": SCHEMA_DIALECT,
-        "$id": f"https://inflamed.invalid/schemas/{sheet}.schema.json",
-        "title": spec["title"],
-        "description": (
-            "One CSV row (UTF-8, comma-separated, header = row 1, '.' as decimal mark, empty cell = "
-            "missing). Custom keyword 'unit' gives each number's unit. Key columns: "
-            + ", ".join(spec["key"])
-            + "."
-        ),
-        "type": "object",
-        "x-key": list(spec["key"]),
-        "properties": {c.name: c.schema() for c in cols},
-        "required": [c.name for c in cols],
-        "additionalProperties": bool(spec.get("additional_columns", False)),
-    }
 
 
 def load_schema(sheet: str) -> dict[str, Any]:

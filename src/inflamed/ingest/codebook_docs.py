@@ -11,10 +11,38 @@ import json
 from pathlib import Path
 from typing import Any
 
-from inflamed.ingest.codebook import SHEETS, sheet_schema
+from inflamed.ingest.codebook import SCHEMA_DIALECT, SHEETS, Column
 from inflamed.ingest.mapping_schema import MAPPING_SCHEMA
 
-__all__ = ["build_schemas", "codebook_markdown", "mapping_markdown", "write_mapping_schema"]
+__all__ = [
+    "build_schemas",
+    "codebook_markdown",
+    "mapping_markdown",
+    "sheet_schema",
+    "write_mapping_schema",
+]
+
+
+def sheet_schema(sheet: str) -> dict[str, Any]:
+    """Build the JSON schema (draft 2020-12) of one sheet's rows."""
+    spec = SHEETS[sheet]
+    cols: list[Column] = spec["columns"]
+    return {
+        "$schema": SCHEMA_DIALECT,
+        "$id": f"https://inflamed.invalid/schemas/{sheet}.schema.json",
+        "title": spec["title"],
+        "description": (
+            "One CSV row (UTF-8, comma-separated, header = row 1, '.' as decimal mark, empty cell = "
+            "missing). Custom keyword 'unit' gives each number's unit. Key columns: "
+            + ", ".join(spec["key"])
+            + "."
+        ),
+        "type": "object",
+        "x-key": list(spec["key"]),
+        "properties": {c.name: c.schema() for c in cols},
+        "required": [c.name for c in cols],
+        "additionalProperties": bool(spec.get("additional_columns", False)),
+    }
 
 
 def build_schemas(directory: str | Path) -> list[Path]:
