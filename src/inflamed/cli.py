@@ -47,9 +47,6 @@ if TYPE_CHECKING:
 
     from inflamed.io import CsvTable
 
-#: CSV rows as a spreadsheet numbers them: the header is row 1, the first data row is row 2.
-CSV_ROW_OFFSET = 2
-
 CONTINUOUS_ARGS = ("m1i", "sd1i", "n1i", "m2i", "sd2i", "n2i")
 BINARY_ARGS = ("ai", "bi", "ci", "di", "n1i", "n2i")
 TABLE_ARGS = ("ai", "n1i", "ci", "n2i")
@@ -99,11 +96,6 @@ def _numbers(
         thousands=args.thousands,
         hint=", or declare the file's convention with --decimal , or --thousands ,",
     )
-
-
-def _rows_text(rows: Sequence[int]) -> str:
-    shown = ", ".join(map(str, rows[:20]))
-    return shown + (f" and {len(rows) - 20} more" if len(rows) > 20 else "")
 
 
 def _label(roles: dict[str, str], role: str) -> str:
