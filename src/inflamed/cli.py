@@ -40,10 +40,10 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 from inflamed.cli_network import add_network_parser
 from inflamed.errors import InflamedError, InputError
-from inflamed.errors import InflamedError, InputError
 
 if TYPE_CHECKING:
     import numpy as np
+    import pandas as pd
 
     from inflamed.io import CsvTable
 
@@ -82,6 +82,13 @@ def _read(args: argparse.Namespace) -> CsvTable:
     from inflamed.io import read_table
 
     return read_table(args.csv, what="a comma-separated file with a header row")
+
+
+def _read_csv(path: str) -> pd.DataFrame:
+    """The strict reader as a typed frame, for subcommands that take one (``network``)."""
+    from inflamed.io import read_frame
+
+    return read_frame(path, what="a comma-separated file with a header row")
 
 
 def _numbers(

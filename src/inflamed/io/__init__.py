@@ -21,7 +21,14 @@ from inflamed.io.files import (
     read_text,
 )
 from inflamed.io.numbers import MAX_ABS_VALUE, parse_number
-from inflamed.io.tables import MAX_CELL_CHARS, MISSING_CELLS, CsvTable, read_table, table_columns
+from inflamed.io.tables import (
+    MAX_CELL_CHARS,
+    MISSING_CELLS,
+    CsvTable,
+    read_frame,
+    read_table,
+    table_columns,
+)
 from inflamed.io.write import (
     FLOAT_DIGITS,
     FLOAT_FORMAT,
@@ -51,6 +58,7 @@ __all__ = [
     "load_yaml_text",
     "parse_number",
     "read_artefact_csv",
+    "read_frame",
     "read_table",
     "read_text",
     "table_columns",
