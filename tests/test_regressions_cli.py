@@ -339,3 +339,17 @@ def test_missing_option_combinations_are_one_line(tmp_path, capsys, args, words)
         code = exit_.code
     assert code == 2
     _one_line_error(capsys, words)
+
+
+def test_version_imports_no_numerical_library():
+    """`inflamed --version` stays fast: only the chosen subcommand imports NumPy, pandas, SciPy
+    (a structural check, not a timing one)."""
+    code = (
+        "import sys\n"
+        "from inflamed.cli import main\n"
+        "try:\n    main(['--version'])\nexcept SystemExit:\n    pass\n"
+        "print(sorted(m for m in ('numpy', 'pandas', 'scipy') if m in sys.modules))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] == "[]", result.stdout
