@@ -336,7 +336,7 @@ def test_three_formats_share_the_internal_columns(tmp_path):
 def test_ctgov_folder_as_review_and_extraction(tmp_path):
     _need_record()
     from inflamed.extract import extract_effects
-    from inflamed.ingest.ctgov import read_ctgov_review
+    from inflamed.ingest.ctgov_review import read_ctgov_review
 
     folder = tmp_path / "ctgov-review"
     folder.mkdir()
@@ -376,7 +376,7 @@ def test_ctgov_folder_as_review_and_extraction(tmp_path):
 
 
 def test_ctgov_folder_with_studies_sheet(tmp_path):
-    from inflamed.ingest.ctgov import read_ctgov_review
+    from inflamed.ingest.ctgov_review import read_ctgov_review
 
     folder = tmp_path / "sim-ctgov"
     folder.mkdir()

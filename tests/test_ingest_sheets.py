@@ -18,13 +18,8 @@ import pytest
 
 from inflamed.errors import InputError
 from inflamed.ingest import CONTRAST_COLUMNS, read_review
-from inflamed.ingest.codebook import (
-    SHEETS,
-    codebook_markdown,
-    load_schema,
-    mapping_markdown,
-    sheet_schema,
-)
+from inflamed.ingest.codebook import SHEETS, load_schema
+from inflamed.ingest.codebook_docs import codebook_markdown, mapping_markdown, sheet_schema
 
 ROOT = Path(__file__).resolve().parents[1]
 FIX = ROOT / "tests" / "fixtures" / "sheets"

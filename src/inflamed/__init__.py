@@ -5,11 +5,21 @@ they hold (``effect_sizes``, ``pooling``, ``ingest``, ``extract``, ``mechanism``
 workflow's rule scripts are thin adapters over them.
 """
 
-from importlib.metadata import PackageNotFoundError, version
-
-try:
-    __version__ = version("inflamed")
-except PackageNotFoundError:  # running from a source tree that was not installed
-    __version__ = "0.0.0+unknown"
+from typing import Any
 
 __all__ = ["__version__"]
+
+
+def __getattr__(name: str) -> Any:
+    """``__version__`` is looked up on first use: importlib.metadata costs ~70 ms at start-up,
+    which every ``import inflamed.<module>`` (and ``inflamed --version``) would otherwise pay."""
+    if name != "__version__":
+        raise AttributeError(f"module 'inflamed' has no attribute {name!r}")
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        value = version("inflamed")
+    except PackageNotFoundError:  # running from a source tree that was not installed
+        value = "0.0.0+unknown"
+    globals()["__version__"] = value
+    return value

@@ -19,12 +19,12 @@ import argparse
 import sys
 from collections.abc import Callable
 from functools import partial
-from typing import Any
-
-import pandas as pd
+from typing import TYPE_CHECKING, Any
 
 from inflamed.errors import InputError
-from inflamed.io import dumps_json
+
+if TYPE_CHECKING:  # pandas is imported when the command runs, not when the parser is built
+    import pandas as pd
 
 __all__ = ["add_network_parser", "cmd_network"]
 
@@ -169,12 +169,16 @@ def cmd_network(args: argparse.Namespace, *, read_csv: Callable[[str], pd.DataFr
             error.column = names[error.column]
         raise
     if args.json:
+        from inflamed.io import dumps_json
+
         sys.stdout.write(dumps_json(out))
         return 0
     print(
         f"network meta-analysis ({out.get('method', args.method)}), {args.measure} "
         f"vs {out['reference']}"
     )
+    import pandas as pd
+
     effects = pd.DataFrame(out["effects"])
     print(effects.to_string(index=False, float_format=lambda v: f"{v:.4f}"))
     if out.get("tau2") is not None:

@@ -4,19 +4,15 @@ import pandas as pd
 
 from inflamed.extract import extract_effects
 from inflamed.ingest import Review
-from inflamed.io import write_csv
+from inflamed.io import read_artefact_csv, write_csv
 from inflamed.pipeline.rules import run_rule
-
-
-def read(path):
-    return pd.read_csv(path, keep_default_na=False, na_values=[""])
 
 
 def step(smk):
     review = Review(
         name=smk.wildcards.review,
-        contrasts=read(smk.input.contrasts),
-        studies=read(smk.input.studies),
+        contrasts=read_artefact_csv(smk.input.contrasts),
+        studies=read_artefact_csv(smk.input.studies),
         risk_of_bias=pd.DataFrame(),
         published_estimates=pd.DataFrame(),
         prisma=pd.DataFrame(),

@@ -1,13 +1,12 @@
 """Rule pool: one outcome's effects -> pooled estimates, subgroups, sensitivity, small-study tests."""
 
-import pandas as pd
-
+from inflamed.io import read_artefact_csv
 from inflamed.pipeline.rules import run_rule
 from inflamed.pool import analyse_outcome
 
 
 def step(smk):
-    effects = pd.read_csv(smk.input.effects, keep_default_na=False, na_values=[""])
+    effects = read_artefact_csv(smk.input.effects)
     analysis = analyse_outcome(
         effects,
         outcome=smk.wildcards.outcome,

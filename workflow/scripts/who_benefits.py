@@ -2,15 +2,14 @@
 
 from pathlib import Path
 
-import pandas as pd
-
+from inflamed.io import read_artefact_csv
 from inflamed.mechanism.stage import run_who_benefits_stage
 from inflamed.pipeline.rules import run_rule
 from inflamed.pool import rma_settings
 
 
 def step(smk):
-    effects = pd.read_csv(smk.input.effects, keep_default_na=False, na_values=[""])
+    effects = read_artefact_csv(smk.input.effects)
     run_who_benefits_stage(
         effects,
         Path(smk.output.who_benefits).parent,

@@ -49,30 +49,21 @@ subgroup outcome) cannot become arm-level rows and stop with an error naming the
 
 from __future__ import annotations
 
-import json
 import math
-from collections.abc import Collection, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import jsonschema
 import pandas as pd
-import yaml
 
 from inflamed.errors import InputError
-from inflamed.ingest.codebook import MAPPING_SCHEMA, SHEETS
-from inflamed.ingest.sheets import (
-    ARM_COLUMNS,
-    CONTRAST_COLUMNS,
-    CONVERSION_COLUMNS,
-    Review,
-    decode_utf8,
-    empty_sheet,
-    read_instruments,
-    read_studies,
-)
+from inflamed.ingest.arm_checks import arm_problem
+from inflamed.ingest.mapping_schema import MAPPING_SCHEMA
+from inflamed.ingest.sheets import ARM_COLUMNS, CONTRAST_COLUMNS
+from inflamed.io import load_json, load_yaml, parse_number
 
-__all__ = ["MAPPING_SCHEMA", "read_ctgov_record", "read_ctgov_review", "read_mapping"]
+__all__ = ["MAPPING_SCHEMA", "read_ctgov_record", "read_mapping"]
 
 
 CONTINUOUS_PARAMS = {"MEAN", "LEAST_SQUARES_MEAN", "MEDIAN"}
@@ -85,7 +76,7 @@ def read_mapping(source: str | Path | Mapping[str, Any]) -> dict[str, Any]:
         mapping, name = dict(source), "mapping"
     else:
         name = str(source)
-        mapping = yaml.safe_load(decode_utf8(Path(source).read_bytes(), name))
+        mapping = load_yaml(source, what="a ClinicalTrials.gov mapping (YAML)")
     validator = jsonschema.Draft202012Validator(MAPPING_SCHEMA)
     for err in sorted(validator.iter_errors(mapping), key=lambda e: list(e.path)):
         where = "/".join(str(p) for p in err.path) or "(top level)"
@@ -102,15 +93,19 @@ def _norm(text: Any) -> str:
     return " ".join(str(text or "").split()).casefold()
 
 
-def _num(value: Any, file: str, where: str) -> float:
+def _num(value: Any, file: str, where: str, *, integer: bool = False) -> float:
+    """A number of the record, as API v2 writes them: '.' decimal mark, no thousands separator.
+
+    Anything else (``"16,6"``, ``"1,040"``, text, a non-finite or implausibly large value) is an
+    error naming the record and the JSON path; it is never read as another number.
+    """
     if value is None or str(value).strip() in ("", "NA"):
         return math.nan
-    try:
-        return float(str(value).replace(",", ""))
-    except ValueError:
+    if isinstance(value, bool):
         raise InputError(
             "not a number in the record", file=file, column=where, value=value, expected="a number"
-        ) from None
+        )
+    return parse_number(str(value).strip(), file=file, column=where, integer=integer)
 
 
 def _find(
@@ -171,7 +166,11 @@ def read_ctgov_record(path: str | Path, mapping: str | Path | Mapping[str, Any])
     path = Path(path)
     file = str(path)
     m = read_mapping(mapping)
-    record = json.loads(decode_utf8(path.read_bytes(), file))
+    record = load_json(path, what="a ClinicalTrials.gov API v2 study record (JSON)")
+    if not isinstance(record, dict):
+        raise InputError(
+            "not a study record", file=file, value=type(record).__name__, expected="a JSON object"
+        )
     nct = record.get("protocolSection", {}).get("identificationModule", {}).get("nctId")
     if nct != m["nct_id"]:
         raise InputError(
@@ -301,7 +300,7 @@ def read_ctgov_record(path: str | Path, mapping: str | Path | Mapping[str, Any])
                     gid = g["id"]
                     n = next(
                         (
-                            _num(x.get("value"), file, f"{base}.denoms")
+                            _num(x.get("value"), file, f"{base}.denoms", integer=True)
                             for x in denoms
                             if x.get("groupId") == gid
                         ),
@@ -412,134 +411,24 @@ def read_ctgov_record(path: str | Path, mapping: str | Path | Mapping[str, Any])
                             value=g.get("title"),
                             expected="seriousNumAffected and seriousNumAtRisk",
                         )
-                    row[f"{col}_{arm}"] = float(g[key])
+                    row[f"{col}_{arm}"] = _num(
+                        g[key],
+                        file,
+                        f"adverseEventsModule.eventGroups.{key}",
+                        integer=True,
+                    )
             rows.append(row)
+    for row in rows:
+        problem = arm_problem(row, {})
+        if problem is not None:
+            raise InputError(
+                problem.message,
+                file=file,
+                column=f"{row['row_ref'].split(':', 1)[1]} ({problem.column})",
+                value=problem.value,
+                expected=problem.expected,
+            )
     frame = pd.DataFrame(rows, columns=CONTRAST_COLUMNS)
     for c in [*ARM_COLUMNS, "timepoint_weeks"]:
         frame[c] = frame[c].astype(float)
     return frame
-
-
-def read_ctgov_review(
-    folder: str | Path,
-    *,
-    instruments_path: str | Path,
-    outcomes: Collection[str] | None = None,
-    name: str | None = None,
-) -> Review:
-    """Read a folder of ClinicalTrials.gov records as a :class:`~inflamed.ingest.sheets.Review`.
-
-    Parameters
-    ----------
-    folder
-        Holds ``<NCT>.json`` records, each with a ``<NCT>.mapping.yaml`` beside it, and
-        optionally ``studies.csv`` (the sheet format, for study covariates such as drug and CRP
-        cut-off); opened read-only.
-    instruments_path
-        ``data/instruments.csv``; every mapped instrument must be a key of it.
-    outcomes
-        Declared outcomes; a mapped outcome outside them stops with an error.
-    name
-        Review name (default: the folder name).
-
-    Returns
-    -------
-    Review
-        Contrasts from every record; studies from ``studies.csv`` or, without it, one minimal
-        row per record (``study_id``, ``registry_id``, brief title in ``notes``).
-    """
-    folder = Path(folder)
-    review = name or folder.name
-    instruments = read_instruments(instruments_path)
-    records = sorted(p for p in folder.glob("*.json"))
-    if not records:
-        raise InputError(
-            "no ClinicalTrials.gov records in the folder",
-            file=folder,
-            expected="<NCT>.json files with <NCT>.mapping.yaml beside them",
-        )
-    frames = []
-    minimal = []
-    for record in records:
-        mapping_path = record.with_name(record.stem + ".mapping.yaml")
-        if not mapping_path.is_file():
-            raise InputError(
-                "a record without its mapping",
-                file=record,
-                expected=f"{mapping_path.name} beside it",
-            )
-        mapping = read_mapping(mapping_path)
-        mapping.setdefault("review", review)
-        frame = read_ctgov_record(record, mapping)
-        for row in frame.to_dict("records"):
-            if outcomes is not None and row["outcome"] not in set(outcomes):
-                raise InputError(
-                    "unknown outcome",
-                    file=mapping_path,
-                    column="outcome",
-                    value=row["outcome"],
-                    expected="an outcome declared in config: " + ", ".join(sorted(outcomes)),
-                )
-            if row["instrument"] and row["instrument"] not in set(instruments["instrument"]):
-                raise InputError(
-                    "unknown instrument",
-                    file=mapping_path,
-                    column="instrument",
-                    value=row["instrument"],
-                    expected=f"a key of {instruments_path}",
-                )
-        frames.append(frame)
-        data = json.loads(decode_utf8(record.read_bytes(), str(record)))
-        ident = data.get("protocolSection", {}).get("identificationModule", {})
-        minimal.append(
-            {
-                "study_id": mapping["study_id"],
-                "registry_id": mapping["nct_id"],
-                "notes": ident.get("briefTitle", ""),
-                "source": f"https://clinicaltrials.gov/study/{mapping['nct_id']}",
-                "source_location": "protocolSection.identificationModule",
-                "row_ref": record.name,
-            }
-        )
-    contrasts = pd.concat(frames, ignore_index=True)[CONTRAST_COLUMNS]
-    cols = [c.name for c in SHEETS["studies"]["columns"]]
-    conversions = pd.DataFrame(columns=CONVERSION_COLUMNS)
-    if (folder / "studies.csv").is_file():
-        studies, conversions = read_studies(folder / "studies.csv", review=review)
-    else:
-        studies = pd.DataFrame(minimal).reindex(columns=[*cols, "row_ref"])
-        numeric = (
-            "year",
-            "duration_weeks",
-            "crp_cutoff",
-            "baseline_crp",
-            "n_randomised_treat",
-            "n_randomised_ctrl",
-        )
-        for c in cols:
-            if c in numeric:
-                studies[c] = studies[c].astype(float)
-            else:
-                studies[c] = studies[c].astype(object).where(studies[c].notna(), "").astype(str)
-        studies["crp_cutoff_mg_l"] = math.nan
-        studies["baseline_crp_mg_l"] = math.nan
-    studies["review"] = review
-    missing = sorted(set(contrasts["study_id"]) - set(studies["study_id"]))
-    if missing:
-        raise InputError(
-            "study id of a mapping not found in studies.csv",
-            file=folder / "studies.csv",
-            column="study_id",
-            value=missing[0],
-            expected="a row per mapped study",
-        )
-    return Review(
-        name=review,
-        contrasts=contrasts,
-        studies=studies.reset_index(drop=True),
-        risk_of_bias=empty_sheet("risk_of_bias"),
-        published_estimates=empty_sheet("published_estimates"),
-        prisma=empty_sheet("prisma"),
-        conversions=conversions,
-        instruments=instruments,
-    )

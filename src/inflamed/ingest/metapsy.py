@@ -1,4 +1,4 @@
-"""Read a Metapsy-standard CSV and compute inflamed effect sizes from its raw arm data.
+"""Read a Metapsy-standard CSV strictly and map it into inflamed's contrasts table.
 
 The Metapsy data standard (https://docs.metapsy.org/data-preparation/format/) describes wide
 datasets with one row per trial-arm comparison x outcome x time point: ``;``-separated, decimal
@@ -7,28 +7,14 @@ commas, ``NA`` for missing values, arm-level raw data (``mean_arm1``/``sd_arm1``
 ``precalc_g_se``) and columns derived by Metapsy, whose names start with ``.`` (``.g``,
 ``.g_se``, ``.log_rr``, ``.id`` ...).
 
-Sign conventions
-----------------
-*Metapsy*: ``.g`` is positive when arm 1 (the psychotherapy) is better, i.e. has *lower*
-depression scores (``g = J (m2 - m1) / s_p``; checked on the 2024 release: Abas 2018 has
-mean 3.8 on psychotherapy vs 5.5 on care as usual and ``.g`` = +0.55), and, for binary outcomes
-(response, remission), positive when arm 1 has *more* events.
-*inflamed*: :func:`inflamed.stats.effect_sizes.escalc` keeps metafor's arm 1 minus arm 2; the
-extraction convention is "positive favours treatment". All Metapsy depression instruments are
-scored higher = worse, so inflamed flips the sign of SMDs from post-test means and from change
-scores (``yi = -escalc(...)``) and keeps binary effects as they are; the result is oriented as
-Metapsy's ``.g``. Every flip is written in ``derivation``.
-
-Status: on the Metapsy depression psychotherapy database (release 24.0.2, 900 rows), inflamed's g
-from raw arm data agrees with ``.g`` within 1e-3 on 877 of 883 comparable rows (99.32 %); the six
-disagreements are listed and explained by tests/test_ingest_metapsy.py.
+Reading is strict (:func:`inflamed.io.read_table` and :func:`inflamed.io.parse_number` with ','
+as the decimal mark): a '.' in a number, a fraction in a count or an impossible arm value stops
+with the file, row and column. Effect sizes from the raw arm data, their sign convention and the
+comparison with Metapsy's own ``.g`` are in :mod:`inflamed.ingest.metapsy_effects`.
 """
 
 from __future__ import annotations
 
-import csv
-import io
-import math
 import re
 from collections.abc import Collection
 from pathlib import Path
@@ -37,21 +23,20 @@ import numpy as np
 import pandas as pd
 
 from inflamed.errors import InputError
+from inflamed.ingest.arm_checks import arm_problem
 from inflamed.ingest.codebook import SHEETS
 from inflamed.ingest.sheets import (
     CONTRAST_COLUMNS,
     CONVERSION_COLUMNS,
     Review,
-    decode_utf8,
     empty_sheet,
 )
-from inflamed.stats.effect_sizes import escalc, hedges_j
+from inflamed.io import parse_number, read_table
 
 __all__ = [
     "DATA_KINDS",
     "METAPSY_REQUIRED",
-    "compare_with_metapsy",
-    "metapsy_effects",
+    "data_kind",
     "metapsy_to_contrasts",
     "read_metapsy",
     "read_metapsy_review",
@@ -92,6 +77,23 @@ NUMERIC = [
     "year",
 ]
 NA_STRINGS = {"", "NA", "na", "NaN", "nan"}
+#: Count columns: whole numbers of participants (no separators, no fractions).
+COUNTS = {
+    "n_arm1", "n_arm2", "n_change_arm1", "n_change_arm2",
+    "event_arm1", "event_arm2", "totaln_arm1", "totaln_arm2",
+}  # fmt: skip
+#: Each raw-data set's columns under the arm checks' roles (:mod:`inflamed.ingest.arm_checks`).
+ARM_SETS = (
+    {"n_treat": "n_arm1", "sd_treat": "sd_arm1", "n_ctrl": "n_arm2", "sd_ctrl": "sd_arm2"},
+    {
+        "n_treat": "n_change_arm1", "sd_treat": "sd_change_arm1",
+        "n_ctrl": "n_change_arm2", "sd_ctrl": "sd_change_arm2",
+    },
+    {
+        "n_treat": "totaln_arm1", "events_treat": "event_arm1",
+        "n_ctrl": "totaln_arm2", "events_ctrl": "event_arm2",
+    },
+)  # fmt: skip
 #: The raw data an effect can come from, in Metapsy's priority order
 #: (metadata/outcome_calculation.txt of the Metapsy releases): post-test means and SDs, change
 #: scores, binary outcomes, other (precalculated) statistics.
@@ -101,36 +103,47 @@ SOURCE = "Metapsy data standard, https://docs.metapsy.org/data-preparation/forma
 _NUM = re.compile(r"^[+-]?(\d+([.,]\d*)?|[.,]\d+)([eE][+-]?\d+)?$")
 
 
-def read_metapsy(path: str | Path) -> pd.DataFrame:
+def read_metapsy(path: str | Path, *, fractional_counts: bool = False) -> pd.DataFrame:
     """Read a Metapsy-standard CSV without losing or changing anything.
 
     Parameters
     ----------
     path
         ``data.csv`` of a Metapsy database (``;``-separated, decimal commas, ``NA``), UTF-8.
+    fractional_counts
+        Accept fractions in participant counts (``n_arm*``, ``totaln_arm*``). Off by default: a
+        fraction is usually an entry error (``40,5`` for 405) and is refused by name. Metapsy
+        itself sometimes splits a shared arm's n between comparisons (release 24.0.2 has three
+        such cells, e.g. ``19,5``); say so explicitly to read those as they are. Event counts
+        stay whole numbers either way.
 
     Returns
     -------
     pandas.DataFrame
         Every column of the file (the unnamed leading row-number column is dropped); the raw
         effect-size columns and ``.``-derived numbers as floats (text there is an error), any other
-        column as floats when all its cells are numbers, text as str (``""`` = missing), plus ``row_ref`` (``<file name>:<row>``, header =
-        row 1; quoted cells may span lines, so rows count records, not lines).
-        ``frame.attrs["derived_columns"]`` lists the ``.``-prefixed columns Metapsy derived
-        (kept with their names; they are Metapsy's results, not raw data).
+        column as floats when all its cells are numbers, text as str (``""`` = missing), plus
+        ``row_ref`` (``<file name>:<row>``, header = row 1; quoted cells may span lines, so rows
+        count records, not lines). ``frame.attrs["derived_columns"]`` lists the ``.``-prefixed
+        columns Metapsy derived (kept with their names; they are Metapsy's results, not raw data).
 
     Raises
     ------
     InputError
-        Not UTF-8, missing standard columns, a row with the wrong number of cells, text in a
-        numeric column (naming row, column and value).
+        Everything :func:`inflamed.io.read_table` refuses (not UTF-8, empty, ragged rows, a
+        repeated header, open quotes), missing standard columns, text or a '.' in a numeric
+        column (the standard's decimal mark is ',', so ``1.040`` is a thousands separator or an
+        entry error, never 1.04), a fraction in a count (``40,5`` participants), n < 1, events
+        above n, a negative SD or an SD of 0 in both arms, naming row, column and value.
     """
     path = Path(path)
-    text = decode_utf8(path.read_bytes(), path)
-    records = list(csv.reader(io.StringIO(text, newline=""), delimiter=";"))
-    if not records:
-        raise InputError("the file is empty", file=path, row=1, expected="a Metapsy header row")
-    header = records[0]
+    table = read_table(
+        path,
+        delimiter=";",
+        what="a Metapsy-standard file (';'-separated, with a header row)",
+        unnamed_first_column=True,
+    )
+    header = table.header
     for col in METAPSY_REQUIRED:
         if col not in header:
             raise InputError(
@@ -140,61 +153,81 @@ def read_metapsy(path: str | Path) -> pd.DataFrame:
                 column=col,
                 expected="the Metapsy standard variables, ';'-separated (" + SOURCE + ")",
             )
-    body = []
-    rows = []
-    for i, rec in enumerate(records[1:]):
-        if not any(c.strip() for c in rec):
-            continue
-        if len(rec) != len(header):
-            raise InputError(
-                f"the row has {len(rec)} cells but the header has {len(header)}",
-                file=path,
-                row=i + 2,
-                expected="';'-separated cells, one per header column",
-            )
-        body.append(rec)
-        rows.append(i + 2)
-    frame = pd.DataFrame(body, columns=header)
+    rows = table.rows
+    frame = pd.DataFrame(table.records, columns=header)
     if header[0] in ("", "X", "Unnamed: 0"):
         frame = frame.drop(columns=header[0])
     for col in frame.columns:
         values = frame[col].str.strip()
         missing = values.isin(NA_STRINGS)
         if col in NUMERIC or (col.startswith(".") and col != ".id"):
-            bad = ~missing & ~values.str.match(_NUM)
-            if bad.any():
-                j = int(np.flatnonzero(bad.to_numpy())[0])
-                raise InputError(
-                    "text in a numeric column",
-                    file=path,
-                    row=rows[j],
-                    column=col,
-                    value=values.iloc[j],
-                    expected="a number (decimal comma or point) or NA",
-                )
-            frame[col] = pd.to_numeric(
-                values.where(~missing).str.replace(",", ".", regex=False)
-            ).astype(float)
+            frame[col] = _numbers(values, missing, col, path, rows, fractional_counts)
         elif (~missing).any() and values[~missing].str.match(_NUM).all() and col != ".id":
             # other columns (baseline_*, rand_*, attr_*, codes) become numbers when all cells are
-            frame[col] = pd.to_numeric(
-                values.where(~missing).str.replace(",", ".", regex=False)
-            ).astype(float)
+            frame[col] = _numbers(values, missing, col, path, rows, fractional_counts)
         else:
             frame[col] = values.where(~missing, "")
+    _check_arms(frame, path, rows)
     frame["row_ref"] = [f"{path.name}:{r}" for r in rows]
     frame.attrs["derived_columns"] = [c for c in frame.columns if c.startswith(".")]
     frame.attrs["file"] = str(path)
     return frame
 
 
-def _have(frame: pd.DataFrame, cols: list[str]) -> np.ndarray:
+def _numbers(
+    values: pd.Series,
+    missing: pd.Series,
+    col: str,
+    path: Path,
+    rows: list[int],
+    fractional_counts: bool,
+) -> np.ndarray:
+    """One numeric column under the standard's convention: ',' decimal mark, no grouping."""
+    whole = col in COUNTS and not (fractional_counts and not col.startswith("event_"))
+    out = np.full(len(values), np.nan)
+    for j in np.flatnonzero(~missing.to_numpy()):
+        try:
+            out[j] = parse_number(
+                values.iloc[j], file=path, row=rows[j], column=col, decimal=",", integer=whole
+            )
+        except InputError as error:
+            if col in COUNTS and error.message.startswith("a fraction"):
+                error.expected = (
+                    "a whole number of participants; if the file splits a shared arm's n "
+                    "between comparisons on purpose, read it with fractional_counts=True "
+                    "(command line: --fractional-counts)"
+                )
+                error.args = (str(error),)
+            raise
+    return out
+
+
+def _check_arms(frame: pd.DataFrame, path: Path, rows: list[int]) -> None:
+    """n >= 1, events <= n, SD >= 0 and not 0 in both arms, for each raw-data set of a row."""
+    for names in ARM_SETS:
+        if not all(c in frame for c in names.values()):
+            continue
+        for j, rec in enumerate(frame[list(names.values())].to_dict("records")):
+            values = {role: rec[c] for role, c in names.items()}
+            problem = arm_problem(values, names)
+            if problem is not None:
+                raise InputError(
+                    problem.message,
+                    file=path,
+                    row=rows[j],
+                    column=problem.column,
+                    value=problem.value,
+                    expected=problem.expected,
+                )
+
+
+def has_columns(frame: pd.DataFrame, cols: list[str]) -> np.ndarray:
     if not all(c in frame for c in cols):
         return np.zeros(len(frame), dtype=bool)
     return frame[cols].notna().all(axis=1).to_numpy()
 
 
-def _data_kind(frame: pd.DataFrame) -> np.ndarray:
+def data_kind(frame: pd.DataFrame) -> np.ndarray:
     kind = np.full(len(frame), "none", dtype=object)
     for name, cols in (
         ("precalc_g", PRECALC),
@@ -202,159 +235,8 @@ def _data_kind(frame: pd.DataFrame) -> np.ndarray:
         ("change_msd", CHANGE),
         ("post_msd", POST),
     ):
-        kind[_have(frame, cols)] = name  # later assignments win: post_msd has top priority
+        kind[has_columns(frame, cols)] = name  # later assignments win: post_msd has top priority
     return kind
-
-
-def metapsy_effects(frame: pd.DataFrame) -> pd.DataFrame:
-    """inflamed's Hedges' g for every row of a Metapsy dataset, from the raw data it gives.
-
-    Parameters
-    ----------
-    frame
-        Output of :func:`read_metapsy`.
-
-    Returns
-    -------
-    pandas.DataFrame
-        One row per input row, in input order: ``.id``, ``study``, ``row_ref``, ``data_used``
-        (one of :data:`DATA_KINDS` or ``none``), ``yi`` (Hedges' g, positive = arm 1 better, as
-        Metapsy's ``.g``), ``vi``, ``measure`` (``SMD``), ``sign`` (what was flipped),
-        ``derivation``, and Metapsy's own ``metapsy_g`` / ``metapsy_g_se`` for comparison.
-
-    Notes
-    -----
-    Which data: the first complete set in Metapsy's priority order (post-test mean/SD/n of both
-    arms; change-score mean/SD/n; events/totals; ``precalc_g``/``precalc_g_se``).
-
-    * ``post_msd`` / ``change_msd``: :func:`~inflamed.stats.effect_sizes.escalc` ``SMD`` (exact
-      Hedges J, variance 1/n1 + 1/n2 + g^2/(2(n1+n2)), metafor's vtype "LS"), sign flipped
-      because the instruments score higher = worse. Metapsy's ``.g_se`` is computed with d in
-      place of g in the last term (the esc package), so ``vi`` and ``.g_se^2`` differ slightly.
-    * ``events``: log odds ratio (``escalc`` ``OR``, 0.5 added to every cell of a table with a
-      zero) converted to d = ln(OR) sqrt(3)/pi (Chinn 2000, doi 10.1002/1097-0258(20001130)19:22
-      <3127::AID-SIM784>3.0.CO;2-M), times Hedges' J(n1 + n2 - 2) as Metapsy does; variance
-      var(ln OR) 3/pi^2 (uncorrected, as Metapsy's ``.g_se``). Events are responses or
-      remissions (benefit), so no flip.
-    * ``precalc_g``: Metapsy's precalculated g and SE, taken as they are (already oriented).
-    """
-    kind = _data_kind(frame)
-    n = len(frame)
-    yi = np.full(n, np.nan)
-    vi = np.full(n, np.nan)
-    sign = np.full(n, "", dtype=object)
-    deriv = np.full(n, "no usable raw data or precalculated g", dtype=object)
-    for name, cols in (("post_msd", POST), ("change_msd", CHANGE)):
-        idx = np.flatnonzero(kind == name)
-        if idx.size:
-            sub = frame.iloc[idx]
-            es = escalc(
-                "SMD",
-                m1i=sub[cols[0]],
-                sd1i=sub[cols[1]],
-                n1i=sub[cols[2]],
-                m2i=sub[cols[3]],
-                sd2i=sub[cols[4]],
-                n2i=sub[cols[5]],
-            )
-            yi[idx] = -es.yi
-            vi[idx] = es.vi
-            what = "post-test means" if name == "post_msd" else "change scores (post - pre)"
-            sign[idx] = "flipped: instrument scored higher = worse"
-            for j, d in zip(idx, es.derivation, strict=True):
-                deriv[j] = (
-                    f"{d}; from {what}; sign flipped (-g) so that positive = arm 1 better (lower scores)"
-                )
-    idx = np.flatnonzero(kind == "events")
-    if idx.size:
-        sub = frame.iloc[idx]
-        es = escalc(
-            "OR",
-            ai=sub["event_arm1"],
-            n1i=sub["totaln_arm1"],
-            ci=sub["event_arm2"],
-            n2i=sub["totaln_arm2"],
-        )
-        total = (sub["totaln_arm1"] + sub["totaln_arm2"]).to_numpy()
-        j_corr = hedges_j(total - 2)
-        yi[idx] = es.yi * math.sqrt(3) / math.pi * j_corr
-        vi[idx] = es.vi * 3 / math.pi**2
-        sign[idx] = "kept: event = response/remission (benefit)"
-        for j, d in zip(idx, es.derivation, strict=True):
-            deriv[j] = (
-                f"{d}; g = ln(OR) * sqrt(3)/pi * J(n1+n2-2), v = var(ln OR) * 3/pi^2 (Chinn 2000; Hedges 1981)"
-            )
-    idx = np.flatnonzero(kind == "precalc_g")
-    if idx.size:
-        yi[idx] = frame["precalc_g"].to_numpy()[idx]
-        vi[idx] = frame["precalc_g_se"].to_numpy()[idx] ** 2
-        sign[idx] = "kept: Metapsy's precalculated g (already positive = arm 1 better)"
-        deriv[idx] = "precalc_g and precalc_g_se^2 as given by Metapsy"
-    out = pd.DataFrame(
-        {
-            ".id": frame[".id"] if ".id" in frame else "",
-            "study": frame["study"],
-            "row_ref": frame["row_ref"],
-            "data_used": kind,
-            "yi": yi,
-            "vi": vi,
-            "measure": "SMD",
-            "sign": sign,
-            "derivation": deriv,
-            "metapsy_g": frame[".g"] if ".g" in frame else np.nan,
-            "metapsy_g_se": frame[".g_se"] if ".g_se" in frame else np.nan,
-        }
-    )
-    return out.reset_index(drop=True)
-
-
-def compare_with_metapsy(effects: pd.DataFrame, *, tol: float = 1e-3) -> pd.DataFrame:
-    """Compare inflamed's g with Metapsy's ``.g`` on rows where both come from the same raw data.
-
-    Parameters
-    ----------
-    effects
-        Output of :func:`metapsy_effects`.
-    tol
-        Absolute tolerance on g.
-
-    Returns
-    -------
-    pandas.DataFrame
-        The compared rows (raw data used: post_msd, change_msd or events; ``.g`` present) with
-        ``diff = yi - metapsy_g``, ``agree`` and, for disagreements, ``explanation``: a sign
-        reversal (Metapsy's ``.g`` has the opposite sign of its own raw arm data), a small
-        difference (< 0.01: Metapsy computed from slightly different numbers, e.g. other n), or a
-        large difference (``.g`` not reproducible from the row's raw columns, e.g. an entry error
-        or other data used).
-    """
-    mask = (
-        effects["data_used"].isin(["post_msd", "change_msd", "events"])
-        & effects["metapsy_g"].notna()
-    )
-    out = effects.loc[mask].copy()
-    out["diff"] = out["yi"] - out["metapsy_g"]
-    out["agree"] = out["diff"].abs() < tol
-    expl = np.full(len(out), "", dtype=object)
-    for i, (ours, theirs, d) in enumerate(
-        zip(out["yi"], out["metapsy_g"], out["diff"], strict=True)
-    ):
-        if abs(d) < tol:
-            continue
-        if abs(ours + theirs) < tol:
-            expl[i] = (
-                "sign reversal: Metapsy's .g has the opposite sign of the g its raw arm data give"
-            )
-        elif abs(d) < 0.01:
-            expl[i] = (
-                "small difference (< 0.01): Metapsy's .g was computed from slightly different numbers than the row's raw columns"
-            )
-        else:
-            expl[i] = (
-                "large difference: Metapsy's .g is not reproducible from the row's raw columns (entry error or other data used)"
-            )
-    out["explanation"] = expl
-    return out.reset_index(drop=True)
 
 
 def _snake(text: str) -> str:
@@ -384,7 +266,7 @@ def metapsy_to_contrasts(frame: pd.DataFrame, *, review: str = "metapsy") -> pd.
         ``other_dichotomous`` (events); change scores are ``post_minus_pre`` (Metapsy's
         "change from baseline"); ``subgroup`` is ``whole``.
     """
-    kind = _data_kind(frame)
+    kind = data_kind(frame)
     keep = np.isin(kind, ["post_msd", "change_msd", "events"])
     sub = frame.loc[keep].reset_index(drop=True)
     for col in (*POST, *CHANGE, *EVENTS):
@@ -475,6 +357,7 @@ def read_metapsy_review(
     instruments_path: str | Path | None = None,
     outcomes: Collection[str] | None = None,
     name: str | None = None,
+    fractional_counts: bool = False,
 ) -> Review:
     """Read a folder holding a Metapsy ``data.csv`` as a :class:`~inflamed.ingest.sheets.Review`.
 
@@ -490,6 +373,8 @@ def read_metapsy_review(
         If given, only contrasts of these outcomes are kept.
     name
         Review name (default: the folder name).
+    fractional_counts
+        Accept fractions in participant counts (see :func:`read_metapsy`).
 
     Returns
     -------
@@ -500,7 +385,7 @@ def read_metapsy_review(
     """
     folder = Path(folder)
     review = name or folder.name
-    frame = read_metapsy(folder / "data.csv")
+    frame = read_metapsy(folder / "data.csv", fractional_counts=fractional_counts)
     contrasts = metapsy_to_contrasts(frame, review=review)
     if outcomes is not None:
         contrasts = contrasts[contrasts["outcome"].isin(set(outcomes))].reset_index(drop=True)

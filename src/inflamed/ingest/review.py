@@ -63,7 +63,7 @@ def load_review(spec: Mapping[str, Any], *, instruments: str | Path) -> Review:
 
         return read_metapsy_review(folder, instruments_path=instruments, outcomes=outcomes)
     if fmt == "ctgov":
-        from inflamed.ingest.ctgov import read_ctgov_review
+        from inflamed.ingest.ctgov_review import read_ctgov_review
 
         return read_ctgov_review(folder, instruments_path=instruments, outcomes=outcomes)
     raise InputError(

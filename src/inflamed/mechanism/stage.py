@@ -16,7 +16,7 @@ import pandas as pd
 
 from inflamed.errors import InputError
 from inflamed.figures.style import save_figure
-from inflamed.io import write_csv, write_json
+from inflamed.io import read_artefact_csv, write_csv, write_json
 from inflamed.mechanism import plots
 from inflamed.mechanism.cascade import INTERVENTIONS, PARAMETERS, SPEC, Protocol
 from inflamed.mechanism.fitting import CHI2_95_1DF, FitSettings, fit_cascade, profile_all
@@ -385,7 +385,7 @@ def run_who_benefits_stage(
     elif isinstance(interventions, pd.DataFrame):
         itab = interventions
     else:
-        itab = pd.read_csv(interventions)
+        itab = read_artefact_csv(interventions)
     write_csv(outdir / "clinic_bridge.csv", clinic_bridge(itab, res.by_class, primary))
     paths["clinic_bridge.csv"] = outdir / "clinic_bridge.csv"
     reg = next((r for r in res.between[settings.moderator] if r.outcome == primary), None)

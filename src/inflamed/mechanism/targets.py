@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from inflamed.errors import InputError
+from inflamed.io import read_table
 from inflamed.mechanism.cascade import NODES, parse_arm
 
 COLUMNS: tuple[str, ...] = (
@@ -323,8 +324,8 @@ def load_targets(path: str | Path) -> TargetSet:
     path = Path(path)
     if not path.exists():
         raise InputError("targets file not found", file=path)
-    frame = pd.read_csv(path, dtype=str, keep_default_na=False)
-    return validate_targets(frame, file=path.name)
+    table = read_table(path, display_name=path.name, what="the targets sheet, with a header row")
+    return validate_targets(table.frame(), file=path.name)
 
 
 def predict_target(

@@ -101,6 +101,41 @@ def _fill_defaults(instance: Any, schema: Mapping[str, Any], root: Mapping[str, 
                 _fill_defaults(value, extra, root)
 
 
+#: Most values a configuration may expand to. The shipped config has a few hundred; a YAML file
+#: whose aliases expand beyond this is a "billion laughs" file, not a configuration.
+MAX_CONFIG_VALUES = 100_000
+
+
+def _refuse_shared_nodes(data: Any, source: str | Path) -> None:
+    """Refuse a configuration whose YAML aliases (``*name``) expand to too many values.
+
+    A YAML loader turns ``*name`` into a second reference to the same object, so nine nested
+    aliases of nine items each (the "billion laughs" file, a few hundred bytes) look like 10^9
+    values to a validator walking the tree: validation never ends. Sizes are counted once per
+    object (memoised by identity), so this check is linear in the file's size.
+    """
+    sizes: dict[int, int] = {}
+
+    def size(node: Any) -> int:
+        if not isinstance(node, (dict, list)):
+            return 1
+        if id(node) not in sizes:
+            sizes[id(node)] = 0  # a cycle (a recursive alias) counts as nothing more
+            values = node.values() if isinstance(node, dict) else node
+            sizes[id(node)] = 1 + sum(size(v) for v in values)
+        return sizes[id(node)]
+
+    total = size(data)
+    if total > MAX_CONFIG_VALUES:
+        raise InputError(
+            f"the configuration expands to {total:,} values (YAML aliases, *name, repeat "
+            "other values)",
+            file=str(source),
+            expected=f"at most {MAX_CONFIG_VALUES:,} values, each written out without YAML "
+            "anchors and aliases",
+        )
+
+
 def validate_mapping(
     data: Any, schema: Mapping[str, Any], *, source: str | Path, fill_defaults: bool = True
 ) -> Any:
@@ -123,6 +158,7 @@ def validate_mapping(
         For the most specific validation error, naming the file, key path, value and what the
         schema accepts.
     """
+    _refuse_shared_nodes(data, source)
     validator = Draft202012Validator(schema)
     error = best_match(validator.iter_errors(data))
     if error is not None:

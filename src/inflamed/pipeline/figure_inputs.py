@@ -18,6 +18,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from inflamed.figures.style import apply_style
+from inflamed.io import read_artefact_csv
 
 #: Beyond this many studies the cumulative plot shows one row per year instead of per study.
 MAX_CUMULATIVE_ROWS = 40
@@ -34,7 +35,8 @@ def read_json(path: str | Path) -> dict[str, Any]:
 
 
 def read_csv(path: str | Path) -> pd.DataFrame:
-    return pd.read_csv(path, keep_default_na=False, na_values=[""])
+    """An artefact CSV, read by the project's one artefact convention (empty cell = missing)."""
+    return read_artefact_csv(path)
 
 
 @dataclass(frozen=True)

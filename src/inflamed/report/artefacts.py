@@ -18,6 +18,7 @@ from typing import Any
 import pandas as pd
 
 from inflamed.errors import InputError
+from inflamed.io import read_artefact_csv
 from inflamed.pipeline.layout import (
     CASCADE_FIGURES,
     OUTCOME_FIGURES,
@@ -57,7 +58,7 @@ class _Reader:
     def csv(self, path: Path) -> pd.DataFrame | None:
         if not self._exists(path):
             return None
-        return pd.read_csv(path, keep_default_na=False, na_values=[""])
+        return read_artefact_csv(path)
 
     def figure(self, path: Path) -> Path:
         self._exists(path)

@@ -20,6 +20,8 @@ from typing import Any
 
 import pandas as pd
 
+from inflamed.io import read_artefact_csv
+
 __all__ = [
     "REPORT_CSS",
     "embed_png",
@@ -192,7 +194,7 @@ def resolve_source(source: str, root: str | Path = ".") -> Any:
     file = Path(root) / path
     if file.suffix == ".json":
         return _json_pointer(json.loads(file.read_text(encoding="utf-8")), locator)
-    frame = pd.read_csv(file, keep_default_na=False, na_values=[""])
+    frame = read_artefact_csv(file)
     selector, _, column = locator.rpartition("/")
     mask = pd.Series(True, index=frame.index)
     for condition in filter(None, selector.split("&")):

@@ -90,12 +90,17 @@ def write_csv(path: str | Path, frame: pd.DataFrame, *, sort_by: list[str] | Non
     """Write ``frame`` as a deterministic CSV (no index, fixed float format, optional row sort)."""
     if sort_by:
         frame = frame.sort_values(sort_by, kind="mergesort").reset_index(drop=True)
+    with atomic_open(path) as handle:
+        handle.write(csv_text(frame))
+
+
+def csv_text(frame: pd.DataFrame) -> str:
+    """``frame`` as deterministic CSV text (no index, :data:`FLOAT_FORMAT`, ``\\n`` line ends)."""
     floats = frame.select_dtypes(include="float").columns
     if len(floats):
         # -0.0 + 0.0 == +0.0: a sign flip of a zero effect must not print as "-0".
         frame = frame.assign(**{c: frame[c] + 0.0 for c in floats})
-    with atomic_open(path) as handle:
-        frame.to_csv(handle, index=False, float_format=FLOAT_FORMAT, lineterminator="\n")
+    return frame.to_csv(index=False, float_format=FLOAT_FORMAT, lineterminator="\n")
 
 
 def to_jsonable(value: Any) -> Any:
