@@ -61,7 +61,12 @@ def load_review(spec: Mapping[str, Any], *, instruments: str | Path) -> Review:
     if fmt == "metapsy":
         from inflamed.ingest.metapsy import read_metapsy_review
 
-        return read_metapsy_review(folder, instruments_path=instruments, outcomes=outcomes)
+        return read_metapsy_review(
+            folder,
+            instruments_path=instruments,
+            outcomes=outcomes,
+            fractional_counts=bool(spec.get("fractional_counts", False)),
+        )
     if fmt == "ctgov":
         from inflamed.ingest.ctgov_review import read_ctgov_review
 
