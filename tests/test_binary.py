@@ -138,8 +138,10 @@ def test_double_zero_handling_is_documented_behaviour() -> None:
 def test_no_events_anywhere_gives_nan_not_a_number() -> None:
     res = rma_mh([0, 0], [10, 12], [0, 0], [11, 9], measure="OR")
     assert np.isnan(res.estimate) and np.isnan(res.se) and np.isnan(res.pval)
-    with pytest.raises(InputError, match="Peto"):
-        rma_peto([0, 0], [10, 12], [0, 0], [11, 9])
+    assert res.reason and "no events" in res.reason
+    peto = rma_peto([0, 0], [10, 12], [0, 0], [11, 9])
+    assert np.isnan(peto.estimate) and np.isnan(peto.q) and np.isnan(peto.i2)
+    assert peto.reason and "undefined" in peto.reason
 
 
 tables = st.lists(

@@ -20,7 +20,8 @@ import pandas as pd
 import pytest
 
 from inflamed.errors import ConvergenceError, InputError
-from inflamed.stats.pooling import _loglik, confint_tau2, rma
+from inflamed.stats.pooling import confint_tau2, rma
+from inflamed.stats.tau2 import loglik as _loglik
 
 FIXTURES = Path(__file__).resolve().parent / "reference" / "fixtures"
 CLOSED = {"FE", "DL", "HE", "SJ"}

@@ -21,7 +21,9 @@ import pandas as pd
 from scipy import special
 
 from inflamed.stats.errors import InputError
-from inflamed.stats.pooling import METHODS, PI_TYPES, TESTS, estimate_tau2
+from inflamed.stats.options import check_options
+from inflamed.stats.options import control as _control
+from inflamed.stats.tau2 import estimate_tau2
 
 __all__ = ["BatchResult", "rma_batch"]
 
@@ -345,22 +347,8 @@ def rma_batch(
     prediction interval) is the closed-form arithmetic of :func:`~inflamed.stats.pooling.rma` on sums
     over the study axis.
     """
-    method = str(method).upper()
-    if method == "EE":
-        method = "FE"
-    if method not in METHODS:
-        raise InputError(
-            "unknown method", column="method", value=method, expected=", ".join(METHODS)
-        )
-    if test not in TESTS:
-        raise InputError("unknown test", column="test", value=test, expected=", ".join(TESTS))
-    if pi not in PI_TYPES:
-        raise InputError("unknown prediction-interval type", column="pi", value=pi)
-    if i2_def not in ("metafor", "ht"):
-        raise InputError("unknown I^2 definition", column="i2_def", value=i2_def)
-    con = {"threshold": 1e-10, "maxiter": 1000, "tau2_init": None, "safeguard": True, "tol": 1e-12}
-    con.update(control or {})
-    level = float(level) * (100 if level <= 1 else 1)
+    method, level = check_options(method, test, pi, i2_def, level)
+    con = _control(control)
     y = np.array(Y, dtype=float, ndmin=2, copy=True)
     v = np.array(V, dtype=float, ndmin=2, copy=True)
     if y.shape != v.shape:

@@ -46,6 +46,8 @@ class MHResult:
     ``tarone``: Tarone's corrected Breslow-Day test, both with ``k_pos - 1`` df.
     NaN where metafor reports NA. ``tau2`` is always 0 (a fixed-effect method, as metafor's
     ``rma.mh`` stores it), so a caller that reports random-effects fields can use it directly.
+    ``reason`` says in words why the estimate is not estimable (None when it is); then the
+    estimate and every heterogeneity statistic are NaN, never 0 or 1 in place of a missing value.
     """
 
     measure: str
@@ -74,6 +76,7 @@ class MHResult:
     level: float = 95.0
     tau2: float = 0.0
     method: str = "MH"
+    reason: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """Plain dict (keys k, estimate, se, ci_lb, ci_ub, zval, pval, q, q_df, q_pval, i2, h2,
@@ -83,7 +86,10 @@ class MHResult:
 
 @dataclass(frozen=True)
 class PetoResult:
-    """Result of :func:`rma_peto`: the Peto log odds ratio and its heterogeneity statistics."""
+    """Result of :func:`rma_peto`: the Peto log odds ratio and its heterogeneity statistics.
+
+    ``reason`` as in :class:`MHResult` (NaN estimate and heterogeneity when not estimable).
+    """
 
     measure: str
     k: int
@@ -103,6 +109,7 @@ class PetoResult:
     level: float = 95.0
     tau2: float = 0.0
     method: str = "PETO"
+    reason: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """Plain dict with the same core keys as :meth:`MHResult.to_dict`."""
@@ -238,6 +245,7 @@ def rma_mh(
             expected="OR, RR or RD",
         )
     a, b, c, d, yi, vi, k = _prepare(ai, n1i, ci, n2i, bi, di, add, to, drop00, measure, row_offset)
+    reason: str | None = None
     n1 = a + b
     n2 = c + d
     N = n1 + n2
@@ -253,6 +261,7 @@ def rma_mh(
         if R == 0 or S == 0:
             beta = se = nan
             beta_exp = nan
+            reason = _or_reason(a, b, c, d)
         else:
             beta_exp = R / S
             beta = float(np.log(beta_exp))
@@ -311,6 +320,8 @@ def rma_mh(
         S = np.sum(c * (n1 / N))
         if a.sum() == 0 or c.sum() == 0:
             beta = se = nan
+            arm = "treatment" if a.sum() == 0 else "control"
+            reason = f"no events in the {arm} arm of any study: the MH risk ratio is undefined"
         else:
             beta = float(np.log(R / S))
             se = float(np.sqrt(np.sum((n1 / N) * (n2 / N) * (a + c) - (a / N) * c) / (R * S)))
@@ -329,8 +340,9 @@ def rma_mh(
                 / W**2
             )
         )
-    if np.isnan(beta):
-        zval = pval = ci_lb = ci_ub = nan
+    if not np.isfinite(beta) or not np.isfinite(se):
+        reason = reason or "the Mantel-Haenszel estimate or its variance is undefined"
+        beta = se = zval = pval = ci_lb = ci_ub = nan
     else:
         zval, pval, ci_lb, ci_ub = _wald(beta, se, level)
     if k_yi > 1:
@@ -338,6 +350,8 @@ def rma_mh(
     else:
         q = 0.0
     q_pval, i2, h2, df = _heterogeneity(q, k_yi)
+    if reason is not None:  # max(0, NaN) above would read 0: Q is not estimable either
+        q = q_pval = i2 = h2 = nan
     return MHResult(
         measure=measure,
         k=k,
@@ -354,6 +368,7 @@ def rma_mh(
         i2=i2,
         h2=h2,
         level=level,
+        reason=reason,
         **extra,
     )
 
@@ -411,12 +426,14 @@ def rma_peto(
     V = xt * yt * (n1 / N) * (n2 / N) / (N - 1)
     sum_v = float(np.sum(V))
     if sum_v == 0:
-        raise InputError(
-            "Peto's method needs at least one table with events and non-events "
-            "(all hypergeometric variances are zero)",
-            column="ai",
-            expected="at least one study with 0 < events < participants overall",
-        )
+        nan = float("nan")
+        return PetoResult(
+            measure="PETO", k=k, k_yi=k_yi, estimate=nan, se=nan, zval=nan, pval=nan,
+            ci_lb=nan, ci_ub=nan, q=nan, q_df=max(k_yi - 1, 0), q_pval=nan, i2=nan, h2=nan,
+            k_pos=0, level=level,
+            reason="no table has both events and non-events (every hypergeometric variance is "
+            "0): Peto's odds ratio is undefined (metafor stops with an error here)",
+        )  # fmt: skip
     beta = float(np.sum(a - E) / sum_v)
     se = float(np.sqrt(1 / sum_v))
     zval, pval, ci_lb, ci_ub = _wald(beta, se, level)
@@ -446,6 +463,23 @@ def rma_peto(
         h2=h2,
         k_pos=k_pos,
         level=level,
+    )
+
+
+def _or_reason(a: np.ndarray, b: np.ndarray, c: np.ndarray, d: np.ndarray) -> str:
+    """Why the MH odds ratio is undefined (a sum of a d / N or of b c / N is zero)."""
+    if not (a + c).any():
+        return "no events in any study: the MH odds ratio is undefined"
+    if not (b + d).any():
+        return "every participant had the event: the MH odds ratio is undefined"
+    if not a.any() or not d.any():
+        return (
+            "no study has events in the treatment arm and non-events in the control arm "
+            "(sum a d / N = 0): the MH odds ratio is undefined"
+        )
+    return (
+        "no study has non-events in the treatment arm and events in the control arm "
+        "(sum b c / N = 0): the MH odds ratio is undefined"
     )
 
 

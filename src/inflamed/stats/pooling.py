@@ -16,24 +16,26 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import optimize, special
+from scipy import special
 
-from inflamed.stats.errors import ConvergenceError, InputError
+from inflamed.stats.errors import InputError
 from inflamed.stats.heterogeneity import (
     QProfileCI,
     cochran_q,
-    generalised_q,
     i2_h2,
     i2_h2_higgins_thompson,
     q_profile_bounds,
     typical_variance,
 )
-from inflamed.stats.validation import as_float_array, check_positive
+from inflamed.stats.moderators import check_inputs, design
+from inflamed.stats.options import METHODS, PI_TYPES, TESTS, check_options
+from inflamed.stats.options import control as _control
+from inflamed.stats.tau2 import Tau2Fit, estimate_tau2, loglik
 
 __all__ = [
     "METHODS",
@@ -45,464 +47,6 @@ __all__ = [
     "estimate_tau2",
     "rma",
 ]
-
-#: Estimators of tau^2 accepted by :func:`rma` (``EE`` is an alias of ``FE``).
-METHODS = ("FE", "EE", "DL", "HE", "SJ", "PM", "EB", "ML", "REML")
-#: Inference for the coefficients.
-TESTS = ("z", "t", "knha", "adhoc")
-#: Prediction-interval variants: ``auto`` follows the test as metafor's ``predict()`` does.
-PI_TYPES = ("auto", "z", "t", "higgins")
-
-_DEFAULT_CONTROL: dict[str, Any] = {
-    "threshold": 1e-10,  # absolute change in tau^2 that ends Fisher scoring
-    "maxiter": 1000,
-    "tau2_init": None,
-    "safeguard": True,  # step-halving + bracketed fallback; False = plain metafor Fisher scoring
-    "tol": 1e-12,  # root-finder tolerance (PM/EB and the fallback)
-}
-
-
-# --------------------------------------------------------------------------------------------
-# input handling
-# --------------------------------------------------------------------------------------------
-
-
-def _check_vector(x: Any, name: str, *, row_offset: int | None) -> np.ndarray:
-    """A finite 1-D float array (``inflamed.stats.validation.as_float_array``), fast for float arrays."""
-    if isinstance(x, np.ndarray) and x.dtype == np.float64 and x.ndim == 1 and np.isfinite(x).all():
-        return x.copy()
-    return as_float_array(name, x, row_offset=row_offset)
-
-
-def _check_inputs(yi: Any, vi: Any, row_offset: int | None) -> tuple[np.ndarray, np.ndarray]:
-    y = _check_vector(yi, "yi", row_offset=row_offset)
-    v = _check_vector(vi, "vi", row_offset=row_offset)
-    if y.shape != v.shape:
-        raise InputError("yi and vi have different lengths", column="vi", value=(y.size, v.size))
-    if y.size == 0:
-        raise InputError("no studies to pool (k = 0)", column="yi", expected="at least one study")
-    check_positive("vi", v, row_offset=row_offset)
-    return y, v
-
-
-def _design(
-    mods: Any, k: int, intercept: bool, row_offset: int | None
-) -> tuple[np.ndarray, tuple[str, ...]]:
-    """Build the design matrix; DataFrame columns that are not numeric become treatment dummies."""
-    cols: list[np.ndarray] = []
-    names: list[str] = []
-    if intercept:
-        cols.append(np.ones(k))
-        names.append("intrcpt")
-    if mods is not None:
-        if isinstance(mods, pd.Series):
-            mods = mods.to_frame()
-        if isinstance(mods, pd.DataFrame):
-            if len(mods) != k:
-                raise InputError(
-                    "mods has a different number of rows than yi",
-                    column="mods",
-                    value=len(mods),
-                    expected=f"{k} rows",
-                )
-            for col in mods.columns:
-                s = mods[col]
-                if pd.api.types.is_numeric_dtype(s) and not isinstance(
-                    s.dtype, pd.CategoricalDtype
-                ):
-                    arr = _check_vector(s.to_numpy(dtype=float), str(col), row_offset=row_offset)
-                    cols.append(arr)
-                    names.append(str(col))
-                else:
-                    if s.isna().any():
-                        i = int(np.flatnonzero(s.isna().to_numpy())[0])
-                        raise InputError(
-                            "categorical moderator is missing",
-                            column=str(col),
-                            row=None if row_offset is None else i + row_offset,
-                        )
-                    cat = s.astype("category")
-                    levels = list(cat.cat.categories)
-                    drop_first = intercept or len(cols) > 0
-                    for lev in levels[1:] if drop_first else levels:
-                        cols.append((s == lev).to_numpy(dtype=float))
-                        names.append(f"{col}{lev}")
-        else:
-            m = np.asarray(mods, dtype=float)
-            if m.ndim == 1:
-                m = m[:, None]
-            if m.ndim != 2 or m.shape[0] != k:
-                raise InputError(
-                    "mods must be a (k, m) array",
-                    column="mods",
-                    value=m.shape,
-                    expected=f"({k}, m)",
-                )
-            for j in range(m.shape[1]):
-                cols.append(_check_vector(m[:, j], f"mods[:, {j}]", row_offset=row_offset))
-                names.append(f"mod{j + 1}" if m.shape[1] > 1 else "mods")
-    if not cols:
-        raise InputError(
-            "the model has no coefficients",
-            column="mods",
-            expected="intercept=True or at least one moderator",
-        )
-    X = np.column_stack(cols)
-    if X.shape[1] > 1 and np.linalg.matrix_rank(X) < X.shape[1]:
-        raise InputError(
-            "the moderator matrix is not of full rank",
-            column="mods",
-            expected="linearly independent moderators",
-        )
-    return X, tuple(names)
-
-
-# --------------------------------------------------------------------------------------------
-# tau^2 estimators
-# --------------------------------------------------------------------------------------------
-
-
-def _proj(w: np.ndarray, X: np.ndarray) -> np.ndarray:
-    """``P = W - W X (X'WX)^-1 X'W`` via the QR decomposition of ``W^(1/2) X`` (well conditioned)."""
-    sw = np.sqrt(w)
-    qmat, _ = np.linalg.qr(sw[:, None] * X)
-    return np.diag(w) - (sw[:, None] * qmat) @ (sw[:, None] * qmat).T
-
-
-def _intercept_only(X: np.ndarray) -> bool:
-    return X.shape[1] == 1 and bool(np.all(X[:, 0] == 1.0))
-
-
-_LOG2PI = float(np.log(2 * np.pi))
-
-
-def _loglik_int(tau2: float, y: np.ndarray, v: np.ndarray, reml: bool) -> float:
-    """:func:`_loglik` for the intercept-only model in scalar sums (same value, no matrices)."""
-    k = y.size
-    s = v + tau2
-    w = 1.0 / s
-    sw = float(w.sum())
-    r = y - float(w @ y) / sw
-    rss = float(w @ (r * r))
-    slog = float(np.log(s).sum())
-    if not reml:
-        return -0.5 * k * _LOG2PI - 0.5 * slog - 0.5 * rss
-    return -0.5 * (k - 1) * _LOG2PI + 0.5 * np.log(k) - 0.5 * slog - 0.5 * np.log(sw) - 0.5 * rss
-
-
-def _step_int(tau2: float, y: np.ndarray, v: np.ndarray, method: str) -> tuple[float, float]:
-    """:func:`_fisher_step` for the intercept-only model: ``P y = w r``, traces in closed form."""
-    w = 1.0 / (v + tau2)
-    sw = float(w.sum())
-    r = y - float(w @ y) / sw
-    wr = w * r
-    ypp = float(wr @ wr)
-    sw2 = float(w @ w)
-    if method == "ML":
-        return ypp - sw, sw2
-    trp = sw - sw2 / sw
-    trpp = sw2 - 2.0 * float(w @ (w * w)) / sw + sw2 * sw2 / (sw * sw)
-    return ypp - trp, trpp
-
-
-def _loglik(tau2: float, y: np.ndarray, v: np.ndarray, X: np.ndarray, reml: bool) -> float:
-    """ML or REML log-likelihood at tau2 (metafor's ``ll.ML`` / ``ll.REML`` with REMLf=TRUE)."""
-    k, p = X.shape
-    s = v + tau2
-    w = 1.0 / s
-    wx = w[:, None] * X
-    xtwx = X.T @ wx
-    beta = np.linalg.solve(xtwx, wx.T @ y)
-    rss = float(np.sum(w * (y - X @ beta) ** 2))
-    if not reml:
-        return -0.5 * k * np.log(2 * np.pi) - 0.5 * float(np.sum(np.log(s))) - 0.5 * rss
-    _, ld = np.linalg.slogdet(xtwx)
-    _, ldx = np.linalg.slogdet(X.T @ X)
-    return (
-        -0.5 * (k - p) * np.log(2 * np.pi)
-        + 0.5 * ldx
-        - 0.5 * float(np.sum(np.log(s)))
-        - 0.5 * ld
-        - 0.5 * rss
-    )
-
-
-def _he(y, v, X) -> float:
-    k, p = X.shape
-    P = np.eye(k) - X @ np.linalg.solve(X.T @ X, X.T)
-    rss = float(y @ P @ y)
-    return (rss - float(np.sum(np.diag(P) * v))) / (k - p)
-
-
-def _fisher_step(tau2, y, v, X, method) -> tuple[float, float]:
-    """Twice the score and the expected information of metafor's Fisher scoring (ML, REML).
-
-    The Fisher step is ``score / information``: for REML ``(y'PPy - tr P) / tr(PP)``, for ML
-    ``(y'PPy - sum w) / sum w^2`` (Viechtbauer 2005, doi:10.3102/10769986030003261).
-    """
-    w = 1.0 / (v + tau2)
-    P = _proj(w, X)
-    Py = P @ y
-    if method == "ML":
-        return float(Py @ Py - w.sum()), float(np.sum(w * w))
-    return float(Py @ Py - np.trace(P)), float(np.sum(P * P))
-
-
-@dataclass(frozen=True)
-class _Tau2Fit:
-    tau2: float
-    converged: bool
-    iterations: int
-    algorithm: str
-    se_tau2: float
-
-
-def _q_equation(y, v, X, target: float, tol: float) -> float:
-    """Root of ``Q(tau2) = target`` on tau2 >= 0 (0 when Q(0) < target): PM and EB."""
-
-    def f(t: float) -> float:
-        return generalised_q(t, y, v, X) - target
-
-    if f(0.0) < 0:
-        return 0.0
-    hi = max(1.0, 10.0 * float(np.var(y)))
-    for _ in range(200):
-        if f(hi) < 0:
-            break
-        hi *= 2.0
-    return float(optimize.brentq(f, 0.0, hi, xtol=tol, rtol=4 * np.finfo(float).eps, maxiter=500))
-
-
-def _lik_fallback(y, v, X, method: str, tol: float) -> float:
-    """Maximise the (restricted) likelihood over tau2 >= 0 by a bracketed 1-D search.
-
-    Brent's method on the score where it changes sign on a bracket; otherwise a bounded scalar
-    maximiser; the better of the candidates and the boundary 0 is returned.
-    """
-    reml = method == "REML"
-
-    def score(t: float) -> float:
-        w = 1.0 / (v + t)
-        P = _proj(w, X)
-        Py = P @ y
-        if reml:
-            return float(Py @ Py - np.trace(P))
-        return float(Py @ Py - w.sum())
-
-    candidates = [0.0]
-    hi = max(1.0, 10.0 * float(np.var(y)) + float(np.max(v)))
-    for _ in range(200):
-        if score(hi) < 0:
-            break
-        hi *= 2.0
-    # scan a log grid for sign changes of the score (local maxima: + to -)
-    grid = np.concatenate([[0.0], np.geomspace(hi * 1e-10, hi, 200)])
-    sc = np.array([score(t) for t in grid])
-    for a, b, sa, sb in zip(grid[:-1], grid[1:], sc[:-1], sc[1:], strict=True):
-        if sa > 0 and sb <= 0:
-            candidates.append(
-                float(optimize.brentq(score, a, b, xtol=tol, rtol=4 * np.finfo(float).eps))
-            )
-    lls = [_loglik(t, y, v, X, reml) for t in candidates]
-    return candidates[int(np.argmax(lls))]
-
-
-def estimate_tau2(
-    yi: np.ndarray,
-    vi: np.ndarray,
-    X: np.ndarray | None = None,
-    method: str = "REML",
-    control: Mapping[str, Any] | None = None,
-) -> _Tau2Fit:
-    """Estimate tau^2 with one of the estimators of :data:`METHODS` (metafor 3.8-1 formulas).
-
-    Parameters
-    ----------
-    yi, vi
-        Effect sizes and sampling variances, shape (k,).
-    X
-        Design matrix (k, p); intercept only when None.
-    method
-        ``FE``/``EE`` (tau2 = 0), ``DL``, ``HE``, ``SJ``, ``PM``, ``EB``, ``ML``, ``REML``.
-    control
-        ``threshold``, ``maxiter``, ``tau2_init``, ``safeguard``, ``tol`` (see :func:`rma`).
-
-    Returns
-    -------
-    _Tau2Fit
-        ``tau2``, ``converged``, ``iterations``, ``algorithm`` and ``se_tau2`` (metafor's
-        standard error for the estimator).
-
-    Notes
-    -----
-    * DL (DerSimonian & Laird 1986), HE (Hedges 1983; Hedges & Olkin 1985), SJ (Sidik & Jonkman
-      2005, initial value ``var(y) (k-1)/k``) are closed forms, truncated at 0 as metafor does.
-    * PM (Paule & Mandel 1982) and EB (Morris 1983; Berkey et al. 1995) both solve
-      ``Q(tau2) = k - p``; metafor finds PM by ``uniroot`` and EB by Fisher-type iteration to the
-      same root. Here both use Brent's method to ``tol``.
-    * ML/REML: Fisher scoring from the HE estimate as in metafor (Viechtbauer 2005,
-      doi:10.3102/10769986030003261), with metafor's step-halving at the boundary tau2 = 0.
-      Fisher scoring uses the expected information, and where it differs enough from the observed
-      information the plain iteration oscillates around the root with growing amplitude (metafor
-      then stops with "Fisher scoring algorithm did not converge"). With ``safeguard`` (default)
-      inflamed keeps a bracket on the score: once the iterate crosses the root the next step is a
-      secant (regula falsi) step between the last two iterates, and a step that leaves the bracket
-      is replaced by bisection. If that still has not converged after ``maxiter`` steps the
-      estimate is the best root of the score found by Brent's method on a scanned grid over
-      tau2 >= 0. metafor's check that the likelihood is not higher at tau2 = 0 (``ll0check``) is
-      applied (with ``safeguard`` the global search decides). ``safeguard=False`` is plain metafor
-      Fisher scoring and raises :class:`~inflamed.errors.ConvergenceError` where it fails.
-    """
-    y = np.asarray(yi, dtype=float)
-    v = np.asarray(vi, dtype=float)
-    k = y.size
-    if X is None:
-        X = np.ones((k, 1))
-    p = X.shape[1]
-    con = {**_DEFAULT_CONTROL, **(control or {})}
-    method = method.upper()
-    if method == "EE":
-        method = "FE"
-    if method not in METHODS:
-        raise InputError(
-            "unknown method", column="method", value=method, expected=", ".join(METHODS)
-        )
-    if method == "FE":
-        return _Tau2Fit(0.0, True, 0, "none", float("nan"))
-    if k <= p:
-        raise InputError("too few studies to estimate tau^2", value=k, expected=f"k > {p}")
-
-    if method == "DL":
-        w = 1.0 / v
-        if _intercept_only(X):
-            sw, sw2 = float(w.sum()), float(w @ w)
-            r = y - float(w @ y) / sw
-            rss = float(w @ (r * r))
-            trP = sw - sw2 / sw
-            sumpp = sw2 - 2.0 * float(w @ (w * w)) / sw + sw2 * sw2 / (sw * sw)
-        else:
-            P = _proj(w, X)
-            rss = float(y @ P @ y)
-            trP = float(np.trace(P))
-            sumpp = float(np.sum(P * P))
-        tau2 = max(0.0, (rss - (k - p)) / trP)
-        se = np.sqrt((2 * (k - p) + 4 * tau2 * trP + 2 * tau2**2 * sumpp) / trP**2)
-        return _Tau2Fit(tau2, True, 0, "closed form", float(se))
-    if method == "HE":
-        Pols = np.eye(k) - X @ np.linalg.solve(X.T @ X, X.T)
-        PV = Pols * v[None, :]
-        trPV = float(np.trace(PV))
-        tau2 = max(0.0, (float(y @ Pols @ y) - trPV) / (k - p))
-        se = np.sqrt(
-            (2 * np.sum(PV * PV.T) + 4 * tau2 * trPV + 2 * tau2**2 * (k - p)) / (k - p) ** 2
-        )
-        return _Tau2Fit(tau2, True, 0, "closed form", float(se))
-    if method == "SJ":
-        tau0 = con["tau2_init"]
-        if tau0 is None:
-            tau0 = float(np.var(y - y.mean()))  # var(y) (k-1)/k
-        w = 1.0 / (v + tau0)
-        P = _proj(w, X)
-        PV = P * v[None, :]
-        tau2 = max(0.0, tau0 * float(y @ P @ y) / (k - p))
-        se = np.sqrt(
-            tau0**2
-            / (k - p) ** 2
-            * (2 * np.sum(PV * PV.T) + 4 * tau2 * np.sum(PV * P) + 2 * tau2**2 * np.sum(P * P))
-        )
-        return _Tau2Fit(tau2, True, 0, "closed form", float(se))
-    if method in ("PM", "EB"):
-        tau2 = _q_equation(y, v, X, float(k - p), con["tol"])
-        w = 1.0 / (v + tau2)
-        se = np.sqrt(2 * k**2 / (k - p) / w.sum() ** 2)
-        return _Tau2Fit(tau2, True, 0, "brent (Q = k - p)", float(se))
-
-    # ML / REML: Fisher scoring (metafor), safeguarded
-    reml = method == "REML"
-    if _intercept_only(X):
-
-        def ll(t: float) -> float:
-            return _loglik_int(t, y, v, reml)
-
-        def step(t: float) -> tuple[float, float]:
-            return _step_int(t, y, v, method)
-    else:
-
-        def ll(t: float) -> float:
-            return _loglik(t, y, v, X, reml)
-
-        def step(t: float) -> tuple[float, float]:
-            return _fisher_step(t, y, v, X, method)
-
-    tau2 = con["tau2_init"]
-    if tau2 is None:
-        tau2 = max(0.0, _he(y, v, X))
-    tau2 = float(tau2)
-    converged = False
-    it = 0
-    safeguard = bool(con["safeguard"])
-    lo, hi = 0.0, np.inf  # bracket on the score: positive at lo (or lo = 0), negative at hi
-    t_prev = g_prev = None
-    while it < con["maxiter"]:
-        it += 1
-        g, info = step(tau2)
-        if not (np.isfinite(g) and np.isfinite(info)) or info <= 0:
-            break
-        new = tau2 + g / info  # metafor's Fisher scoring step
-        if safeguard:
-            if g > 0:
-                lo = max(lo, tau2)
-            elif g < 0:
-                hi = min(hi, tau2)
-            else:
-                converged = True
-                break
-            if tau2 == 0.0 and g < 0:  # maximum on the boundary
-                converged = True
-                break
-            if g_prev is not None and g * g_prev < 0:
-                # the iterate crossed the root: a secant (regula falsi) step between the two
-                new = tau2 - g * (tau2 - t_prev) / (g - g_prev)
-            if new >= hi or (new <= lo and lo > 0):
-                new = 0.5 * (lo + hi)  # bisection inside the bracket
-            elif new < 0:
-                new = 0.0  # test the boundary directly instead of halving towards it
-        adj = new - tau2
-        while tau2 + adj < 0:  # metafor's step-halving at the boundary tau2 = 0
-            adj /= 2.0
-        new = tau2 + adj
-        change = abs(new - tau2)
-        t_prev, g_prev = tau2, g
-        tau2 = new
-        if change < con["threshold"]:
-            converged = True
-            break
-    algorithm = "fisher scoring" + (" (bracketed)" if safeguard else "")
-    if not converged:
-        if not con["safeguard"]:
-            raise ConvergenceError(
-                f"Fisher scoring for {method} did not converge in {con['maxiter']} iterations "
-                "(control safeguard=False); use the default safeguard=True"
-            )
-        tau2 = _lik_fallback(y, v, X, method, con["tol"])
-        converged = True
-        algorithm = "bracketed score root (Brent) after Fisher scoring failed"
-    # metafor's ll0check: is the likelihood at tau2 = 0 higher?
-    if tau2 > 0 and ll(0.0) - ll(tau2) > 1e-10:
-        tau2 = 0.0 if not con["safeguard"] else _lik_fallback(y, v, X, method, con["tol"])
-    tau2 = max(0.0, tau2)
-    w = 1.0 / (v + tau2)
-    if reml and _intercept_only(X):
-        sw, sw2 = float(w.sum()), float(w @ w)
-        trpp = sw2 - 2.0 * float(w @ (w * w)) / sw + sw2 * sw2 / (sw * sw)
-        se = np.sqrt(2.0 / trpp)
-    elif reml:
-        P = _proj(w, X)
-        se = np.sqrt(2.0 / np.sum(P * P))
-    else:
-        se = np.sqrt(2.0 / np.sum(w * w))
-    return _Tau2Fit(tau2, converged, it, algorithm, float(se))
-
 
 # --------------------------------------------------------------------------------------------
 # results
@@ -588,6 +132,14 @@ class RMAResult:
         Log-likelihoods at the estimate.
     yi, vi, X
         The data the model was fitted to.
+    n_local_maxima
+        ML/REML: number of distinct local maxima of the (restricted) likelihood (more than 1:
+        the global one is used and a warning says so); None for other estimators.
+    warnings
+        Every warning issued while fitting (also issued as ``UserWarning``).
+    dropped, all_names
+        Redundant moderator columns dropped from the design (as metafor) and the column names
+        before dropping.
     """
 
     k: int
@@ -636,6 +188,10 @@ class RMAResult:
     yi: np.ndarray = field(repr=False)
     vi: np.ndarray = field(repr=False)
     X: np.ndarray = field(repr=False)
+    n_local_maxima: int | None = None
+    warnings: tuple[str, ...] = ()
+    dropped: tuple[str, ...] = ()
+    all_names: tuple[str, ...] = ()
 
     # -- convenience ---------------------------------------------------------------------
     @property
@@ -695,10 +251,14 @@ class RMAResult:
                 newmods.to_numpy() if isinstance(newmods, pd.DataFrame) else newmods, dtype=float
             )
             m = self.p - (1 if self.intercept else 0)
+            m_all = len(self.all_names) - (1 if self.intercept else 0)
             if arr.ndim == 0:
                 arr = arr.reshape(1, 1)
             elif arr.ndim == 1:
                 arr = arr[:, None] if m == 1 else arr[None, :]
+            if self.dropped and arr.shape[1] == m_all != m:  # newmods for every moderator given
+                given = self.all_names[1:] if self.intercept else self.all_names
+                arr = arr[:, [n not in self.dropped for n in given]]
             if arr.shape[1] != m:
                 raise InputError(
                     "newmods has the wrong number of columns",
@@ -782,6 +342,8 @@ class RMAResult:
             "pi_lb": self.pi_lb,
             "pi_ub": self.pi_ub,
             "converged": self.converged,
+            "n_local_maxima": self.n_local_maxima,
+            "warnings": list(self.warnings),
         }
         if self.p > 1 or not self.intercept:
             out["coefficients"] = [
@@ -792,6 +354,7 @@ class RMAResult:
             out["qm_df"] = list(self.qm_df)
             out["qm_pval"] = self.qm_pval
             out["r2"] = self.r2
+            out["dropped_moderators"] = list(self.dropped)
         if qprofile and self.k > 1 and self.method != "FE":
             ci = confint_tau2(self)
             out.update(
@@ -903,31 +466,15 @@ def rma(
     Viechtbauer W (2010) Conducting meta-analyses in R with the metafor package. J Stat Softw
     36(3):1-48. doi:10.18637/jss.v036.i03
     """
-    method = str(method).upper()
-    if method == "EE":
-        method = "FE"
-    if method not in METHODS:
-        raise InputError(
-            "unknown method", column="method", value=method, expected=", ".join(METHODS)
-        )
-    if test not in TESTS:
-        raise InputError("unknown test", column="test", value=test, expected=", ".join(TESTS))
-    if pi not in PI_TYPES:
-        raise InputError(
-            "unknown prediction-interval type", column="pi", value=pi, expected=", ".join(PI_TYPES)
-        )
-    if i2_def not in ("metafor", "ht"):
-        raise InputError(
-            "unknown I^2 definition", column="i2_def", value=i2_def, expected="metafor or ht"
-        )
-    level = float(level)
-    if level <= 1:  # metafor accepts 0.95 as 95 %
-        level *= 100
-    if not 0 < level < 100:
-        raise InputError("level must lie between 0 and 100", column="level", value=level)
-    y, v = _check_inputs(yi, vi, row_offset)
+    method, level = check_options(method, test, pi, i2_def, level)
+    con = _control(control)
+    y, v = check_inputs(yi, vi, row_offset)
     k = y.size
-    X, names = _design(mods, k, intercept, row_offset)
+    des = design(mods, k, intercept, row_offset)
+    notes: list[str] = list(des.warnings)
+    for msg in des.warnings:
+        warnings.warn(msg, UserWarning, stacklevel=2)
+    X, names = des.X, des.names
     p = X.shape[1]
 
     if k == 1:
@@ -944,7 +491,7 @@ def rma(
                 expected=f"k > {p}",
             )
         test_eff = "z"
-        fit = _Tau2Fit(float("nan"), True, 0, "none (k = 1)", float("nan"))
+        fit = Tau2Fit(float("nan"), True, 0, "none (k = 1)", float("nan"))
     else:
         if k <= p:
             raise InputError(
@@ -953,7 +500,8 @@ def rma(
                 expected=f"k > {p}",
             )
         test_eff = test
-        fit = estimate_tau2(y, v, X, method, control)
+        fit = estimate_tau2(y, v, X, method, con)
+        notes.extend(fit.warnings)
 
     tau2 = fit.tau2
     tau2_use = 0.0 if not np.isfinite(tau2) else tau2
@@ -975,9 +523,26 @@ def rma(
                 UserWarning,
                 stacklevel=2,
             )
-        s2w = 0.0 if rss <= np.finfo(float).eps else rss / (k - p)
+        s2w = 0.0 if rss <= _zero_rss(y, w) else rss / (k - p)
         if test_eff == "adhoc":
             s2w = max(1.0, s2w)
+        elif s2w == 0.0:
+            # every residual is zero (e.g. identical studies): metafor keeps s2w = 0, a
+            # zero-width interval with p = 0; the default floors it at 1 (its test="adhoc")
+            msg = (
+                "Knapp-Hartung scale factor s2w = 0 (the weighted residuals are all zero, e.g. "
+                "identical studies): "
+                + (
+                    "s2w floored at 1 as test='adhoc' (control s2w_zero='adhoc')"
+                    if con["s2w_zero"] == "adhoc"
+                    else "the interval has zero width, as metafor reports it"
+                )
+            )
+            if con["s2w_zero"] == "adhoc":
+                s2w = 1.0
+                test_eff = "adhoc"
+            notes.append(msg)
+            warnings.warn(msg, UserWarning, stacklevel=2)
     vb = s2w * vb
     ddf = k - p if test_eff in ("t", "knha", "adhoc") else None
     alpha = 1 - level / 100
@@ -1010,7 +575,7 @@ def rma(
 
     # heterogeneity (always from the fixed-effect weights)
     if k > p:
-        if _intercept_only(X):
+        if _is_intercept_only(X):
             w0 = 1.0 / v
             sw0, sw02 = float(w0.sum()), float(w0 @ w0)
             r0 = y - float(w0 @ y) / sw0
@@ -1031,12 +596,8 @@ def rma(
     i2, h2 = (i2_m, h2_m) if i2_def == "metafor" else (i2_ht, h2_ht)
 
     # log-likelihoods (metafor's ll.ML, ll.REML with REMLf = TRUE)
-    if _intercept_only(X):
-        ll_ml = _loglik_int(tau2_use, y, v, reml=False)
-        ll_reml = _loglik_int(tau2_use, y, v, reml=True) if k > p else float("nan")
-    else:
-        ll_ml = _loglik(tau2_use, y, v, X, reml=False)
-        ll_reml = _loglik(tau2_use, y, v, X, reml=True) if k > p else float("nan")
+    ll_ml = loglik(tau2_use, y, v, X, reml=False)
+    ll_reml = loglik(tau2_use, y, v, X, reml=True) if k > p else float("nan")
 
     # pseudo R^2
     r2: float | None = None
@@ -1044,7 +605,9 @@ def rma(
         if method == "FE":
             r2 = _wls_adj_r2(y, X, w)
         else:
-            tau2_0 = estimate_tau2(y, v, None, method, control).tau2
+            with warnings.catch_warnings():  # the intercept-only model is not the one reported
+                warnings.simplefilter("ignore", UserWarning)
+                tau2_0 = estimate_tau2(y, v, None, method, con).tau2
             r2 = 0.0 if tau2_0 == 0 else max(0.0, 100.0 * (tau2_0 - tau2) / tau2_0)
 
     res = RMAResult(
@@ -1094,12 +657,14 @@ def rma(
         yi=y,
         vi=v,
         X=X,
+        n_local_maxima=fit.n_local_maxima,
+        warnings=tuple(notes),
+        dropped=des.dropped,
+        all_names=des.all_names,
     )
     if p == 1 and intercept:
         pcrit, pdf = res._pi_crit()
         spi = float(np.sqrt(se[0] ** 2 + tau2_use))
-        from dataclasses import replace
-
         res = replace(
             res,
             pi_lb=float(beta[0] - pcrit * spi),
@@ -1107,6 +672,19 @@ def rma(
             pi_df=pdf,
         )
     return res
+
+
+def _is_intercept_only(X: np.ndarray) -> bool:
+    return X.shape[1] == 1 and bool(np.all(X[:, 0] == 1.0))
+
+
+def _zero_rss(y: np.ndarray, w: np.ndarray) -> float:
+    """A weighted RSS at or below this is rounding noise: residuals within 16 eps of ``|y|``.
+
+    metafor compares with ``.Machine$double.eps`` absolutely, which depends on the data's units;
+    this bound is relative, so rescaled data give the same decision.
+    """
+    return y.size * (16 * np.finfo(float).eps) ** 2 * float(np.sum(w * y * y))
 
 
 def _wls_adj_r2(y: np.ndarray, X: np.ndarray, w: np.ndarray) -> float:
