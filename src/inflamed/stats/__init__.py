@@ -45,11 +45,12 @@ _EXPORTS: dict[str, str] = {
     "hedges_j": "effect_sizes",
     "split_shared_control": "multi_arm",
     # pooling
-    "RMAResult": "pooling",
-    "PredictResult": "pooling",
+    "RMAResult": "rma_result",
+    "PredictResult": "rma_result",
     "rma": "pooling",
-    "estimate_tau2": "pooling",
-    "confint_tau2": "pooling",
+    "estimate_tau2": "tau2",
+    "Tau2Fit": "tau2",
+    "confint_tau2": "rma_result",
     "QProfileCI": "heterogeneity",
     "MHResult": "binary",
     "PetoResult": "binary",
@@ -144,7 +145,9 @@ if TYPE_CHECKING:  # static analysers see ordinary imports
     )
     from inflamed.stats.network.model import NMAResult, nma
     from inflamed.stats.network.ranking import pscores
-    from inflamed.stats.pooling import PredictResult, RMAResult, confint_tau2, estimate_tau2, rma
+    from inflamed.stats.pooling import rma
+    from inflamed.stats.rma_result import PredictResult, RMAResult, confint_tau2
+    from inflamed.stats.tau2 import Tau2Fit, estimate_tau2
     from inflamed.stats.presets import PRESETS, preset
     from inflamed.stats.small_study import (
         BeggResult,

@@ -11,6 +11,7 @@ two paths agree to 1e-10); there is no second random-effects engine here.
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -297,7 +298,9 @@ def influence_diagnostics(
     kw["intercept"] = False
     beta = np.asarray(full.beta, dtype=float)
     vb = np.asarray(full.vb, dtype=float).reshape(p, p)
-    svb = np.linalg.inv(vb)
+    svb = _inverse_or_none(vb)
+    if svb is None:
+        _warn_singular()
     tau2_full = 0.0 if not math.isfinite(full.tau2) else float(full.tau2)
     w = 1.0 / (v + tau2_full)
     hat = np.einsum("ij,jk,ik->i", x, np.linalg.inv(x.T @ (w[:, None] * x)), x) * w
@@ -321,12 +324,14 @@ def influence_diagnostics(
         s2w_del[i] = res.s2w
         delpred[i] = x[i] @ b_del
         vdelpred[i] = x[i] @ vb_del_model @ x[i]
-        dffits[i] = (pred_full[i] - delpred[i]) / math.sqrt(res.s2w * hat[i] * (t2 + v[i]))
         vb_del = np.linalg.inv(x.T @ (x / (v + t2)[:, None]))
         dfb = beta - b_del
-        dfbetas[i] = dfb / np.sqrt(res.s2w * np.diag(vb_del))
-        cook_d[i] = float(dfb @ svb @ dfb)
-        cov_r[i] = float(np.linalg.det(vb_del_model) / np.linalg.det(vb))
+        if res.s2w > 0:  # s2w = 0 (zero residuals): scaled differences are undefined, NaN
+            dffits[i] = (pred_full[i] - delpred[i]) / math.sqrt(res.s2w * hat[i] * (t2 + v[i]))
+            dfbetas[i] = dfb / np.sqrt(res.s2w * np.diag(vb_del))
+        if svb is not None:
+            cook_d[i] = float(dfb @ svb @ dfb)
+            cov_r[i] = float(np.linalg.det(vb_del_model) / np.linalg.det(vb))
     return _assemble(
         full,
         labs,
@@ -356,7 +361,8 @@ def _assemble(full: Any, labs: tuple[str, ...], d: _Deletions, hat: np.ndarray) 
     k, p = d.dfbetas.shape
     resid = y - d.delpred
     resid[np.abs(resid) < 100 * np.finfo(float).eps] = 0.0
-    rstudent = resid / np.sqrt(v * d.s2w_del + d.vdelpred + d.tau2_del * d.s2w_del)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        rstudent = resid / np.sqrt(v * d.s2w_del + d.vdelpred + d.tau2_del * d.s2w_del)
     with np.errstate(invalid="ignore"):
         flag = (
             (np.abs(d.dffits) > 3.0 * math.sqrt(p / (k - p)) if k > p else np.zeros(k, bool))
@@ -402,17 +408,21 @@ def _influence_result(
     s2w, b_del = fits["s2w"], fits["estimate"]
     vb_del_model = fits["se"] ** 2
     dfb = beta - b_del
-    d = _Deletions(
-        delpred=b_del,
-        vdelpred=vb_del_model,
-        tau2_del=t2,
-        qe_del=fits["q"],
-        s2w_del=s2w,
-        dffits=dfb / np.sqrt(s2w * hat * (t2 + v)),
-        cook_d=dfb * dfb / vb,
-        cov_r=vb_del_model / vb,
-        dfbetas=(dfb / np.sqrt(s2w / fits["sum_w_all"]))[:, None],
-    )
+    if not vb > 0:
+        _warn_singular()
+    nan = np.full(dfb.shape, np.nan)
+    with np.errstate(divide="ignore", invalid="ignore"):  # s2w = 0 or vb = 0: NaN, no crash
+        d = _Deletions(
+            delpred=b_del,
+            vdelpred=vb_del_model,
+            tau2_del=t2,
+            qe_del=fits["q"],
+            s2w_del=s2w,
+            dffits=np.where(s2w > 0, dfb / np.sqrt(s2w * hat * (t2 + v)), nan),
+            cook_d=dfb * dfb / vb if vb > 0 else nan,
+            cov_r=vb_del_model / vb if vb > 0 else nan,
+            dfbetas=np.where(s2w > 0, dfb / np.sqrt(s2w / fits["sum_w_all"]), nan)[:, None],
+        )
     return _assemble(full, labs, d, hat)
 
 
@@ -461,3 +471,21 @@ def case_deletion(
         _loo_result(fits, labs, full.method, full.test),
         _influence_result(full, fits, labs),
     )
+
+
+def _warn_singular() -> None:
+    warnings.warn(
+        "influence diagnostics: the variance matrix of the coefficients is singular (e.g. "
+        "identical studies with s2w = 0 under Knapp-Hartung); Cook's distance and cov.r are "
+        "NaN (metafor's influence() stops with an error here)",
+        UserWarning,
+        stacklevel=3,
+    )
+
+
+def _inverse_or_none(a: np.ndarray) -> np.ndarray | None:
+    """The inverse of a symmetric matrix, or None when it is singular to working precision."""
+    scale = float(np.max(np.abs(a))) if a.size else 0.0
+    if scale == 0.0 or not np.isfinite(scale) or np.linalg.cond(a) > 1.0 / np.finfo(float).eps:
+        return None
+    return np.linalg.inv(a)

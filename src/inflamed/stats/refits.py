@@ -54,9 +54,11 @@ MODEL_COLUMNS = (
 
 
 def fit_quietly(yi: np.ndarray, vi: np.ndarray, **kwargs: Any) -> RMAResult:
-    """Fit ``rma`` with the k = 1 warning silenced (the callers document k = 1 rows)."""
+    """Fit ``rma`` with the k = 1 and s2w = 0 warnings silenced (the full model's fit and the
+    callers report them; one per refit would repeat them k times). ``res.warnings`` keeps them."""
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="k = 1", category=UserWarning)
+        warnings.filterwarnings("ignore", message="Knapp-Hartung scale", category=UserWarning)
         return rma(yi, vi, **kwargs)
 
 
