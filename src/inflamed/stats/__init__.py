@@ -146,9 +146,8 @@ if TYPE_CHECKING:  # static analysers see ordinary imports
     from inflamed.stats.network.model import NMAResult, nma
     from inflamed.stats.network.ranking import pscores
     from inflamed.stats.pooling import rma
-    from inflamed.stats.rma_result import PredictResult, RMAResult, confint_tau2
-    from inflamed.stats.tau2 import Tau2Fit, estimate_tau2
     from inflamed.stats.presets import PRESETS, preset
+    from inflamed.stats.rma_result import PredictResult, RMAResult, confint_tau2
     from inflamed.stats.small_study import (
         BeggResult,
         EggerResult,
@@ -158,3 +157,4 @@ if TYPE_CHECKING:  # static analysers see ordinary imports
         trim_and_fill,
     )
     from inflamed.stats.subgroups import SubgroupResult, subgroup_analysis
+    from inflamed.stats.tau2 import Tau2Fit, estimate_tau2

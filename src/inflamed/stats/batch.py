@@ -23,7 +23,7 @@ from scipy import special
 from inflamed.stats.errors import InputError
 from inflamed.stats.options import check_options
 from inflamed.stats.options import control as _control
-from inflamed.stats.tau2 import estimate_tau2
+from inflamed.stats.tau2 import estimate_tau2, multimodal_rows
 
 __all__ = ["BatchResult", "rma_batch"]
 
@@ -277,11 +277,14 @@ def _fit_tau2(
         conv[idx[done & ~bad]] = True
         active[idx[done | bad]] = False
     tau2 = np.maximum(0.0, tau2)
-    # rows that did not converge, or where the likelihood is higher at 0 (metafor's ll0check):
-    # the scalar safeguarded estimator (bracketed search) decides
+    # rows that did not converge, whose likelihood is higher at 0 (metafor's ll0check) or may
+    # have several local maxima: the scalar estimator's global search decides
     ll0 = _loglik(np.zeros(m), y, v, mask, k, reml)
     llt = _loglik(tau2, y, v, mask, k, reml)
-    redo = np.flatnonzero(~conv | ((tau2 > 0) & (ll0 - llt > 1e-10)))
+    redo = ~conv | ((tau2 > 0) & (ll0 - llt > 1e-10))
+    if con["safeguard"]:  # possibly multimodal likelihoods: the scalar global search decides
+        redo |= multimodal_rows(y, v, mask, reml)
+    redo = np.flatnonzero(redo)
     for i in redo:
         sel = mask[i].astype(bool)
         fit = estimate_tau2(y[i, sel], v[i, sel], None, method, con)

@@ -27,7 +27,14 @@ from inflamed.stats.heterogeneity import generalised_q
 from inflamed.stats.options import check_options
 from inflamed.stats.options import control as _control
 
-__all__ = ["GRID_PER_EFOLD", "Projection", "Tau2Fit", "estimate_tau2", "loglik"]
+__all__ = [
+    "GRID_PER_EFOLD",
+    "Projection",
+    "Tau2Fit",
+    "estimate_tau2",
+    "loglik",
+    "multimodal_rows",
+]
 
 _LOG2PI = float(np.log(2 * np.pi))
 _EPS = float(np.finfo(float).eps)
@@ -233,6 +240,44 @@ def _global_ml(y, v, X, method: str, tol: float) -> Tau2Fit:
     return Tau2Fit(
         cands[best], True, evals, "global grid + Brent", np.nan, len(maxima), maxima, msgs
     )
+
+
+def multimodal_rows(y: np.ndarray, v: np.ndarray, mask: np.ndarray, reml: bool) -> np.ndarray:
+    """For m intercept-only analyses (rows; ``mask`` 1 where a study is present): True where the
+    (restricted) likelihood may have more than one local maximum on tau2 >= 0.
+
+    The same grid as :func:`estimate_tau2` (uniform in ``log(tau2 + v_min)`` up to the bound of
+    ``_upper_bound``), vectorised over rows; a row is flagged when its score has more than one
+    candidate maximum (a + to - sign change, or the boundary 0 with a negative score). The batch
+    engine hands flagged rows to :func:`estimate_tau2`.
+    """
+    m = y.shape[0]
+    flags = np.zeros(m, dtype=bool)
+    k = mask.sum(axis=1)
+    vmin = np.where(mask > 0, v, np.inf).min(axis=1)
+    vmax = np.where(mask > 0, v, 0.0).max(axis=1)
+    ybar = (mask * y).sum(axis=1) / k
+    rss = (mask * (y - ybar[:, None]) ** 2).sum(axis=1)
+    n = k - 1 if reml else k
+    with np.errstate(divide="ignore", invalid="ignore"):
+        upper = 1.1 * (rss + np.sqrt(rss * rss + 4.0 * n * rss * vmax)) / (2.0 * n)
+    smax = np.log1p(np.where(upper > 0, upper, 0.0) / vmin)
+    g = max(32, int(np.ceil(GRID_PER_EFOLD * float(np.max(smax, initial=0.0)))) + 1)
+    frac = np.linspace(0.0, 1.0, g)
+    rows_per_chunk = max(1, 2_000_000 // max(1, g * y.shape[1]))
+    for start in range(0, m, rows_per_chunk):
+        sl = slice(start, min(m, start + rows_per_chunk))
+        t = vmin[sl, None] * np.expm1(smax[sl, None] * frac[None, :])  # (r, g)
+        w = mask[sl, None, :] / (v[sl, None, :] + t[:, :, None])  # (r, g, k)
+        sw = w.sum(axis=2)
+        r = y[sl, None, :] - (np.einsum("rgk,rk->rg", w, y[sl]) / sw)[:, :, None]
+        wr = w * r
+        score = np.einsum("rgk,rgk->rg", wr, wr)
+        score -= sw - (w * w).sum(axis=2) / sw if reml else sw
+        down = (score[:, :-1] > 0) & (score[:, 1:] <= 0)
+        n_cand = down.sum(axis=1) + (score[:, 0] <= 0)
+        flags[sl] = n_cand > 1
+    return flags
 
 
 def _fisher_plain(y, v, X, method: str, con: Mapping[str, Any]) -> tuple[float, int]:
