@@ -14,7 +14,7 @@ from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
-from scipy import optimize, stats
+from scipy import stats
 
 from inflamed.stats.errors import InputError
 from inflamed.stats.validation import as_float_array, check_positive, check_same_length
@@ -45,9 +45,10 @@ class ThreeLevelResult:
         The "typical" sampling variance used in the I^2 denominator.
     loglik
         Maximised (restricted) log-likelihood, on metafor's scale.
-    converged, n_iter, grad_norm
-        Whether the optimiser met its tolerance, its iteration count, and the norm of the projected
-        score at the solution.
+    converged, n_iter, grad_norm, rel_step
+        Whether the optimiser met its tolerance, its iteration count, the norm of the projected
+        score at the solution and the last Fisher step relative to the variance scale (what
+        ``tol`` bounds).
     """
 
     k: int
@@ -75,6 +76,7 @@ class ThreeLevelResult:
     converged: bool
     n_iter: int
     grad_norm: float
+    rel_step: float
 
     def to_dict(self) -> dict[str, Any]:
         """Return the fields as a plain dictionary."""
@@ -197,61 +199,61 @@ class _Likelihood:
         return pt["ll"], score, info
 
 
-def _fit(
-    lik: _Likelihood, starts: list[np.ndarray], tol: float
-) -> tuple[np.ndarray, bool, int, float]:
-    """Maximise the likelihood over theta >= 0: L-BFGS-B from several starts, then Fisher scoring."""
+def _fisher(lik: _Likelihood, theta: np.ndarray, tol: float, maxiter: int) -> tuple[Any, ...]:
+    """Safeguarded Fisher scoring on the profiled likelihood from ``theta`` (components >= 0).
 
-    def negll(theta: np.ndarray) -> tuple[float, np.ndarray]:
-        ll, score, _ = lik.score_info(theta)
-        return -ll, -score
-
-    best: tuple[float, np.ndarray] | None = None
-    n_iter = 0
-    for start in starts:
-        res = optimize.minimize(
-            negll,
-            start,
-            jac=True,
-            method="L-BFGS-B",
-            bounds=[(0.0, None)] * len(start),
-            options={"ftol": 1e-15, "gtol": 1e-12, "maxiter": 2000},
-        )
-        n_iter += int(res.nit)
-        if best is None or res.fun < best[0]:
-            best = (float(res.fun), np.asarray(res.x, dtype=float))
-    assert best is not None
-    theta = np.maximum(best[1], 0.0)
-    # Fisher-scoring polish on the free (interior) components; boundary components stay at 0
-    # when the score points outwards.
-    for _ in range(200):
-        n_iter += 1
-        ll, score, info = lik.score_info(theta)
+    Each step solves the expected-information system on the free components (a component at 0
+    whose score points outwards stays there), is projected onto theta >= 0 and halved until the
+    log-likelihood does not fall by more than its rounding noise. Converged when the step is below
+    ``tol`` times the variance scale ``max(max(theta), mean(v))`` (scale-relative, so it does
+    not depend on the units of the effects).
+    """
+    ll, score, info = lik.score_info(theta)
+    rel = np.inf
+    for it in range(1, maxiter + 1):
         free = ~((theta <= 0.0) & (score <= 0.0))
-        if not free.any():
-            break
         step = np.zeros_like(theta)
-        step[free] = np.linalg.lstsq(info[np.ix_(free, free)], score[free], rcond=None)[0]
+        if free.any():
+            sub = info[np.ix_(free, free)]
+            step[free] = np.linalg.lstsq(sub, score[free], rcond=None)[0]
+        scale = max(float(np.max(theta)), float(np.mean(lik.v)))
+        rel = float(np.max(np.abs(step))) / scale
+        if rel <= tol:
+            return theta, True, it, score, rel
+        noise = 64 * np.finfo(float).eps * (abs(ll) + lik.k)
         lam = 1.0
-        while lam > 1e-8:
+        while True:
             cand = np.maximum(theta + lam * step, 0.0)
-            if lik.parts(cand)["ll"] >= ll - 1e-12:
+            ll_c = lik.parts(cand)["ll"]
+            if ll_c >= ll - noise or lam < 1e-12:
                 break
             lam /= 2.0
+        if ll_c < ll - noise:  # no step increases the likelihood: stop where we are
+            return theta, False, it, score, rel
         theta = cand
-        if np.max(np.abs(lam * step)) < 1e-14 * max(1.0, float(np.max(theta))):
-            break
-    _, score, info = lik.score_info(theta)
+        ll, score, info = lik.score_info(theta)
+    return theta, False, maxiter, score, rel
+
+
+def _fit(lik: _Likelihood, starts: list[np.ndarray], tol: float) -> tuple[Any, ...]:
+    """Best of safeguarded Fisher scoring from several starts (the profile may not be concave).
+
+    Returns ``theta, converged, n_iter, grad_norm, rel_step``: ``grad_norm`` is the norm of the
+    projected score (components at 0 with an outward score count as 0) at the solution, and
+    ``rel_step`` the last Fisher step relative to the variance scale.
+    """
+    best = None
+    n_iter = 0
+    for start in starts:
+        theta, conv, it, score, rel = _fisher(lik, np.asarray(start, dtype=float), tol, 500)
+        n_iter += it
+        ll = lik.parts(theta)["ll"]
+        if best is None or ll > best[0] + 1e-12 * abs(ll):
+            best = (ll, theta, conv, score, rel)
+    assert best is not None
+    _, theta, conv, score, rel = best
     proj = np.where((theta <= 0.0) & (score <= 0.0), 0.0, score)
-    # Scale-free convergence check: Newton step size relative to the parameter scale.
-    free = proj != 0.0
-    if free.any():
-        newton = np.linalg.lstsq(info[np.ix_(free, free)], proj[free], rcond=None)[0]
-        scale = max(float(np.max(theta)), float(np.mean(lik.v)))
-        converged = bool(np.max(np.abs(newton)) <= tol * scale)
-    else:
-        converged = True
-    return theta, converged, n_iter, float(np.linalg.norm(proj))
+    return theta, conv, n_iter, float(np.linalg.norm(proj)), rel
 
 
 def rma_three_level(
@@ -263,7 +265,7 @@ def rma_three_level(
     method: Literal["REML", "ML"] = "REML",
     test: Literal["z", "t"] = "z",
     level: float = 95.0,
-    tol: float = 1e-10,
+    tol: float = 1e-9,
 ) -> ThreeLevelResult:
     """Fit a three-level random-effects model (effect sizes nested in studies).
 
@@ -285,7 +287,10 @@ def rma_three_level(
     level
         Confidence level in percent.
     tol
-        Convergence tolerance: the last Fisher-scoring step, relative to the variance scale.
+        Convergence tolerance: the last Fisher-scoring step relative to the variance scale
+        ``max(sigma2, mean(vi))``. The default 1e-9 is attainable: the log-likelihood and score are
+        computed to about 1e-13 relative, and a summation order that depends on the BLAS threads
+        moves the step by about 1e-10 relative near the optimum.
 
     Returns
     -------
@@ -309,10 +314,11 @@ def rma_three_level(
     Model: ``y_ij = mu + u_i + w_ij + e_ij`` with ``u_i ~ N(0, sigma2_study)``,
     ``w_ij ~ N(0, sigma2_within)`` and ``e_ij ~ N(0, v_ij)`` (Konstantopoulos 2011; Cheung 2014).
     The fixed effect is profiled out by generalised least squares; the variance components are
-    found by maximising the (restricted) log-likelihood over ``sigma2 >= 0`` with L-BFGS-B from
-    several starting values (analytic score) and polished by Fisher scoring (expected information),
-    components on the boundary staying at 0. ``converged`` is ``False`` (and a ``RuntimeWarning``
-    is issued) if the final Newton step is not below ``tol`` times the variance scale. metafor
+    found by maximising the (restricted) log-likelihood over ``sigma2 >= 0`` by safeguarded Fisher
+    scoring (expected information; steps projected onto sigma2 >= 0 and halved until the
+    likelihood does not fall) from three starting values, keeping the best; components on the
+    boundary stay at 0 while their score points outwards. ``converged`` is ``False`` (and a
+    ``RuntimeWarning`` is issued) if the final step is not below ``tol`` times the variance scale. metafor
     optimises log(sigma2) with nlminb, so where a component is truly 0 it reports a tiny positive
     value (e.g. 6e-12) where this function reports 0.
 
@@ -407,10 +413,11 @@ def rma_three_level(
         np.array([base, 1e-3 * base]),
         np.array([1e-3 * base, base]),
     ]
-    theta, converged, n_iter, grad_norm = _fit(lik, starts, tol)
+    theta, converged, n_iter, grad_norm, rel_step = _fit(lik, starts, tol)
     if not converged:
         warnings.warn(
-            f"rma_three_level: optimiser did not reach tolerance {tol} (score norm {grad_norm:.3g})",
+            f"rma_three_level: optimiser did not reach tolerance {tol} (relative step "
+            f"{rel_step:.3g}, score norm {grad_norm:.3g})",
             RuntimeWarning,
             stacklevel=2,
         )
@@ -454,4 +461,5 @@ def rma_three_level(
         converged=converged,
         n_iter=n_iter,
         grad_norm=grad_norm,
+        rel_step=rel_step,
     )
