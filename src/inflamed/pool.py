@@ -170,10 +170,15 @@ def _binary_sensitivity(rows: pd.DataFrame, measure: str, level: float) -> dict[
         return {"reported": False, "reason": "no study reports the 2x2 counts"}
     args = [usable[c].to_numpy(dtype=float) for c in needed]
     out: dict[str, Any] = {"reported": True, "k": len(usable)}
-    out["mantel_haenszel"] = rma_mh(*args, measure=measure, level=level).to_dict()
+    out["mantel_haenszel"] = _estimability(rma_mh(*args, measure=measure, level=level).to_dict())
     if measure == "OR":
-        out["peto"] = rma_peto(*args, level=level).to_dict()
+        out["peto"] = _estimability(rma_peto(*args, level=level).to_dict())
     return out
+
+
+def _estimability(result: dict[str, Any]) -> dict[str, Any]:
+    """Say "not estimable" and why where the engine returns NaN (its ``reason``), never 0 or 1."""
+    return {"estimable": result.get("reason") is None, **result}
 
 
 def _subgroup_block(

@@ -23,7 +23,7 @@ from scipy import special
 from inflamed.stats.errors import InputError
 from inflamed.stats.options import check_options
 from inflamed.stats.options import control as _control
-from inflamed.stats.tau2 import estimate_tau2, multimodal_rows
+from inflamed.stats.tau2 import estimate_tau2, exclusive_sum, multimodal_rows
 
 __all__ = ["BatchResult", "rma_batch"]
 
@@ -143,8 +143,9 @@ def _score(t: np.ndarray, y, v, mask, reml: bool) -> tuple[np.ndarray, np.ndarra
     sw2 = (w * w).sum(axis=1)
     if not reml:
         return ypp - sw, sw2
-    trp = sw - sw2 / sw
-    trpp = sw2 - 2.0 * (w * w * w).sum(axis=1) / sw + sw2 * sw2 / (sw * sw)
+    rest = exclusive_sum(w)  # sums of positive terms, as inflamed.stats.tau2 (no cancellation)
+    trp = (w * rest).sum(axis=1) / sw
+    trpp = ((w * w) * (rest * rest) + (w * w) * exclusive_sum(w * w)).sum(axis=1) / (sw * sw)
     return ypp - trp, trpp
 
 

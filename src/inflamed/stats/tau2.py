@@ -32,6 +32,7 @@ __all__ = [
     "Projection",
     "Tau2Fit",
     "estimate_tau2",
+    "exclusive_sum",
     "loglik",
     "multimodal_rows",
 ]
@@ -87,6 +88,11 @@ class Projection:
         self.sw = np.sqrt(w)
         self.q, _ = np.linalg.qr(self.sw[:, None] * X)
         self.h = np.einsum("ij,ij->i", self.q, self.q)  # leverages M_ii
+        # intercept only: 1 - h_i = (sum of the other weights) / sum w, summed without the
+        # cancellation of 1 - h_i when one study's weight dominates (vi over many decades)
+        self.simple = _intercept_only(X)
+        self.rest = exclusive_sum(w) if self.simple else None
+        self.total = float(w.sum())
 
     def py(self, y: np.ndarray) -> np.ndarray:
         """``P y`` (= W times the weighted least-squares residuals)."""
@@ -95,16 +101,29 @@ class Projection:
 
     def trace(self) -> float:
         """``tr P``."""
+        if self.simple:
+            return float(self.w @ self.rest) / self.total
         return float(self.w @ (1.0 - self.h))
 
     def pp(self, a: np.ndarray | float = 1.0, b: np.ndarray | float = 1.0) -> float:
         """``sum_ij P_ij^2 a_i b_j`` (``tr(PP)`` for a = b = 1, ``tr(PVPV)`` for a = b = v)."""
         wa = self.w * a
         wb = self.w * b
+        if self.simple:  # P_ii = w_i rest_i / sw, P_ij = -w_i w_j / sw: a sum of positive terms
+            off = float(np.sum(wa * self.w * exclusive_sum(wb * self.w)))
+            return (float(np.sum(wa * wb * self.rest * self.rest)) + off) / self.total**2
         diag = float(np.sum(wa * wb * (1.0 - 2.0 * self.h)))
         ma = self.q.T @ (wa[:, None] * self.q)
         mb = self.q.T @ (wb[:, None] * self.q)
         return diag + float(np.sum(ma * mb))
+
+
+def exclusive_sum(a: np.ndarray) -> np.ndarray:
+    """``sum_{j != i} a_j`` along the last axis, without subtracting (prefix + suffix sums)."""
+    zero = np.zeros((*a.shape[:-1], 1))
+    before = np.concatenate([zero, np.cumsum(a[..., :-1], axis=-1)], axis=-1)
+    after = np.concatenate([np.cumsum(a[..., :0:-1], axis=-1)[..., ::-1], zero], axis=-1)
+    return before + after
 
 
 def _intercept_only(X: np.ndarray) -> bool:
@@ -148,9 +167,12 @@ def _scores_int(t: np.ndarray, y: np.ndarray, v: np.ndarray, reml: bool) -> tupl
     sw2 = w2.sum(axis=1)
     if not reml:
         return ypp - sw, sw2
-    trp = sw - sw2 / sw
-    trpp = sw2 - 2.0 * (w2 * w).sum(axis=1) / sw + sw2 * sw2 / (sw * sw)
-    return ypp - trp, trpp
+    # tr P and tr PP as sums of positive terms (see Projection): no cancellation when one
+    # weight dominates
+    rest = exclusive_sum(w)
+    trp = np.einsum("ij,ij->i", w, rest) / sw
+    trpp = np.einsum("ij,ij->i", w2, rest * rest) + np.einsum("ij,ij->i", w2, exclusive_sum(w2))
+    return ypp - trp, trpp / (sw * sw)
 
 
 def _score_general(t: float, y, v, X, reml: bool) -> tuple[float, float]:
