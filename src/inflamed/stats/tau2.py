@@ -185,10 +185,25 @@ def _score_general(t: float, y, v, X, reml: bool) -> tuple[float, float]:
     return float(py @ py - proj.trace()), proj.pp()
 
 
+def _score_int(t: np.ndarray, y: np.ndarray, v: np.ndarray, reml: bool) -> np.ndarray:
+    """Twice the score of the intercept-only model at each t (no information: the fast path).
+
+    ``tr P = sum_{i != j} w_i w_j / sum w = 2 sum_i w_i (w_1 + ... + w_{i-1}) / sum w``.
+    """
+    w = 1.0 / (v[None, :] + t[:, None])
+    sw = w.sum(axis=1)
+    wr = w * (y[None, :] - ((w @ y) / sw)[:, None])
+    ypp = np.einsum("ij,ij->i", wr, wr)
+    if not reml:
+        return ypp - sw
+    pairs = np.einsum("ij,ij->i", w[:, 1:], np.cumsum(w[:, :-1], axis=1))
+    return ypp - 2.0 * pairs / sw
+
+
 def _score_fn(y, v, X, reml: bool) -> Callable[[np.ndarray], np.ndarray]:
     """Vectorised twice-score over an array of tau2 values."""
     if _intercept_only(X):
-        return lambda t: _scores_int(np.asarray(t, dtype=float), y, v, reml)[0]
+        return lambda t: _score_int(np.asarray(t, dtype=float).reshape(-1), y, v, reml)
     return lambda t: np.array(
         [_score_general(float(ti), y, v, X, reml)[0] for ti in np.atleast_1d(t)]
     )
