@@ -23,18 +23,6 @@ __all__ = [
 ]
 
 
-def _projection(w: np.ndarray, X: np.ndarray) -> np.ndarray:
-    """Return ``P = W - W X (X'WX)^-1 X'W`` for weights ``w`` (k,) and design ``X`` (k, p).
-
-    Computed from the QR decomposition of ``W^(1/2) X`` (as metafor's ``.invcalc``), which keeps
-    the digits that the normal equations lose with badly scaled moderators (e.g. calendar year).
-    """
-    sw = np.sqrt(w)
-    qmat, _ = np.linalg.qr(sw[:, None] * X)
-    swq = sw[:, None] * qmat
-    return np.diag(w) - swq @ swq.T
-
-
 def generalised_q(tau2: float, yi: np.ndarray, vi: np.ndarray, X: np.ndarray) -> float:
     """Generalised Q statistic ``sum w_i (y_i - x_i b)^2`` with ``w_i = 1 / (v_i + tau2)``.
 
@@ -79,8 +67,10 @@ def typical_variance(vi: np.ndarray, X: np.ndarray) -> float:
     intercept-only model this is ``(k - 1) sum w / ((sum w)^2 - sum w^2)``.
     """
     k, p = X.shape
-    P = _projection(1.0 / vi, X)
-    return float((k - p) / np.trace(P))
+    w = 1.0 / vi
+    qmat, _ = np.linalg.qr(np.sqrt(w)[:, None] * X)
+    # tr P = sum w_i (1 - h_i), h_i the leverages: linear cost, no k x k matrix
+    return float((k - p) / (w @ (1.0 - np.einsum("ij,ij->i", qmat, qmat))))
 
 
 def i2_h2(tau2: float, vt: float) -> tuple[float, float]:

@@ -6,10 +6,11 @@ agrees with metafor 3.8-1 to 1e-6 (iterative) / 1e-10 (closed forms) on the refe
 ``tests/reference/fixtures/pooling_*.json``. Differences in convention between metafor, RevMan and
 Cochrane guidance are listed in ``docs/conventions.md``; :mod:`inflamed.stats.presets` names them.
 
-Status: estimators FE/EE, DL, HE, SJ, PM, EB, ML, REML; tests z, t, knha, adhoc; prediction
-intervals; Q, I^2, H^2, Q-profile CI (:func:`confint_tau2`); moderators
-with QM and pseudo R^2; predictions. Not here: user weights, Mantel-Haenszel (``inflamed.stats.binary``),
-location-scale models.
+Status: estimators FE/EE, DL, HE, SJ, PM, EB, ML, REML (:mod:`inflamed.stats.tau2`, global
+ML/REML maximum); tests z, t, knha, adhoc; prediction intervals; Q, I^2, H^2, Q-profile CI
+(:func:`confint_tau2`); moderators with QM and pseudo R^2, redundant ones dropped as metafor
+(:mod:`inflamed.stats.moderators`); predictions. Results: :mod:`inflamed.stats.rma_result`. Not
+here: user weights, Mantel-Haenszel (:mod:`inflamed.stats.binary`), location-scale models.
 """
 
 from __future__ import annotations
@@ -96,10 +97,14 @@ def rma(
         metafor's RE definition) or ``ht`` (Higgins-Thompson ``(Q - df)/Q``, RevMan). Both are
         always available as ``i2_metafor`` and ``i2_ht``.
     control
-        ``threshold`` (default 1e-10: Fisher scoring stops when tau^2 changes by less),
-        ``maxiter`` (1000), ``tau2_init``, ``safeguard`` (True: step-halving and bracketed
-        fallback; False reproduces plain metafor Fisher scoring and raises
-        :class:`~inflamed.errors.ConvergenceError` where it fails), ``tol`` (1e-12, root finder).
+        ``safeguard`` (True: global search of the ML/REML likelihood; False reproduces plain
+        metafor Fisher scoring, which may stop at a local maximum and raises
+        :class:`~inflamed.errors.ConvergenceError` where it fails), ``tol`` (1e-12: root finders
+        stop at ``tol`` x min(vi) + 4 eps tau2, relative to the data's scale), ``threshold``
+        (1e-10) / ``maxiter`` (1000) / ``tau2_init`` (plain Fisher scoring; ``tau2_init`` is also
+        SJ's start), ``s2w_zero`` (``"adhoc"``: a zero Knapp-Hartung factor is floored at 1;
+        ``"metafor"``: kept, a zero-width interval). See
+        :data:`inflamed.stats.options.DEFAULT_CONTROL`; unknown keys are refused.
     row_offset
         Spreadsheet row of element 0 (e.g. 2 for a CSV with a header), so errors name the row.
 
@@ -117,8 +122,10 @@ def rma(
     Warns
     -----
     UserWarning
-        k = 1 (estimate from the single study, tau^2 undefined, Wald z inference), and
-        knha/adhoc with a fixed-effect model (as metafor).
+        k = 1 (estimate from the single study, tau^2 undefined, Wald z inference);
+        knha/adhoc with a fixed-effect model (as metafor); a multimodal ML/REML likelihood
+        (``n_local_maxima > 1``); a redundant moderator dropped (as metafor); a zero
+        Knapp-Hartung factor (identical studies). Every one is also kept in ``warnings``.
 
     Notes
     -----
@@ -127,8 +134,13 @@ def rma(
     Knapp 2001, doi:10.1002/sim.1009; Sidik & Jonkman 2002, doi:10.1002/sim.1262); adhoc uses
     ``max(1, s2w)`` (Knapp & Hartung 2003, doi:10.1002/sim.1482; Roever et al. 2015,
     doi:10.1186/s12874-015-0091-1). If the weighted RSS is below machine epsilon ``s2w = 0``, as
-    in metafor. QM is ``b' vb^-1 b`` over the non-intercept coefficients (divided by m and
-    referred to F(m, k-p) under t/knha/adhoc). Pseudo R^2 = ``max(0, (tau2_0 - tau2)/tau2_0)``
+    in metafor, but "below machine epsilon" is relative to the data and, by default, such an
+    ``s2w = 0`` is floored at 1 (``test`` becomes ``adhoc``) with a warning rather than giving a
+    silent zero-width interval (``control={"s2w_zero": "metafor"}`` keeps it). QM is
+    ``b' vb^-1 b`` over the non-intercept coefficients (divided by m and referred to F(m, k-p)
+    under t/knha/adhoc). tau^2 comes from :func:`inflamed.stats.tau2.estimate_tau2` (ML/REML by
+    a global search; ``n_local_maxima``); redundant moderators are dropped by
+    :func:`inflamed.stats.moderators.design` as metafor drops them. Pseudo R^2 = ``max(0, (tau2_0 - tau2)/tau2_0)``
     with ``tau2_0`` from the intercept-only model with the same estimator (Raudenbush 2009);
     for FE meta-regression the adjusted R^2 of the weighted least-squares fit, as metafor.
     See ``docs/conventions.md`` for every convention choice.
