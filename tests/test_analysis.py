@@ -103,6 +103,24 @@ def test_binary_outcome_reports_ratio_scale_and_mantel_haenszel():
     assert "event is a benefit" in out.summary["direction"]
 
 
+def test_mantel_haenszel_without_treatment_events_is_reported_not_estimable():
+    """Issue 12: no events in one arm of every study gave Q = 0, p = 1, I^2 = 0 (simulated rows)."""
+    effects = simulated_effects(4, outcome="response")
+    effects["events_treat"] = [0, 0, 0, 0]
+    effects["events_ctrl"] = [6, 7, 5, 9]
+    effects["measure"] = "RR"
+    out = analyse_outcome(effects, outcome="response", spec=RR, pooling=POOLING)
+    mh = out.summary["sets"]["crp_high"]["fixed_effect_counts"]["mantel_haenszel"]
+    assert mh["estimable"] is False and "treatment arm" in mh["reason"]
+    assert all(np.isnan(mh[key]) for key in ("estimate", "q", "q_pval", "i2", "h2"))
+
+
+def test_pooled_result_says_how_many_likelihood_maxima_and_what_was_warned():
+    out = analyse_outcome(simulated_effects(5), outcome="severity", spec=SMD, pooling=POOLING)
+    result = out.summary["sets"]["crp_high"]["result"]
+    assert result["n_local_maxima"] == 1 and result["warnings"] == []
+
+
 def test_pooled_table_lists_every_set(tmp_path):
     effects = pd.concat([simulated_effects(5), simulated_effects(3, subgroup="whole", seed=4)])
     out = analyse_outcome(effects, outcome="severity", spec=SMD, pooling=POOLING)

@@ -129,3 +129,22 @@ def test_unidentifiable_split_warns() -> None:
         rma_three_level(y, v, ["a", "b", "c", "d"])
     with pytest.warns(UserWarning, match="one study"):
         rma_three_level(y, v, ["a", "a", "a", "a"])
+
+
+@pytest.mark.parametrize("c", [1e-3, 1e3])
+def test_convergence_is_scale_free(c: float) -> None:
+    """Simulated (seed 7): the tolerance is relative to the variance scale, so rescaled data
+    converge to rescaled components (the absolute score norm differs by c^-4)."""
+    rng = np.random.default_rng(7)
+    study = np.repeat(np.arange(40), 3)
+    y = 0.3 + rng.normal(0, 0.2, 40)[study] + rng.normal(0, 0.15, 120)
+    v = rng.uniform(0.005, 0.02, 120)
+    ref = rma_three_level(y, v, study)
+    res = rma_three_level(c * y, c * c * v, study)
+    assert ref.converged and res.converged and res.rel_step <= 1e-9
+    np.testing.assert_allclose(
+        [res.sigma2_study / c**2, res.sigma2_within / c**2, res.estimate / c],
+        [ref.sigma2_study, ref.sigma2_within, ref.estimate],
+        rtol=1e-7,
+    )
+
