@@ -147,4 +147,3 @@ def test_convergence_is_scale_free(c: float) -> None:
         [ref.sigma2_study, ref.sigma2_within, ref.estimate],
         rtol=1e-7,
     )
-
