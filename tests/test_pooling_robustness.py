@@ -23,22 +23,41 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from inflamed.stats import influence_diagnostics, leave_one_out, rma_batch, rma_mh, rma_peto
+from inflamed.stats import (
+    ConvergenceError,
+    influence_diagnostics,
+    leave_one_out,
+    rma_batch,
+    rma_mh,
+    rma_peto,
+)
 from inflamed.stats.pooling import rma
 from inflamed.stats.tau2 import _he, estimate_tau2, loglik
 
+PLAIN = {"safeguard": False, "threshold": 1e-12, "maxiter": 10000}  # metafor's Fisher scoring
 FIXTURE = Path(__file__).parent / "reference" / "fixtures" / "robustness_cases.json"
 CASES = json.loads(FIXTURE.read_text())["cases"]
 
 
-def _dense_grid_max(y, v, X, reml: bool, n: int = 6000) -> float:
-    """The highest log-likelihood on a dense grid (independent of the engine's own grid)."""
-    k = y.size
+def _dense_grid(y, v, n: int) -> np.ndarray:
     upper = 10.0 * (float(np.sum((y - y.mean()) ** 2)) + float(v.max()))
     vmin = float(v.min())
-    grid = np.concatenate([[0.0], vmin * np.expm1(np.linspace(0, np.log1p(upper / vmin), n))])
-    del k
-    return max(loglik(float(t), y, v, X, reml) for t in grid)
+    return np.concatenate([[0.0], vmin * np.expm1(np.linspace(0, np.log1p(upper / vmin), n))])
+
+
+def _dense_grid_max(y, v, X, reml: bool, n: int = 6000) -> float:
+    """The highest log-likelihood on a dense grid (independent of the engine's own grid)."""
+    return max(loglik(float(t), y, v, X, reml) for t in _dense_grid(y, v, n))
+
+
+def _ll_intercept(t: np.ndarray, y: np.ndarray, v: np.ndarray, reml: bool) -> np.ndarray:
+    """Textbook (restricted) log-likelihood of the intercept-only model, up to a constant."""
+    s = v[None, :] + np.atleast_1d(t)[:, None]
+    w = 1.0 / s
+    mu = (w @ y) / w.sum(axis=1)
+    rss = (w * (y[None, :] - mu[:, None]) ** 2).sum(axis=1)
+    ll = -0.5 * np.log(s).sum(axis=1) - 0.5 * rss
+    return ll - 0.5 * np.log(w.sum(axis=1)) if reml else ll
 
 
 # -- 1. global maximisation ------------------------------------------------------------------------
@@ -79,23 +98,30 @@ def _simulated_set(rng: np.random.Generator, k: int, decades: float) -> tuple[np
 
 @pytest.mark.parametrize("method", ["REML", "ML"])
 def test_tau2_is_the_global_maximiser_on_simulated_sets(method: str) -> None:
-    """Simulated (seed 12): no returned tau^2 whose likelihood is below a dense grid's by > 1e-8."""
+    """Simulated (seed 12): no returned tau^2 whose likelihood is below a dense grid's by > 1e-8.
+
+    The same check fails metafor-style plain Fisher scoring on some of these sets (asserted), so
+    the test can fail.
+    """
     rng = np.random.default_rng(12)
     reml = method == "REML"
-    worst = -np.inf
-    for i in range(60):
+    plain_misses = 0
+    for i in range(100):
         k = int(rng.choice([2, 3, 4, 5, 8, 20, 200])) if i % 3 else int(rng.integers(3, 6))
         y, v = _simulated_set(rng, k, 12.0 if i % 2 else 6.0)
-        X = np.ones((k, 1))
+        grid_best = float(_ll_intercept(_dense_grid(y, v, 6000), y, v, reml).max())
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)
-            fit = estimate_tau2(y, v, X, method)
-        gap = _dense_grid_max(y, v, X, reml, n=1500 if k > 50 else 4000) - loglik(
-            fit.tau2, y, v, X, reml
-        )
-        worst = max(worst, gap)
+            fit = estimate_tau2(y, v, None, method)
+            try:
+                plain = estimate_tau2(y, v, None, method, PLAIN).tau2
+            except ConvergenceError:
+                plain = float("nan")
+        gap = grid_best - float(_ll_intercept(np.array([fit.tau2]), y, v, reml)[0])
         assert gap <= 1e-8, (i, k, fit.tau2)
-    assert worst > -1.0  # the comparison is live (the grid gets close to the maximum)
+        plain_ll = _ll_intercept(np.array([plain]), y, v, reml)[0]
+        plain_misses += not grid_best - plain_ll <= 1e-8  # NaN counts as a miss
+    assert plain_misses > 0
 
 
 def test_tau2_is_global_in_a_meta_regression() -> None:
