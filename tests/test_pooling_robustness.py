@@ -21,6 +21,7 @@ import warnings
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from inflamed.stats import (
@@ -86,6 +87,19 @@ def test_local_maximum_where_metafor_stops_is_avoided() -> None:
         warnings.simplefilter("ignore", UserWarning)
         batch = rma_batch([y], [v], method="REML", test="z")
     assert batch.tau2[0] == pytest.approx(case["global_tau2"], rel=1e-9)
+
+
+def test_ml_meta_regression_where_metafor_returns_zero() -> None:
+    """metafor 3.8-1 returns tau^2 = 0 (ML ll -43.69) for an ML meta-regression with a two-level
+    factor; the ML maximum is tau^2 = 4.84 (ll -12.12, metafor's own likelihood there)."""
+    case = CASES["ml_factor_moderator"]
+    mods = pd.DataFrame({"grp": case["grp"]})
+    res = rma(case["yi"], case["vi"], mods=mods, method="ML", test="z")
+    assert res.tau2 == pytest.approx(case["global_tau2"], rel=1e-9)
+    np.testing.assert_allclose(res.beta, case["global_beta"], rtol=1e-8)
+    assert res.ll_ml == pytest.approx(case["global_ll_ml"], abs=1e-9)
+    assert res.ll_ml > case["ll_ml"] + 30
+    assert list(res.names) == ["intrcpt", "grpb"]
 
 
 def _simulated_set(rng: np.random.Generator, k: int, decades: float) -> tuple[np.ndarray, ...]:
@@ -206,8 +220,6 @@ def test_collinear_moderator_is_dropped_as_metafor(kind: str) -> None:
     case = CASES[f"collinear_{kind}"]
     assert "Redundant predictors dropped" in str(case["warnings"])
     mods = {"x1": np.array(case["x1"]), "x2": np.array(case["x2"])}
-    import pandas as pd
-
     with pytest.warns(UserWarning, match="moderator 'x2' is .* combination of 'x1' "):
         res = rma(case["yi"], case["vi"], mods=pd.DataFrame(mods), test="z")
     assert list(res.names) == case["names"]

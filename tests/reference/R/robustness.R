@@ -31,6 +31,24 @@ cases$local_maximum <- list(
   global_ll_reml = c(logLik(at_global))
 )
 
+# 1b. An ML meta-regression with a two-level factor where metafor returns tau^2 = 0 although the
+#     ML maximum (unique) is at tau^2 = 4.84. Simulated: seeded random search (numpy
+#     default_rng(20261202), k = 5, vi log-uniform over 1e-3..1e3), values rounded.
+yi <- c(-0.46, -7.12, -5.781, -5.447, -6.729)
+vi <- c(0.0091, 0.0029, 78.2304, 0.1628, 0.5561)
+grp <- c("a", "b", "a", "b", "a")
+fit <- rma(yi, vi, mods = ~ grp, method = "ML", control = tight)
+at_global <- rma(yi, vi, mods = ~ grp, method = "ML", tau2 = 4.837170757312485)
+cases$ml_factor_moderator <- list(
+  simulated = TRUE,
+  yi = yi, vi = vi, grp = grp,
+  call = "rma(yi, vi, mods = ~ grp, method = 'ML', control = tight)",
+  tau2 = fit$tau2, beta = c(fit$beta), ll_ml = c(logLik(fit)),
+  call_at_global = "rma(yi, vi, mods = ~ grp, method = 'ML', tau2 = 4.837170757312485)",
+  global_tau2 = 4.837170757312485, global_beta = c(at_global$beta),
+  global_ll_ml = c(logLik(at_global))
+)
+
 # 2. Mantel-Haenszel with no events in the treatment arm of every study: metafor returns NA.
 ai <- c(0, 0, 0); n1i <- c(20, 30, 25); ci <- c(3, 5, 2); n2i <- c(20, 30, 25)
 for (measure in c("OR", "RR")) {
