@@ -297,3 +297,18 @@ def test_linear_cost_he_equals_the_kxk_formula(p: int) -> None:
         X = np.column_stack([np.ones(k)] + [rng.normal(size=k) for _ in range(p - 1)])
         y, v = rng.normal(size=k), rng.uniform(0.01, 1.0, k)
         assert _he(y, v, X) == pytest.approx(_he_kxk(y, v, X), rel=1e-13, abs=1e-15)
+
+
+@pytest.mark.parametrize("method", ["REML", "ML", "PM", "EB"])
+def test_batch_engine_is_scale_free_too(method: str) -> None:
+    """Simulated (seed 3): the batch engine's stopping rules are relative as well (1e-9)."""
+    rng = np.random.default_rng(3)
+    V = 10 ** rng.uniform(-2, 1, (30, 8))
+    Y = rng.normal(size=(30, 8)) * np.sqrt(V + 0.3)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        ref = rma_batch(Y, V, method=method, test="z")
+        for c in (1e-6, 1e6):
+            res = rma_batch(c * Y, c * c * V, method=method, test="z")
+            np.testing.assert_allclose(res.tau2 / c**2, ref.tau2, rtol=1e-9, atol=1e-12)
+            np.testing.assert_allclose(res.estimate / c, ref.estimate, rtol=1e-9)

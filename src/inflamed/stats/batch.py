@@ -28,6 +28,8 @@ from inflamed.stats.tau2 import estimate_tau2, exclusive_sum, multimodal_rows
 __all__ = ["BatchResult", "rma_batch"]
 
 _LOG2PI = float(np.log(2 * np.pi))
+#: Fisher scoring stops when tau^2 changes by less than this times (tau^2 + min vi) of the row.
+_REL_STEP = 1e-13
 
 
 @dataclass(frozen=True, eq=False)
@@ -159,6 +161,7 @@ def _q_root(y, v, mask, target, tol: float, maxiter: int) -> tuple[np.ndarray, n
     """Vectorised root of ``Q(t) = target`` on t >= 0 (0 where Q(0) < target): Newton in a bracket."""
     m = y.shape[0]
     t = np.zeros(m)
+    vmin = np.where(mask > 0, v, np.inf).min(axis=1)
     q0, _, _ = _q(mask / v, y)
     active = q0 >= target
     lo = np.zeros(m)
@@ -181,7 +184,8 @@ def _q_root(y, v, mask, target, tol: float, maxiter: int) -> tuple[np.ndarray, n
         bad = ~np.isfinite(new) | (new <= lo[idx]) | (new >= hi[idx])
         bisect = np.where(np.isfinite(hi[idx]), 0.5 * (lo[idx] + hi[idx]), 2 * ti + 1.0)
         new = np.where(bad, bisect, new)
-        done = (np.abs(new - ti) <= tol * (1 + np.abs(ti))) | (f == 0)
+        # relative to the row's smallest variance: rescaled data stop at the rescaled point
+        done = (np.abs(new - ti) <= tol * (vmin[idx] + np.abs(ti))) | (f == 0)
         t[idx] = new
         iters[idx] += 1
         active[idx[done]] = False
@@ -240,6 +244,7 @@ def _fit_tau2(
     # (secant step after a sign change, bisection for a step leaving the bracket, the boundary 0
     # tested directly): the same iteration as inflamed.stats.pooling.estimate_tau2
     reml = method == "REML"
+    vmin = np.where(mask > 0, v, np.inf).min(axis=1)
     if con["tau2_init"] is None:
         tau2 = np.maximum(0.0, _he(y, v, mask, k))
     else:
@@ -274,7 +279,8 @@ def _fit_tau2(
         change = np.abs(new - ti)
         t_prev[idx], g_prev[idx] = ti, g
         tau2[idx] = new
-        done = stop | (change < con["threshold"])
+        # scale-free stop: the change relative to tau2 + the row's smallest variance
+        done = stop | (change < _REL_STEP * (ti + vmin[idx]))
         conv[idx[done & ~bad]] = True
         active[idx[done | bad]] = False
     tau2 = np.maximum(0.0, tau2)
@@ -323,7 +329,8 @@ def rma_batch(
         Boolean (m, k), True where a study is present (ragged k). Masked cells of ``Y``/``V`` are
         ignored and may be NaN. Default: all present.
     control
-        ``threshold`` (1e-10), ``maxiter`` (1000), ``tau2_init``.
+        As :func:`inflamed.stats.pooling.rma`: ``maxiter``, ``tau2_init``, ``safeguard``. Fisher
+        scoring stops at a change below 1e-13 x (tau^2 + min vi) of the row (scale-free).
 
     Returns
     -------
