@@ -53,9 +53,9 @@ _EXPORTS: dict[str, str] = {
     "confint_tau2": "rma_result",
     "QProfileCI": "heterogeneity",
     "MHResult": "binary",
-    "PetoResult": "binary",
+    "PetoResult": "peto",
     "rma_mh": "binary",
-    "rma_peto": "binary",
+    "rma_peto": "peto",
     "ThreeLevelResult": "multilevel",
     "rma_three_level": "multilevel",
     "BatchResult": "batch",
@@ -121,7 +121,7 @@ def __dir__() -> list[str]:
 
 if TYPE_CHECKING:  # static analysers see ordinary imports
     from inflamed.stats.batch import BatchResult, rma_batch
-    from inflamed.stats.binary import MHResult, PetoResult, rma_mh, rma_peto
+    from inflamed.stats.binary import MHResult, rma_mh
     from inflamed.stats.cumulative import CumulativeResult, cumulative_meta_analysis
     from inflamed.stats.effect_sizes import EffectSizes, escalc, hedges_j
     from inflamed.stats.errors import ConvergenceError, InputError
@@ -145,6 +145,7 @@ if TYPE_CHECKING:  # static analysers see ordinary imports
     )
     from inflamed.stats.network.model import NMAResult, nma
     from inflamed.stats.network.ranking import pscores
+    from inflamed.stats.peto import PetoResult, rma_peto
     from inflamed.stats.pooling import rma
     from inflamed.stats.presets import PRESETS, preset
     from inflamed.stats.rma_result import PredictResult, RMAResult, confint_tau2

@@ -18,6 +18,10 @@ Zero cells and double-zero studies follow metafor 3.8 exactly, because two diffe
 Pass a pair, e.g. ``add=(0.5, 0.5)``, to set both, as in metafor; a single value sets only the
 first (escalc) element, also as in metafor.
 
+Peto's method lives in :mod:`inflamed.stats.peto` (re-exported here) and the shared table handling
+in :mod:`inflamed.stats.tables`. An undefined estimate is NaN, with every heterogeneity statistic,
+and a ``reason``.
+
 Status: agrees with metafor 3.8.1 to 1e-10 relative on ``tests/reference/fixtures/binary_*.json``.
 """
 
@@ -29,8 +33,9 @@ from typing import Any
 import numpy as np
 from scipy import stats
 
-from inflamed.stats.effect_sizes import binary_cells, continuity_correct, escalc
 from inflamed.stats.errors import InputError
+from inflamed.stats.peto import PetoResult, rma_peto
+from inflamed.stats.tables import fixed_heterogeneity, prepare_tables, wald
 
 __all__ = ["MHResult", "PetoResult", "rma_mh", "rma_peto"]
 
@@ -82,103 +87,6 @@ class MHResult:
         """Plain dict (keys k, estimate, se, ci_lb, ci_ub, zval, pval, q, q_df, q_pval, i2, h2,
         measure, method, ...)."""
         return asdict(self)
-
-
-@dataclass(frozen=True)
-class PetoResult:
-    """Result of :func:`rma_peto`: the Peto log odds ratio and its heterogeneity statistics.
-
-    ``reason`` as in :class:`MHResult` (NaN estimate and heterogeneity when not estimable).
-    """
-
-    measure: str
-    k: int
-    k_yi: int
-    estimate: float
-    se: float
-    zval: float
-    pval: float
-    ci_lb: float
-    ci_ub: float
-    q: float
-    q_df: int
-    q_pval: float
-    i2: float
-    h2: float
-    k_pos: int
-    level: float = 95.0
-    tau2: float = 0.0
-    method: str = "PETO"
-    reason: str | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        """Plain dict with the same core keys as :meth:`MHResult.to_dict`."""
-        return asdict(self)
-
-
-def _pair(value: Any, second: Any) -> tuple[Any, Any]:
-    if isinstance(value, (tuple, list)):
-        if len(value) != 2:
-            raise InputError("give one or two values", value=value, expected="a scalar or a pair")
-        return value[0], value[1]
-    return value, second
-
-
-def _double_zero(ai: np.ndarray, bi: np.ndarray, ci: np.ndarray, di: np.ndarray) -> np.ndarray:
-    return ((ai == 0) & (ci == 0)) | ((bi == 0) & (di == 0))
-
-
-def _prepare(
-    ai: Any,
-    n1i: Any,
-    ci: Any,
-    n2i: Any,
-    bi: Any,
-    di: Any,
-    add: Any,
-    to: Any,
-    drop00: Any,
-    measure: str,
-    row_offset: int | None,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, int]:
-    add1, add2 = _pair(add, 0.0)
-    to1, to2 = _pair(to, "none")
-    drop1, drop2 = _pair(drop00, False)
-    a, b, c, d = binary_cells(ai=ai, bi=bi, ci=ci, di=di, n1i=n1i, n2i=n2i, row_offset=row_offset)
-    if a.shape[0] == 0:
-        raise InputError("no studies to pool (k = 0)", column="ai", expected="at least one study")
-    es = escalc(measure, ai=a, bi=b, ci=c, di=d, add=float(add1), to=to1, drop00=bool(drop1))
-    keep_yi = ~(np.isnan(es.yi) | np.isnan(es.vi))
-    yi, vi = es.yi[keep_yi], es.vi[keep_yi]
-    if drop2:
-        keep = ~_double_zero(a, b, c, d)
-        a, b, c, d = a[keep], b[keep], c[keep], d[keep]
-    if a.shape[0] == 0:
-        raise InputError(
-            "no studies left to pool after dropping double-zero studies",
-            column="ai",
-            expected="at least one study with events",
-        )
-    (a, b, c, d), _ = continuity_correct((a, b, c, d), float(add2), to2)
-    return a, b, c, d, yi, vi, int(a.shape[0])
-
-
-def _heterogeneity(q: float, k_yi: int) -> tuple[float, float, float, int]:
-    if k_yi > 1:
-        df = k_yi - 1
-        q_pval = float(stats.chi2.sf(q, df))
-        # metafor: max(0, 100 (Q - df) / Q), which is 0 when Q = 0 (the ratio is -Inf)
-        i2 = max(0.0, 100 * (q - df) / q) if q > 0 else 0.0
-        h2 = q / df
-        return q_pval, i2, h2, df
-    return 1.0, 0.0, 1.0, 0
-
-
-def _wald(beta: float, se: float, level: float) -> tuple[float, float, float, float]:
-    crit = stats.norm.isf((1 - level / 100) / 2)
-    zval = beta / se
-    pval = 2 * stats.norm.sf(abs(zval))
-    return zval, float(pval), beta - crit * se, beta + crit * se
 
 
 def rma_mh(
@@ -244,7 +152,9 @@ def rma_mh(
             value=measure,
             expected="OR, RR or RD",
         )
-    a, b, c, d, yi, vi, k = _prepare(ai, n1i, ci, n2i, bi, di, add, to, drop00, measure, row_offset)
+    a, b, c, d, yi, vi, k = prepare_tables(
+        ai, n1i, ci, n2i, bi, di, add, to, drop00, measure, row_offset
+    )
     reason: str | None = None
     n1 = a + b
     n2 = c + d
@@ -344,12 +254,12 @@ def rma_mh(
         reason = reason or "the Mantel-Haenszel estimate or its variance is undefined"
         beta = se = zval = pval = ci_lb = ci_ub = nan
     else:
-        zval, pval, ci_lb, ci_ub = _wald(beta, se, level)
+        zval, pval, ci_lb, ci_ub = wald(beta, se, level)
     if k_yi > 1:
         q = max(0.0, float(np.sum((yi - beta) ** 2 / vi)))
     else:
         q = 0.0
-    q_pval, i2, h2, df = _heterogeneity(q, k_yi)
+    q_pval, i2, h2, df = fixed_heterogeneity(q, k_yi)
     if reason is not None:  # max(0, NaN) above would read 0: Q is not estimable either
         q = q_pval = i2 = h2 = nan
     return MHResult(
@@ -373,99 +283,6 @@ def rma_mh(
     )
 
 
-def rma_peto(
-    ai: Any,
-    n1i: Any,
-    ci: Any,
-    n2i: Any,
-    *,
-    bi: Any = None,
-    di: Any = None,
-    level: float = 95.0,
-    add: Any = 0.5,
-    to: Any = "only0",
-    drop00: Any = True,
-    row_offset: int | None = None,
-) -> PetoResult:
-    """Peto's one-step log odds ratio (metafor ``rma.peto``).
-
-    Parameters
-    ----------
-    ai, n1i, ci, n2i, bi, di, level, add, to, drop00, row_offset
-        As :func:`rma_mh`. ``add``/``to``/``drop00`` matter only through which studies count
-        towards ``k_yi`` (Q's degrees of freedom) and, with a second element, a correction of the
-        tables themselves.
-
-    Returns
-    -------
-    PetoResult
-
-    Notes
-    -----
-    With O_i = a_i, E_i = (a_i + c_i) n1_i / N_i and hypergeometric variance
-    V_i = (a_i + c_i)(b_i + d_i) n1_i n2_i / (N_i^2 (N_i - 1)), the estimate is
-    sum(O - E) / sum(V) with SE 1 / sqrt(sum V) (Yusuf et al. 1985). Q = sum (O - E)^2 / V -
-    (sum(O - E))^2 / sum V over tables with V > 0, with k_yi - 1 df; I^2 and H^2 as in
-    :func:`rma_mh` (set to 0 and 1 when fewer than two tables have V > 0, as metafor).
-
-    References
-    ----------
-    Yusuf S, Peto R, Lewis J, Collins R, Sleight P (1985). Beta blockade during and after
-    myocardial infarction. Prog Cardiovasc Dis 27:335-371.
-    """
-    a, b, c, d, _yi, _vi, k = _prepare(ai, n1i, ci, n2i, bi, di, add, to, drop00, "OR", row_offset)
-    # k_yi: studies with a computable Peto effect (escalc "PETO" with the first-stage
-    # correction); we recompute it here rather than use the OR effects.
-    k_yi = _peto_k_yi(ai, n1i, ci, n2i, bi, di, add, to, drop00, row_offset)
-    n1 = a + b
-    n2 = c + d
-    N = n1 + n2
-    xt = a + c
-    yt = b + d
-    E = xt * n1 / N
-    V = xt * yt * (n1 / N) * (n2 / N) / (N - 1)
-    sum_v = float(np.sum(V))
-    if sum_v == 0:
-        nan = float("nan")
-        return PetoResult(
-            measure="PETO", k=k, k_yi=k_yi, estimate=nan, se=nan, zval=nan, pval=nan,
-            ci_lb=nan, ci_ub=nan, q=nan, q_df=max(k_yi - 1, 0), q_pval=nan, i2=nan, h2=nan,
-            k_pos=0, level=level,
-            reason="no table has both events and non-events (every hypergeometric variance is "
-            "0): Peto's odds ratio is undefined (metafor stops with an error here)",
-        )  # fmt: skip
-    beta = float(np.sum(a - E) / sum_v)
-    se = float(np.sqrt(1 / sum_v))
-    zval, pval, ci_lb, ci_ub = _wald(beta, se, level)
-    k_pos = int(np.sum(V > 0))
-    pos = V > 0
-    q = max(
-        0.0, float(np.sum((a[pos] - E[pos]) ** 2 / V[pos]) - np.sum(a - E) ** 2 / np.sum(V[pos]))
-    )
-    if k_pos > 1:
-        q_pval, i2, h2, df = _heterogeneity(q, k_yi)
-    else:
-        q_pval, i2, h2, df = 1.0, 0.0, 1.0, max(k_yi - 1, 0)
-    return PetoResult(
-        measure="PETO",
-        k=k,
-        k_yi=k_yi,
-        estimate=beta,
-        se=se,
-        zval=zval,
-        pval=pval,
-        ci_lb=ci_lb,
-        ci_ub=ci_ub,
-        q=q,
-        q_df=df,
-        q_pval=q_pval,
-        i2=i2,
-        h2=h2,
-        k_pos=k_pos,
-        level=level,
-    )
-
-
 def _or_reason(a: np.ndarray, b: np.ndarray, c: np.ndarray, d: np.ndarray) -> str:
     """Why the MH odds ratio is undefined (a sum of a d / N or of b c / N is zero)."""
     if not (a + c).any():
@@ -481,34 +298,3 @@ def _or_reason(a: np.ndarray, b: np.ndarray, c: np.ndarray, d: np.ndarray) -> st
         "no study has non-events in the treatment arm and events in the control arm "
         "(sum b c / N = 0): the MH odds ratio is undefined"
     )
-
-
-def _peto_k_yi(
-    ai: Any,
-    n1i: Any,
-    ci: Any,
-    n2i: Any,
-    bi: Any,
-    di: Any,
-    add: Any,
-    to: Any,
-    drop00: Any,
-    row_offset: int | None,
-) -> int:
-    add1, _ = _pair(add, 0.0)
-    to1, _ = _pair(to, "none")
-    drop1, _ = _pair(drop00, False)
-    a, b, c, d = binary_cells(ai=ai, bi=bi, ci=ci, di=di, n1i=n1i, n2i=n2i, row_offset=row_offset)
-    if drop1:
-        dz = _double_zero(a, b, c, d)
-        a, b, c, d = (np.where(dz, np.nan, x) for x in (a, b, c, d))
-    (a, b, c, d), _ = continuity_correct((a, b, c, d), float(add1), to1)
-    n1, n2 = a + b, c + d
-    N = n1 + n2
-    xt, yt = a + c, b + d
-    with np.errstate(invalid="ignore", divide="ignore"):
-        V = xt * yt * (n1 / N) * (n2 / N) / (N - 1)
-        yi = (a - xt * n1 / N) / V
-        vi = 1 / V
-    # as metafor: a study counts unless its effect or variance is NA/NaN (Inf counts)
-    return int(np.sum(~np.isnan(yi) & ~np.isnan(vi)))
