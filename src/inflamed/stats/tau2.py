@@ -86,13 +86,17 @@ class Projection:
     def __init__(self, w: np.ndarray, X: np.ndarray) -> None:
         self.w = w
         self.sw = np.sqrt(w)
-        self.q, _ = np.linalg.qr(self.sw[:, None] * X)
-        self.h = np.einsum("ij,ij->i", self.q, self.q)  # leverages M_ii
-        # intercept only: 1 - h_i = (sum of the other weights) / sum w, summed without the
-        # cancellation of 1 - h_i when one study's weight dominates (vi over many decades)
-        self.simple = _intercept_only(X)
-        self.rest = exclusive_sum(w) if self.simple else None
         self.total = float(w.sum())
+        # intercept only: Q = sqrt(w) / sqrt(sum w) without a QR call, and 1 - h_i = (sum of the
+        # other weights) / sum w, summed without the cancellation of 1 - h_i when one study's
+        # weight dominates (vi over many decades)
+        self.simple = _intercept_only(X)
+        if self.simple:
+            self.q = (self.sw / np.sqrt(self.total))[:, None]
+            self.rest = exclusive_sum(w)
+        else:
+            self.q, _ = np.linalg.qr(self.sw[:, None] * X)
+        self.h = np.einsum("ij,ij->i", self.q, self.q)  # leverages M_ii
 
     def py(self, y: np.ndarray) -> np.ndarray:
         """``P y`` (= W times the weighted least-squares residuals)."""
@@ -216,8 +220,11 @@ def _upper_bound(y, v, X, reml: bool) -> float:
     for ML), so the score is negative once ``RSS_ols (v_max + t) < (k - p) t^2``.
     """
     k, p = X.shape
-    coef, *_ = np.linalg.lstsq(X, y, rcond=None)
-    rss = float(np.sum((y - X @ coef) ** 2))
+    if _intercept_only(X):
+        rss = float(np.sum((y - y.mean()) ** 2))
+    else:
+        coef, *_ = np.linalg.lstsq(X, y, rcond=None)
+        rss = float(np.sum((y - X @ coef) ** 2))
     n = k if not reml else k - p
     vmax = float(v.max())
     return 1.1 * (rss + np.sqrt(rss * rss + 4.0 * n * rss * vmax)) / (2.0 * n)
