@@ -187,7 +187,9 @@ def test_unknown_options_are_errors() -> None:
 
 
 def test_more_coefficients_than_studies_is_an_error() -> None:
-    with pytest.raises(InputError):
+    # with k = 2 the second moderator is a combination of the others (dropped, as metafor), and
+    # the two coefficients left still need k > 2
+    with pytest.warns(UserWarning, match="dropped"), pytest.raises(InputError):
         rma([0.1, 0.2], [0.01, 0.01], mods=np.array([[1.0, 2.0], [3.0, 5.0]]))
 
 
