@@ -5,8 +5,7 @@
 numbers (to 1e-6 for iterative estimators; the test suite checks it) as arrays of length m. It is
 meant for sensitivity grids, living-review histories and simulation studies.
 
-Status: intercept-only models (no moderators); Q-profile CIs are not vectorised (call
-:func:`inflamed.stats.heterogeneity.confint_tau2` on an :func:`~inflamed.stats.pooling.rma` fit).
+Status: intercept-only models; Q-profile CIs are not vectorised (:func:`~inflamed.stats.confint_tau2`).
 """
 
 from __future__ import annotations
@@ -21,6 +20,7 @@ import pandas as pd
 from scipy import special
 
 from inflamed.stats.errors import InputError
+from inflamed.stats.heterogeneity import zero_rss_bound
 from inflamed.stats.options import check_options
 from inflamed.stats.options import control as _control
 from inflamed.stats.tau2 import estimate_tau2, exclusive_sum, multimodal_rows
@@ -429,10 +429,14 @@ def rma_batch(
                 UserWarning,
                 stacklevel=2,
             )
+        zero = (rss <= zero_rss_bound(y, w)) & ~one  # the rule of rma, row by row
         with np.errstate(divide="ignore", invalid="ignore"):
-            s2w = np.where(rss <= np.finfo(float).eps, 0.0, rss / (k - 1))
-        if test == "adhoc":
-            s2w = np.maximum(1.0, s2w)
+            s2w = np.where(zero, 0.0, rss / (k - 1))
+        if test == "adhoc" or (con["s2w_zero"] == "adhoc" and zero.any()):  # rma's fallback
+            s2w = np.maximum(1.0, s2w) if test == "adhoc" else np.where(zero, 1.0, s2w)
+        if zero.any() and test == "knha":
+            warnings.warn(f"Knapp-Hartung scale factor s2w = 0 in {int(zero.sum())} analyses "
+                          f"(zero residuals): control s2w_zero='{con['s2w_zero']}'", UserWarning, stacklevel=2)  # fmt: skip
         s2w = np.where(one, 1.0, s2w)
     vb = vb * s2w
     se = np.sqrt(vb)

@@ -20,6 +20,7 @@ __all__ = [
     "i2_h2",
     "i2_h2_higgins_thompson",
     "typical_variance",
+    "zero_rss_bound",
 ]
 
 
@@ -53,6 +54,17 @@ def generalised_q(tau2: float, yi: np.ndarray, vi: np.ndarray, X: np.ndarray) ->
     z = sw * yi
     resid = z - qmat @ (qmat.T @ z)
     return float(resid @ resid)
+
+
+def zero_rss_bound(yi: np.ndarray, w: np.ndarray) -> np.ndarray | float:
+    """A weighted RSS at or below this is rounding noise (residuals within 16 eps of ``|y|``).
+
+    metafor sets the Knapp-Hartung factor to 0 when the weighted RSS is below
+    ``.Machine$double.eps`` in absolute terms, which depends on the data's units; this bound is
+    relative, so rescaled data give the same decision. Works along the last axis (batch rows).
+    """
+    n = np.count_nonzero(w, axis=-1)
+    return n * (16 * np.finfo(float).eps) ** 2 * np.sum(w * yi * yi, axis=-1)
 
 
 def cochran_q(yi: np.ndarray, vi: np.ndarray, X: np.ndarray) -> float:

@@ -29,6 +29,7 @@ from inflamed.stats.heterogeneity import (
     i2_h2,
     i2_h2_higgins_thompson,
     typical_variance,
+    zero_rss_bound,
 )
 from inflamed.stats.moderators import check_inputs, design
 from inflamed.stats.options import METHODS, PI_TYPES, TESTS, check_options
@@ -207,7 +208,7 @@ def rma(
                 UserWarning,
                 stacklevel=2,
             )
-        s2w = 0.0 if rss <= _zero_rss(y, w) else rss / (k - p)
+        s2w = 0.0 if rss <= zero_rss_bound(y, w) else rss / (k - p)
         if test_eff == "adhoc":
             s2w = max(1.0, s2w)
         elif s2w == 0.0:
@@ -360,15 +361,6 @@ def rma(
 
 def _is_intercept_only(X: np.ndarray) -> bool:
     return X.shape[1] == 1 and bool(np.all(X[:, 0] == 1.0))
-
-
-def _zero_rss(y: np.ndarray, w: np.ndarray) -> float:
-    """A weighted RSS at or below this is rounding noise: residuals within 16 eps of ``|y|``.
-
-    metafor compares with ``.Machine$double.eps`` absolutely, which depends on the data's units;
-    this bound is relative, so rescaled data give the same decision.
-    """
-    return y.size * (16 * np.finfo(float).eps) ** 2 * float(np.sum(w * y * y))
 
 
 def _wls_adj_r2(y: np.ndarray, X: np.ndarray, w: np.ndarray) -> float:
