@@ -187,7 +187,9 @@ def test_bad_input_names_file_row_and_column(bcg_csv, tmp_path, capsys):
     )
     err = capsys.readouterr().err
     assert code == 2
-    assert f"file {bad}" in err and "row 4" in err and "column 'tpos (ai)'" in err and "'four'" in err
+    assert (
+        f"file {bad}" in err and "row 4" in err and "column 'tpos (ai)'" in err and "'four'" in err
+    )
     assert main(["pool", str(bcg_csv), "--yi", "nope", "--vi", "n1"]) == 2
     assert "no column named 'nope'" in capsys.readouterr().err
 

@@ -24,7 +24,8 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from inflamed.errors import InputError
-from inflamed.stats.small_study import begg_test, egger_test, kendall_exact_cdf, trim_and_fill
+from inflamed.stats.small_study import begg_test, egger_test, kendall_exact_cdf
+from inflamed.stats.trim_fill import trim_and_fill
 
 FIXTURES = Path(__file__).resolve().parent / "reference" / "fixtures"
 REG = json.loads((FIXTURES / "diagnostics_regtest.json").read_text())["cases"]

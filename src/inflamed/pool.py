@@ -42,8 +42,9 @@ from inflamed.stats.influence import case_deletion
 from inflamed.stats.measures import RATIO_MEASURES
 from inflamed.stats.pooling import rma
 from inflamed.stats.presets import preset
-from inflamed.stats.small_study import begg_test, egger_test, trim_and_fill
+from inflamed.stats.small_study import begg_test, egger_test
 from inflamed.stats.subgroups import subgroup_analysis
+from inflamed.stats.trim_fill import trim_and_fill
 
 #: Fewest studies for each analysis; below it the artefact says why it was not run.
 MIN_K = {"pool": 1, "leave_one_out": 3, "influence": 3, "cumulative": 2, "subgroup": 2}

@@ -74,10 +74,10 @@ _EXPORTS: dict[str, str] = {
     "subgroup_analysis": "subgroups",
     "EggerResult": "small_study",
     "BeggResult": "small_study",
-    "TrimFillResult": "small_study",
+    "TrimFillResult": "trim_fill",
     "egger_test": "small_study",
     "begg_test": "small_study",
-    "trim_and_fill": "small_study",
+    "trim_and_fill": "trim_fill",
     # network meta-analysis (frequentist)
     "Contrasts": "network.data",
     "pairwise": "network.data",
@@ -152,10 +152,9 @@ if TYPE_CHECKING:  # static analysers see ordinary imports
     from inflamed.stats.small_study import (
         BeggResult,
         EggerResult,
-        TrimFillResult,
         begg_test,
         egger_test,
-        trim_and_fill,
     )
     from inflamed.stats.subgroups import SubgroupResult, subgroup_analysis
     from inflamed.stats.tau2 import Tau2Fit, estimate_tau2
+    from inflamed.stats.trim_fill import TrimFillResult, trim_and_fill

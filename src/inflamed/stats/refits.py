@@ -156,3 +156,19 @@ def fit_in_slices(
     out = {c: np.concatenate([p[c] for p in parts]) for c in parts[0]}
     out["k"] = out["k"].astype(int)
     return out
+
+
+def require_intercept_only(rma_kwargs: dict[str, Any], what: str) -> None:
+    """Refuse ``mods`` and ``intercept`` for analyses defined on the intercept-only model."""
+    for bad in ("mods", "intercept"):
+        if rma_kwargs.get(bad) is not None:
+            raise InputError(
+                f"{what} is implemented for models without moderators",
+                column=bad,
+                expected=f"no '{bad}' argument",
+            )
+
+
+def plain_dict(d: dict[str, Any]) -> dict[str, Any]:
+    """A result's fields with arrays as lists (JSON-ready)."""
+    return {k: (v.tolist() if isinstance(v, np.ndarray) else v) for k, v in d.items()}
