@@ -1097,6 +1097,9 @@ def test_every_section_renders_when_artefacts_are_absent(tmp_path):
     html = "".join(
         [
             sec.header("t", [review]),
+            sec.can_cannot_box([review]),
+            sec.abstract_section([review], run_config()),
+            sec.contents(),
             sec.summary_of_findings_section([review]),
             sec.prisma_section([review]),
             sec.characteristics_section([review]),
@@ -1105,6 +1108,8 @@ def test_every_section_renders_when_artefacts_are_absent(tmp_path):
             sec.risk_of_bias_section([review]),
             sec.who_benefits_section([review], mechanism),
             sec.missing_data_section([review]),
+            sec.limitations_section([review]),
+            sec.conclusions_section([review]),
             sec.methods_section(run_config(), {"python": "3.11"}, [review]),
             sec.reproducibility_section([]),
         ]

@@ -54,6 +54,9 @@ REPORT_CSS = """
 .inflamed-report table.sof td { min-width: 7rem; }
 .inflamed-report table.sof td:nth-child(-n+4) { min-width: 3rem; }
 .inflamed-report caption { caption-side: top; text-align: left; font-weight: 600; }
+.inflamed-report .can-cannot { border: 2px solid #1f4e79; background: #f3f7fb; border-radius: 0.3rem;
+  padding: 0.2rem 0.9rem 0.4rem; margin: 0.8rem 0; }
+.inflamed-report .can-cannot h2 { margin-top: 0.4rem; }
 .inflamed-report .missing { color: #8a3b00; font-style: italic; }
 .inflamed-report .note { font-size: 0.9rem; color: #333; }
 .inflamed-report .certainty { font-weight: 600; padding: 0.1rem 0.3rem; border-radius: 0.2rem;
@@ -180,8 +183,9 @@ def resolve_source(source: str, root: str | Path = ".") -> Any:
     Parameters
     ----------
     source
-        ``path/to/file.json#/json/pointer`` or ``path/to/file.csv#key=value&key=value/column``
-        (the key columns must select exactly one row).
+        ``path/to/file.json#/json/pointer``, ``path/to/file.csv#key=value&key=value/column``
+        (the key columns must select exactly one row) or ``path/to/file.csv#rows`` (the number
+        of data rows, for counts such as "11 included trials").
     root
         Directory the path is relative to.
 
@@ -195,6 +199,8 @@ def resolve_source(source: str, root: str | Path = ".") -> Any:
     if file.suffix == ".json":
         return _json_pointer(json.loads(file.read_text(encoding="utf-8")), locator)
     frame = read_artefact_csv(file)
+    if locator == "rows":
+        return len(frame)
     selector, _, column = locator.rpartition("/")
     mask = pd.Series(True, index=frame.index)
     for condition in filter(None, selector.split("&")):
