@@ -21,7 +21,8 @@ from inflamed.ingest.prisma import read_prisma_counts
 from inflamed.report.artefacts import ReviewArtefacts
 from inflamed.report.html import esc, heading, num
 from inflamed.report.layout import section_heading, wrap
-from inflamed.report.tables import SET_LABELS, study_label
+from inflamed.report.tables import SET_LABELS, study_labels
+from inflamed.report.zero_events import zero_event_studies, zero_event_text
 from inflamed.stats.measures import RATIO_MEASURES
 
 __all__ = [
@@ -32,7 +33,6 @@ __all__ = [
     "conclusions_section",
     "evidence_profile",
     "limitations_section",
-    "study_labels",
 ]
 
 #: ``inflammation_selection`` values of studies.csv, in words.
@@ -74,17 +74,12 @@ class EvidenceProfile:
     n_published: int
     missing_rows: int
     missing_who: tuple[str, ...]
+    missing_studies: tuple[str, ...]
+    n_secondary: int
     not_searched: tuple[str, ...]
     single_reading: bool
     studies_source: str
     missing_source: str
-
-
-def study_labels(studies: pd.DataFrame | None) -> dict[str, str]:
-    """``study_id`` -> the one label the report uses for it everywhere (``Author Year``)."""
-    if studies is None or studies.empty:
-        return {}
-    return {str(r["study_id"]): study_label(r) for _, r in studies.iterrows()}
 
 
 def _outcome_evidence(name: str, outcome: Any) -> OutcomeEvidence | None:
@@ -117,16 +112,16 @@ def evidence_profile(review: ReviewArtefacts) -> EvidenceProfile:
         o for o in (_outcome_evidence(n, out) for n, out in review.outcomes.items()) if o
     )
     contributing = sorted({s for o in outcomes for ids in o.studies.values() for s in ids})
-    secondary: list[str] = []
+    by_publication: dict[str, list[str]] = {}
     published = review.published
     if published is not None and not published.empty:
         notes = published.get("notes", pd.Series([""] * len(published))).fillna("")
         for (_, row), note in zip(published.iterrows(), notes, strict=True):
             if "secondary source" in str(note).lower():
-                secondary.append(
-                    f"{row.get('publication', '')} "
-                    f"({row.get('outcome', '')}, {SET_LABELS.get(row.get('subgroup'), row.get('subgroup', ''))})"
+                by_publication.setdefault(str(row.get("publication", "")), []).append(
+                    str(row.get("outcome", "")).replace("_", " ")
                 )
+    secondary = [f"{pub} ({', '.join(outs)})" for pub, outs in by_publication.items()]
     missing = review.missing_data
     who: list[str] = []
     if missing is not None and "who" in missing:
@@ -158,6 +153,10 @@ def evidence_profile(review: ReviewArtefacts) -> EvidenceProfile:
         n_published=0 if published is None else len(published),
         missing_rows=0 if missing is None else len(missing),
         missing_who=tuple(who),
+        missing_studies=tuple(
+            sorted(set(missing["study_id"].astype(str))) if missing is not None else ()
+        ),
+        n_secondary=sum(len(v) for v in by_publication.values()),
         not_searched=tuple(not_searched),
         single_reading=single,
         studies_source=review.path("ingest", "studies.csv") + "#rows",
@@ -198,9 +197,14 @@ def can_cannot_box(reviews: Sequence[ReviewArtefacts]) -> str:
         p = evidence_profile(review)
         if len(reviews) > 1:
             parts.append(f"<h3>{esc(p.title)}</h3>")
+        parts.append(f'<p class="lead"><b>In short.</b> {_conclusion_text(p)}</p>')
         can = []
         for o in p.outcomes:
             sets = [_set_sentence(p, o, o.primary_set), _set_sentence(p, o, "whole")]
+            sets = [
+                s + _zero_suffix(review, o.name, name)
+                for s, name in zip(sets, (o.primary_set, "whole"), strict=True)
+            ]
             can.append(f"<li><b>{esc(o.label)}</b> ({esc(o.measure)}): {'; '.join(sets)}.</li>")
         n_contrib = len(p.contributing)
         cannot = [
@@ -223,16 +227,17 @@ def can_cannot_box(reviews: Sequence[ReviewArtefacts]) -> str:
             )
         if p.secondary_estimates:
             cannot.append(
-                f"<li>{len(p.secondary_estimates)} of {p.n_published} published pooled estimates "
-                "in the comparison are second-hand (quoted by news digests, not read in the "
-                "article): " + esc("; ".join(p.secondary_estimates)) + ".</li>"
+                f"<li>{p.n_secondary} of {p.n_published} published pooled estimates in the "
+                "comparison are second-hand (quoted by news digests, not read in the article): "
+                + esc("; ".join(p.secondary_estimates))
+                + ". The CRP-subgroup numbers behind them are not public.</li>"
             )
         if p.missing_rows:
-            who = "; ".join(p.missing_who[:4]) + ("; ..." if len(p.missing_who) > 4 else "")
             cannot.append(
-                f"<li>{num(p.missing_rows, p.missing_source, kind='int')} analysis rows lack "
-                f'values the sources do not give (see <a href="#missing-data">Missing data</a>); '
-                f"they could come from {esc(who)}.</li>"
+                f"<li>{num(p.missing_rows, p.missing_source, kind='int')} analysis rows of "
+                f"{len(p.missing_studies)} trials lack values the public sources do not give; "
+                'whom to ask for which values is listed under <a href="#missing-data">Missing '
+                "data</a>.</li>"
             )
         if p.not_searched:
             cannot.append(
@@ -251,6 +256,11 @@ def can_cannot_box(reviews: Sequence[ReviewArtefacts]) -> str:
         parts.append(f"<ul>{''.join(cannot)}</ul>")
     parts.append("</aside>")
     return wrap("\n".join(parts))
+
+
+def _zero_suffix(review: ReviewArtefacts, outcome: str, analysis_set: str) -> str:
+    zero = zero_event_studies(review, outcome, analysis_set)
+    return f" pooled; {zero_event_text(zero)}" if zero else ""
 
 
 def _estimate_text(o: OutcomeEvidence, block: Mapping[str, Any], set_name: str) -> str:
@@ -273,9 +283,15 @@ def _results_sentences(review: ReviewArtefacts, p: EvidenceProfile) -> list[str]
             block = sets.get(set_name) or {}
             if block.get("estimable"):
                 found.append(
-                    f"{esc(SET_LABELS.get(set_name, set_name).lower())} "
+                    f"{esc(SET_LABELS.get(set_name, set_name))} "
                     f"{_estimate_text(o, block, set_name)}"
                 )
+            else:
+                zero = zero_event_studies(review, o.name, set_name)
+                if zero:
+                    found.append(
+                        f"{esc(SET_LABELS.get(set_name, set_name))} {zero_event_text(zero)}"
+                    )
         if found:
             sentences.append(f"{esc(o.label)}: {'; '.join(found)}.")
         else:

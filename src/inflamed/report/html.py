@@ -66,6 +66,8 @@ REPORT_CSS = """
 .inflamed-report .certainty-low { background: #fdd9b5; }
 .inflamed-report .certainty-very-low { background: #f6c1c1; }
 .inflamed-report .certainty-no-evidence { background: #e0e0e0; }
+.inflamed-report h1 { font-size: clamp(1.45rem, 4.5vw, 2.2rem); line-height: 1.2; }
+.inflamed-report .can-cannot h2 { font-size: clamp(1.2rem, 3.5vw, 1.6rem); }
 @media (max-width: 40rem) {
   .inflamed-report { font-size: 0.95rem; }
   .inflamed-report table { font-size: 0.8rem; }

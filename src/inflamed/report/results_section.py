@@ -21,6 +21,7 @@ from inflamed.report.html import (
 )
 from inflamed.report.layout import section_heading, slug, wrap
 from inflamed.report.tables import SET_LABELS, flatten_json, sets_table
+from inflamed.report.zero_events import zero_event_studies, zero_event_text
 from inflamed.stats.measures import RATIO_MEASURES
 
 __all__ = ["FIGURE_ALT", "headline", "results_section"]
@@ -40,8 +41,12 @@ def _effect_html(
     return [num(block.get(k), f"{source}#{base}/{k}") for k in keys]
 
 
-def headline(outcome: OutcomeArtefacts, set_name: str) -> str:
-    """One sentence quoting a set's pooled estimate with source-tagged numbers."""
+def headline(outcome: OutcomeArtefacts, set_name: str, zero_events: str = "") -> str:
+    """One sentence quoting a set's pooled estimate with source-tagged numbers.
+
+    ``zero_events`` (HTML from :func:`~inflamed.report.zero_events.zero_event_text`) replaces
+    the pool stage's reason when the set's only studies had no events in either arm.
+    """
     summary = outcome.summary or {}
     block = summary.get("sets", {}).get(set_name)
     label = SET_LABELS.get(set_name, set_name)
@@ -50,7 +55,8 @@ def headline(outcome: OutcomeArtefacts, set_name: str) -> str:
         return f"<p>{esc(label)}: not reported.</p>"
     k = num(block.get("k"), f"{source}#/sets/{set_name}/k", kind="int")
     if not block.get("estimable"):
-        return f"<p>{esc(label)}: k = {k}; {esc(block.get('reason', 'not estimable'))}.</p>"
+        reason = zero_events or esc(block.get("reason", "not estimable"))
+        return f"<p>{esc(label)}: k = {k}; {reason}.</p>"
     n = num(block.get("n_participants"), f"{source}#/sets/{set_name}/n_participants", kind="int")
     measure = summary.get("measure", "")
     result = block["result"]
@@ -235,7 +241,8 @@ def results_section(reviews: Sequence[ReviewArtefacts]) -> str:
             for set_name in [primary] + [
                 s for s in ("whole", "crp_low", "crp_high") if s != primary
             ]:
-                parts.append(headline(outcome, set_name))
+                zero = zero_event_studies(review, outcome.name, set_name)
+                parts.append(headline(outcome, set_name, zero_event_text(zero) if zero else ""))
             parts.append(
                 html_table(
                     sets_table(outcome.summary),

@@ -35,6 +35,7 @@ from inflamed.report.tables import (
     risk_of_bias_table,
 )
 from inflamed.report.who_benefits import who_benefits_section
+from inflamed.report.zero_events import zero_event_studies, zero_event_text
 
 __all__ = [
     "SECTION_IDS",
@@ -79,12 +80,22 @@ def contents() -> str:
     )
 
 
-def _sof_table(sof: pd.DataFrame, table_id: str, row_prefix: str, caption: str) -> str:
+def _sof_table(
+    sof: pd.DataFrame, table_id: str, row_prefix: str, caption: str, review: ReviewArtefacts
+) -> str:
     shown = sof.copy()
     effects = []
-    for _, row in sof.iterrows():
+    for i, row in sof.iterrows():
         if row["estimate"] is None or is_missing(row["estimate"]):
-            effects.append("not estimable")
+            zero = zero_event_studies(review, row["outcome"], row["analysis_set"])
+            if zero:
+                effects.append(zero_event_text(zero))
+                shown.at[i, "statement"] = (
+                    f"No patient in {sum(s.n for s in zero)} had an event in either arm; too few "
+                    "to show or rule out a difference."
+                )
+            else:
+                effects.append("not estimable")
             continue
         base = row["estimate_locator"]
         spans = [num(row[k], f"{row['source']}#{base}/{k}") for k in ("estimate", "ci_lb", "ci_ub")]
@@ -145,6 +156,7 @@ def summary_of_findings_section(
                 slug("sof-table", review.name),
                 slug("sof", review.name),
                 f"Summary of findings (automated GRADE proposal): {review.title}",
+                review,
             )
         )
         if set(sof["analysis_set"]) != {"whole"}:
@@ -158,6 +170,7 @@ def summary_of_findings_section(
                     slug("sof-whole", review.name),
                     "The same outcomes in the whole samples of the trials (shares patients with "
                     "the CRP-selected set: shown for comparison, not tested against it)",
+                    review,
                 )
             )
     parts.append(
