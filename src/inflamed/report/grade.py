@@ -5,9 +5,10 @@ starts at **high** and is rated down one level for each serious (two for each ve
 concern in five domains: risk of bias, inconsistency, indirectness, imprecision and publication
 bias (Cochrane Handbook ch. 14; GRADE handbook). GRADE is a judgement, not an algorithm; this
 module applies explicit, documented rules to the pipeline's artefacts so that a review team starts
-from a transparent proposal and can see, per domain, the number that drove it. Indirectness is
-never judged automatically. Every rule and threshold is in :class:`GradeRules` and printed by
-:func:`grade_rules_text`.
+from a transparent proposal and can see, per domain, the number that drove it. Indirectness and
+non-reporting bias are judged from the review's sheets by the rules of
+:mod:`inflamed.report.grade_context` when a context is given. Every rule and threshold is in
+:class:`GradeRules` and printed by :func:`grade_rules_text`.
 
 Rules (defaults)
 ----------------
@@ -67,6 +68,14 @@ import pandas as pd
 from scipy import stats
 
 from inflamed.report.artefacts import OutcomeArtefacts, ReviewArtefacts
+from inflamed.report.grade_context import (
+    AbsoluteEffect,
+    GradeContext,
+    absolute_effect,
+    grade_context,
+    judge_indirectness,
+    judge_non_reporting,
+)
 from inflamed.report.html import format_estimate, is_missing
 from inflamed.stats.measures import RATIO_MEASURES
 
@@ -139,6 +148,7 @@ class GradeAssessment:
     source: str
     estimate_locator: str = ""
     notes: tuple[str, ...] = field(default_factory=tuple)
+    absolute: AbsoluteEffect | None = None
 
     @property
     def effect_text(self) -> str:
@@ -388,6 +398,7 @@ def grade_outcome(
     analysis_set: str | None = None,
     rules: GradeRules | None = None,
     intervention: str = "the treatment",
+    context: GradeContext | None = None,
 ) -> GradeAssessment:
     """Propose a GRADE certainty rating for one outcome from its pool-stage artefacts.
 
@@ -403,6 +414,10 @@ def grade_outcome(
         Thresholds (default :class:`GradeRules`).
     intervention
         How the plain-language statement names the intervention.
+    context
+        The review's sheets (:func:`~inflamed.report.grade_context.grade_context`): with it,
+        indirectness and non-reporting bias are judged by the rules of
+        :mod:`inflamed.report.grade_context`; without it, indirectness is left to the team.
 
     Returns
     -------
@@ -440,17 +455,25 @@ def grade_outcome(
     result = block["result"]
     rows = _set_rows(outcome, analysis_set)
     judgements = study_risk_of_bias(risk_of_bias)
+    indirectness = DomainJudgement(
+        "indirectness",
+        0,
+        "not judged automatically: the review team must judge population, intervention, comparator and outcome",
+        assessed=False,
+    )
+    publication = _judge_publication_bias(outcome.small_study, k, rules)
+    if context is not None:
+        levels, reason, assessed = judge_indirectness(rows, analysis_set, context)
+        indirectness = DomainJudgement("indirectness", levels, reason, assessed)
+        verdict = judge_non_reporting(outcome.name, analysis_set, context)
+        if verdict is not None:
+            publication = DomainJudgement("publication bias", *verdict)
     domains = (
         _judge_risk_of_bias(rows, judgements, rules),
         _judge_inconsistency(result, k, rules),
-        DomainJudgement(
-            "indirectness",
-            0,
-            "not judged automatically: the review team must judge population, intervention, comparator and outcome",
-            assessed=False,
-        ),
+        indirectness,
         _judge_imprecision(result, n_total, outcome_type, rows, rules),
-        _judge_publication_bias(outcome.small_study, k, rules),
+        publication,
     )
     down = sum(d.levels for d in domains)
     certainty = CERTAINTY_LEVELS[min(down, len(CERTAINTY_LEVELS) - 1)]
@@ -459,6 +482,17 @@ def grade_outcome(
     else:
         scale, base = result, f"/sets/{analysis_set}/result"
     notes = (block["note"],) if block.get("note") else ()
+    absolute = None
+    if context is not None:
+        absolute = absolute_effect(
+            measure,
+            float(scale["estimate"]),
+            None if is_missing(scale.get("ci_lb")) else float(scale["ci_lb"]),
+            None if is_missing(scale.get("ci_ub")) else float(scale["ci_ub"]),
+            rows,
+            outcome.name,
+            context,
+        )
     return GradeAssessment(
         outcome=outcome.name,
         label=outcome.label,
@@ -483,6 +517,7 @@ def grade_outcome(
         source=source,
         estimate_locator=base,
         notes=notes,
+        absolute=absolute,
     )
 
 
@@ -492,6 +527,7 @@ def grade_summary_of_findings(
     analysis_set: str | None = None,
     rules: GradeRules | None = None,
     intervention: str = "the treatment",
+    run_config: Mapping[str, Any] | None = None,
 ) -> pd.DataFrame:
     """The summary-of-findings table: one row per outcome with the GRADE proposal.
 
@@ -516,6 +552,7 @@ def grade_summary_of_findings(
         outcome name order; run_config.json stores outcomes with sorted keys).
     """
     rows = []
+    context = grade_context(review, run_config)
     for outcome in review.outcomes.values():
         assessment = grade_outcome(
             outcome,
@@ -523,6 +560,7 @@ def grade_summary_of_findings(
             analysis_set=analysis_set,
             rules=rules,
             intervention=intervention,
+            context=context,
         )
         rows.append(
             {
@@ -542,12 +580,15 @@ def grade_summary_of_findings(
                 "downgrades": sum(d.levels for d in assessment.domains),
                 "source": assessment.source,
                 "estimate_locator": assessment.estimate_locator,
+                "absolute": assessment.absolute.text if assessment.absolute else "",
+                "absolute_basis": assessment.absolute.basis if assessment.absolute else "",
             }
         )
     columns = [
         "outcome", "label", "analysis_set", "k", "N", "effect", "certainty", "risk_of_bias",
         "inconsistency", "indirectness", "imprecision", "publication_bias", "statement",
         "measure", "estimate", "ci_lb", "ci_ub", "downgrades", "source", "estimate_locator",
+        "absolute", "absolute_basis",
     ]  # fmt: skip
     return pd.DataFrame(rows, columns=columns)
 
@@ -567,14 +608,23 @@ def grade_rules_text(rules: GradeRules | None = None) -> str:
         f"includes no effect while the confidence interval does not; -2 if I\u00b2 \u2265 "
         f"{r.i2_very_serious:g}% and the prediction interval includes no effect (Cochrane Handbook "
         "10.10.2).",
-        "<b>Indirectness</b>: not judged automatically; the review team must judge it.",
+        "<b>Indirectness</b>: -1 per kind of concern (-2 for two or more): a CRP-selected result "
+        "from a post hoc subgroup; a whole-sample result from trials that did not select on "
+        "CRP (it answers the CRP question indirectly); an outcome counted 'at any point' during "
+        "treatment rather than at its end (GRADE guidelines 8).",
         f"<b>Imprecision</b>: -1 for a confidence interval that includes no effect, -1 for a total "
         f"N below the optimal information size (one trial with alpha {r.alpha:g} and power "
         f"{r.power:g} detecting SMD {r.ois_smd:g}, or a {100 * r.ois_rrr:.0f}% relative risk "
         "reduction at the pooled control risk) (GRADE guidelines 6; GRADE guidance 34).",
-        f"<b>Publication bias</b>: not assessable with fewer than {r.small_study_min_k} studies "
-        f"(Cochrane Handbook 10.4.3.1); otherwise -1 if Egger's test p < {r.egger_p:g} (GRADE "
+        "<b>Publication (non-reporting) bias</b>: -1 when studies in the review measured the "
+        "outcome but their results are not public (named from missing_data.csv); otherwise "
+        f"funnel-plot tests, not assessable with fewer than {r.small_study_min_k} studies "
+        f"(Cochrane Handbook 10.4.3.1), -1 if Egger's test p < {r.egger_p:g} (GRADE "
         "guidelines 5).",
+        "<b>Absolute effects</b>: for ratios, per 1,000 at the assumed control risk (control-arm "
+        "events / N of the contributing studies); SMDs re-expressed in the primary instrument's "
+        "points with the N-weighted control-arm SD of the contributing rows (named in each "
+        "footnote).",
         "Plain-language statements follow GRADE guidelines 26 (Santesso 2020): high certainty "
         "'results in', moderate 'probably', low 'may', very low 'the evidence is very uncertain'.",
         "This is a <b>proposal</b> made by rules from the artefacts, not a GRADE judgement; the "

@@ -68,9 +68,21 @@ REPORT_CSS = """
 .inflamed-report .certainty-no-evidence { background: #e0e0e0; }
 .inflamed-report h1 { font-size: clamp(1.45rem, 4.5vw, 2.2rem); line-height: 1.2; }
 .inflamed-report .can-cannot h2 { font-size: clamp(1.2rem, 3.5vw, 1.6rem); }
+.inflamed-report .footnotes { font-size: 0.85rem; padding-left: 1.2rem; list-style: none; }
+.inflamed-report td, .inflamed-report li, .inflamed-report p { overflow-wrap: anywhere; }
+/* Phone width: every table reflows into one card per row, each cell labelled by its column. */
 @media (max-width: 40rem) {
   .inflamed-report { font-size: 0.95rem; }
-  .inflamed-report table { font-size: 0.8rem; }
+  .inflamed-report table, .inflamed-report tbody, .inflamed-report tr, .inflamed-report td,
+  .inflamed-report caption { display: block; width: 100%; box-sizing: border-box; }
+  .inflamed-report thead { position: absolute; width: 1px; height: 1px; overflow: hidden;
+    clip: rect(0 0 0 0); }
+  .inflamed-report tr { border: 1px solid #bbb; margin: 0 0 0.6rem; }
+  .inflamed-report td, .inflamed-report table.sof td { border: none;
+    border-bottom: 1px solid #e3e3e3; min-width: 0 !important; font-size: 0.85rem; }
+  .inflamed-report td::before { content: attr(data-label); display: block; font-weight: 600;
+    color: #444; font-size: 0.78rem; }
+  .inflamed-report td:empty { display: none; }
 }
 @media print {
   .inflamed-report .table-wrap { overflow: visible; }
@@ -267,7 +279,9 @@ def html_table(
     class_attr = f' class="{esc(table_class)}"' if table_class else ""
     if frame is None or frame.empty:
         return f'<p class="missing"{id_attr}>{esc(empty_text)}</p>'
-    head = "".join(f"<th>{esc(c)}</th>" for c in frame.columns)
+    # Human column names: artefact keys such as ``source_location`` are shown in words.
+    names = {c: str(c).replace("_", " ") for c in frame.columns}
+    head = "".join(f'<th scope="col">{esc(names[c])}</th>' for c in frame.columns)
     body = []
     for i, (_, row) in enumerate(frame.iterrows()):
         attrs = ""
@@ -276,9 +290,9 @@ def html_table(
         if row_classes is not None and row_classes[i]:
             attrs += f' class="{esc(row_classes[i])}"'
         cells = "".join(
-            f"<td>{'' if is_missing(row[c]) else row[c]}</td>"
+            f'<td data-label="{esc(names[c])}">{"" if is_missing(row[c]) else row[c]}</td>'
             if c in raw
-            else f"<td>{esc(row[c])}</td>"
+            else f'<td data-label="{esc(names[c])}">{esc(row[c])}</td>'
             for c in frame.columns
         )
         body.append(f"<tr{attrs}>{cells}</tr>")

@@ -22,20 +22,18 @@ from inflamed.report.front_matter import (
     conclusions_section,
     limitations_section,
 )
-from inflamed.report.grade import GradeRules, grade_rules_text, grade_summary_of_findings
-from inflamed.report.html import REPORT_CSS, embed_png, esc, heading, html_table, is_missing, num
+from inflamed.report.html import REPORT_CSS, embed_png, esc, heading, html_table
 from inflamed.report.layout import SECTION_IDS, section_heading, slug, wrap
 from inflamed.report.methods import methods_text
 from inflamed.report.results_section import results_section
+from inflamed.report.sof import summary_of_findings_section
 from inflamed.report.tables import (
-    SET_LABELS,
     characteristics_table,
     comparison_table,
     missing_data_table,
     risk_of_bias_table,
 )
 from inflamed.report.who_benefits import who_benefits_section
-from inflamed.report.zero_events import zero_event_studies, zero_event_text
 
 __all__ = [
     "SECTION_IDS",
@@ -78,105 +76,6 @@ def contents() -> str:
         "<code>data-source</code> attribute of its element; the reproducibility appendix lists "
         "every file this report read with its sha256.</p>"
     )
-
-
-def _sof_table(
-    sof: pd.DataFrame, table_id: str, row_prefix: str, caption: str, review: ReviewArtefacts
-) -> str:
-    shown = sof.copy()
-    effects = []
-    for i, row in sof.iterrows():
-        if row["estimate"] is None or is_missing(row["estimate"]):
-            zero = zero_event_studies(review, row["outcome"], row["analysis_set"])
-            if zero:
-                effects.append(zero_event_text(zero))
-                shown.at[i, "statement"] = (
-                    f"No patient in {sum(s.n for s in zero)} had an event in either arm; too few "
-                    "to show or rule out a difference."
-                )
-            else:
-                effects.append("not estimable")
-            continue
-        base = row["estimate_locator"]
-        spans = [num(row[k], f"{row['source']}#{base}/{k}") for k in ("estimate", "ci_lb", "ci_ub")]
-        effects.append(f"{esc(row['measure'])} {spans[0]} ({spans[1]} to {spans[2]})")
-    shown["effect (95% CI)"] = effects
-    shown["k"] = [
-        num(k, f"{s}#/sets/{a}/k", kind="int") if s else esc(k)
-        for k, s, a in zip(sof["k"], sof["source"], sof["analysis_set"], strict=True)
-    ]
-    shown["N"] = [
-        num(n, f"{s}#/sets/{a}/n_participants", kind="int") if s and not is_missing(n) else "n/a"
-        for n, s, a in zip(sof["N"], sof["source"], sof["analysis_set"], strict=True)
-    ]
-    shown["set"] = [SET_LABELS.get(a, a) for a in sof["analysis_set"]]
-    shown["certainty"] = [
-        f'<span class="certainty certainty-{c.replace(" ", "-")}">{esc(c)}</span>'
-        for c in sof["certainty"]
-    ]
-    columns = [
-        "label", "set", "k", "N", "effect (95% CI)", "certainty", "risk_of_bias", "inconsistency",
-        "indirectness", "imprecision", "publication_bias", "statement",
-    ]  # fmt: skip
-    table = shown[columns].rename(
-        columns={
-            "label": "outcome",
-            "risk_of_bias": "risk of bias",
-            "publication_bias": "publication bias",
-            "statement": "plain-language statement",
-        }
-    )
-    return html_table(
-        table,
-        table_id=table_id,
-        caption=caption,
-        raw_columns=["k", "N", "effect (95% CI)", "certainty"],
-        table_class="sof",
-        row_ids=[slug(row_prefix, o) for o in sof["outcome"]],
-    )
-
-
-def summary_of_findings_section(
-    reviews: Sequence[ReviewArtefacts],
-    *,
-    rules: GradeRules | None = None,
-    intervention: str = "the treatment",
-) -> str:
-    """The GRADE summary-of-findings table per review (headline set, then the whole sample)."""
-    parts = [section_heading("summary-of-findings")]
-    for review in reviews:
-        sof = grade_summary_of_findings(review, rules=rules, intervention=intervention)
-        parts.append(heading(3, slug("sof", review.name), review.title))
-        if sof.empty:
-            parts.append('<p class="missing">No outcomes configured.</p>')
-            continue
-        parts.append(
-            _sof_table(
-                sof,
-                slug("sof-table", review.name),
-                slug("sof", review.name),
-                f"Summary of findings (automated GRADE proposal): {review.title}",
-                review,
-            )
-        )
-        if set(sof["analysis_set"]) != {"whole"}:
-            whole = grade_summary_of_findings(
-                review, analysis_set="whole", rules=rules, intervention=intervention
-            )
-            parts.append(
-                _sof_table(
-                    whole,
-                    slug("sof-table-whole", review.name),
-                    slug("sof-whole", review.name),
-                    "The same outcomes in the whole samples of the trials (shares patients with "
-                    "the CRP-selected set: shown for comparison, not tested against it)",
-                    review,
-                )
-            )
-    parts.append(
-        '<h3 id="grade-rules">How the certainty was proposed</h3>' + grade_rules_text(rules)
-    )
-    return wrap("\n".join(parts))
 
 
 def prisma_section(reviews: Sequence[ReviewArtefacts]) -> str:
