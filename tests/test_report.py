@@ -954,7 +954,13 @@ def check_report_html(html: str, project: Path, reviews: dict[str, list[str]]) -
         for r in reviews
         for f in ("rob_traffic_light", "rob_summary", "prisma", "comparison")
     }
-    assert expected <= embedded, f"figures not embedded: {sorted(expected - embedded)}"
+    # An outcome figure with nothing to draw is one line of text, never a placeholder image.
+    from inflamed.report.results_section import FIGURE_NAME
+
+    for path in sorted(expected - embedded):
+        kind = next((k for k in FIGURE_NAME if path.endswith(f"_{k}.png")), None)
+        assert kind is not None, f"figure not embedded: {path}"
+        assert f"No {FIGURE_NAME[kind]} for " in html, f"{path}: neither drawn nor explained"
     assert len(parsed.spans) > 20, "too few source-tagged numbers"
     for span in parsed.spans:
         source, value, text = span["data-source"], span["data-value"], span["text"]

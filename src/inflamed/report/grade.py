@@ -14,7 +14,8 @@ Rules (defaults)
 ----------------
 Risk of bias (Cochrane Handbook 5.1 Table 12.2.d: judge by the *share of information* from studies
 at high risk, not by counting studies; GRADE: do not average, weight by contribution)
-    Each study's overall RoB 2 judgement (domain ``overall``; if absent, the worst domain) is
+    Each study's overall RoB 2 judgement (by the published algorithm from its domains,
+    :mod:`inflamed.report.rob2`; a post hoc subgroup result is high in domain 5) is
     weighted by the study's weight in the random-effects model. Rate down two levels when more
     than 50 % of the weight comes from studies at high risk; one level when more than 25 % comes
     from high-risk studies, or more than 50 % from studies at high risk or with some concerns.
@@ -77,6 +78,7 @@ from inflamed.report.grade_context import (
     judge_non_reporting,
 )
 from inflamed.report.html import format_estimate, is_missing
+from inflamed.report.rob2 import result_judgements, study_judgements
 from inflamed.stats.measures import RATIO_MEASURES
 
 __all__ = [
@@ -206,20 +208,8 @@ def optimal_information_size(
 
 
 def study_risk_of_bias(risk_of_bias: pd.DataFrame | None) -> dict[str, str]:
-    """Overall RoB 2 judgement per study: the ``overall`` row, else the worst domain."""
-    if risk_of_bias is None or risk_of_bias.empty:
-        return {}
-    order = {"low": 0, "some_concerns": 1, "high": 2}
-    out: dict[str, str] = {}
-    for study, rows in risk_of_bias.groupby("study_id", sort=True):
-        overall = rows.loc[rows["domain"] == "overall", "judgement"]
-        if len(overall) and str(overall.iloc[0]) in order:
-            out[str(study)] = str(overall.iloc[0])
-            continue
-        known = [str(j) for j in rows["judgement"] if str(j) in order]
-        if known:
-            out[str(study)] = max(known, key=order.__getitem__)
-    return out
+    """Overall RoB 2 judgement per study by the published algorithm (:mod:`~inflamed.report.rob2`)."""
+    return {s: j for s, (j, _) in study_judgements(risk_of_bias).items()}
 
 
 def _set_rows(outcome: OutcomeArtefacts, analysis_set: str) -> pd.DataFrame:
@@ -230,10 +220,21 @@ def _set_rows(outcome: OutcomeArtefacts, analysis_set: str) -> pd.DataFrame:
 
 
 def _judge_risk_of_bias(
-    rows: pd.DataFrame, judgements: Mapping[str, str], rules: GradeRules
+    rows: pd.DataFrame,
+    judgements: Mapping[str, str],
+    rules: GradeRules,
+    risk_of_bias: pd.DataFrame | None = None,
+    analysis_set: str = "whole",
 ) -> DomainJudgement:
     if rows.empty:
         return DomainJudgement("risk of bias", 0, "no study rows to weigh", assessed=False)
+    if analysis_set != "whole" and "inflammation_selection" in rows:
+        # RoB 2 judges results: a post hoc subgroup result is high risk in domain 5.
+        judgements = dict(judgements)
+        for sid in rows.loc[rows["inflammation_selection"] == "post_hoc", "study_id"]:
+            _, judgements[str(sid)], _ = result_judgements(
+                risk_of_bias, str(sid), post_hoc_subgroup=True
+            )
     weights = pd.to_numeric(rows.get("weight"), errors="coerce")
     basis = "random-effects weight"
     if weights is None or weights.isna().all() or float(weights.sum()) <= 0:
@@ -469,7 +470,7 @@ def grade_outcome(
         if verdict is not None:
             publication = DomainJudgement("publication bias", *verdict)
     domains = (
-        _judge_risk_of_bias(rows, judgements, rules),
+        _judge_risk_of_bias(rows, judgements, rules, risk_of_bias, analysis_set),
         _judge_inconsistency(result, k, rules),
         indirectness,
         _judge_imprecision(result, n_total, outcome_type, rows, rules),

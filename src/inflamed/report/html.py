@@ -45,6 +45,10 @@ REPORT_CSS = """
 .inflamed-report img, .jp-RenderedHTMLCommon img { max-width: 100%; height: auto; }
 .inflamed-report figure { margin: 0.8rem 0; }
 .inflamed-report figcaption { font-size: 0.9rem; color: #333; }
+/* Figures are numbered in reading order across the whole report. */
+body { counter-reset: figure; }
+.inflamed-report figure { counter-increment: figure; }
+.inflamed-report figcaption::before { content: "Figure " counter(figure) ". "; font-weight: 600; }
 .inflamed-report .table-wrap { overflow-x: auto; max-width: 100%; margin: 0.6rem 0; }
 .inflamed-report table { border-collapse: collapse; font-size: 0.88rem; }
 .inflamed-report th, .inflamed-report td { border: 1px solid #bbb; padding: 0.25rem 0.45rem;
@@ -246,6 +250,7 @@ def embed_png(path: str | Path, alt: str | None = None, *, caption: str | None =
     """
     path = Path(path)
     alt = alt or path.stem.replace("_", " ")
+    caption = caption or alt  # every figure has a numbered legend (numbered by the style sheet)
     if not path.is_file():
         return (
             f'<p class="missing">Figure not available: {esc(path.as_posix())} was not produced.</p>'

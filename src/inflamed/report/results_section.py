@@ -8,6 +8,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from inflamed.pipeline.figure_inputs import (
+    cumulative_input,
+    forest_input,
+    funnel_input,
+    leave_one_out_input,
+)
 from inflamed.report.artefacts import OutcomeArtefacts, ReviewArtefacts
 from inflamed.report.html import (
     embed_png,
@@ -39,6 +45,45 @@ def _effect_html(
     source: str, block: Mapping[str, Any], base: str, keys: Sequence[str]
 ) -> list[str]:
     return [num(block.get(k), f"{source}#{base}/{k}") for k in keys]
+
+
+FIGURE_NAME = {
+    "forest": "forest plot",
+    "funnel": "funnel plot",
+    "leave_one_out": "leave-one-out plot",
+    "cumulative": "cumulative meta-analysis",
+}
+FIGURE_LEGEND = {
+    "forest": "Squares: each study's estimate, sized by weight, with its 95% CI; a diamond "
+    "appears only where two or more studies were pooled.",
+    "funnel": "Points: studies; shaded contours: conventional significance regions.",
+    "leave_one_out": "Each row: the pooled estimate with one study left out.",
+    "cumulative": "Each row: the pooled estimate after adding the studies up to that year.",
+}
+
+
+def figure_not_drawn(outcome: OutcomeArtefacts, figure: str) -> str:
+    """Why a figure of ``outcome`` has nothing to show ("" when it has).
+
+    The figure stage writes every declared file, with a "Not drawn" notice when there is nothing
+    to plot; the report asks the same seam (:mod:`inflamed.pipeline.figure_inputs`) and writes
+    one line of text instead of embedding such a notice as an image.
+    """
+    paths = outcome.paths
+    try:
+        if figure == "forest":
+            spec = forest_input(paths["studies"], paths["summary"], paths["subgroups"])
+        elif figure == "funnel":
+            spec = funnel_input(paths["studies"], paths["summary"], paths["small_study"])
+        elif figure == "leave_one_out":
+            spec = leave_one_out_input(paths["leave_one_out"], paths["summary"])
+        elif figure == "cumulative":
+            spec = cumulative_input(paths["cumulative"], paths["summary"])
+        else:
+            return ""
+    except (OSError, KeyError, ValueError):
+        return ""  # an artefact is absent: embed_png says so where the figure would be
+    return spec.reason
 
 
 def headline(outcome: OutcomeArtefacts, set_name: str, zero_events: str = "") -> str:
@@ -258,5 +303,13 @@ def results_section(reviews: Sequence[ReviewArtefacts]) -> str:
             )
             parts.append("<p><b>Small-study effects.</b></p>" + _small_study_text(outcome))
             for figure, path in outcome.figures.items():
-                parts.append(embed_png(path, f"{FIGURE_ALT[figure]} ({outcome.label})"))
+                reason = figure_not_drawn(outcome, figure)
+                if reason:
+                    parts.append(
+                        f'<p class="note">No {FIGURE_NAME[figure]} for {esc(outcome.label)}: '
+                        f"{esc(reason)}.</p>"
+                    )
+                    continue
+                text = f"{FIGURE_ALT[figure]} ({outcome.label})."
+                parts.append(embed_png(path, text, caption=text + " " + FIGURE_LEGEND[figure]))
     return wrap("\n".join(parts))

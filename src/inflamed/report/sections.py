@@ -14,6 +14,7 @@ from typing import Any
 
 import pandas as pd
 
+from inflamed.ingest.prisma import prisma_arithmetic, read_prisma_counts
 from inflamed.pipeline.provenance import digest_of, sha256_file
 from inflamed.report.artefacts import ReviewArtefacts
 from inflamed.report.front_matter import (
@@ -22,12 +23,14 @@ from inflamed.report.front_matter import (
     conclusions_section,
     limitations_section,
 )
-from inflamed.report.html import REPORT_CSS, embed_png, esc, heading, html_table
+from inflamed.report.html import REPORT_CSS, embed_png, esc, heading, html_table, num
 from inflamed.report.layout import SECTION_IDS, section_heading, slug, wrap
 from inflamed.report.methods import methods_text
 from inflamed.report.results_section import results_section
+from inflamed.report.rob2 import per_result_table
 from inflamed.report.sof import summary_of_findings_section
 from inflamed.report.tables import (
+    SET_LABELS,
     characteristics_table,
     comparison_table,
     missing_data_table,
@@ -86,18 +89,55 @@ def prisma_section(reviews: Sequence[ReviewArtefacts]) -> str:
         parts.append(
             embed_png(review.figures["prisma"], f"PRISMA 2020 flow diagram for {review.title}")
         )
+        parts.append(_in_meta_analysis(review))
         if review.prisma is None or review.prisma.empty:
             parts.append('<p class="missing">No PRISMA counts were supplied for this review.</p>')
         else:
+            checks = prisma_arithmetic(read_prisma_counts(review.prisma))
+            done = [c for c in checks if c.checkable]
+            bad = [c for c in done if not c.holds]
+            parts.append(
+                f"<p>Arithmetic of the flow: {len(done)} of {len(checks)} arrows checkable, "
+                + (
+                    "every one adds up."
+                    if not bad
+                    else "these do not add up: "
+                    + "; ".join(
+                        f"{esc(c.arrow)} ({esc(c.left)} = {c.left_value:g}, "
+                        f"{esc(c.right)} = {c.right_value:g})"
+                        for c in bad
+                    )
+                    + "."
+                )
+                + "</p>"
+            )
             cols = [
                 c
-                for c in ("stage", "count", "source", "source_location", "notes")
+                for c in ("stage", "count", "status", "source", "source_location", "notes")
                 if c in review.prisma
             ]
             parts.append(
                 html_table(review.prisma[cols], table_id=slug("prisma-counts", review.name))
             )
     return wrap("\n".join(parts))
+
+
+def _in_meta_analysis(review: ReviewArtefacts) -> str:
+    """PRISMA's "studies included in the meta-analysis" box, per outcome and analysis set."""
+    items = []
+    for outcome in review.outcomes.values():
+        sets = (outcome.summary or {}).get("sets", {})
+        source = outcome.paths["summary"]
+        counts = [
+            f"{esc(SET_LABELS.get(name, name))} "
+            f"{num(block.get('k', 0), f'{source}#/sets/{name}/k', kind='int')}"
+            for name, block in sets.items()
+        ]
+        items.append(f"<li>{esc(outcome.label)}: {'; '.join(counts) or 'no pooled results'}</li>")
+    return (
+        "<p><b>Studies included in the meta-analysis</b> (k per outcome and analysis set):</p>"
+        f"<ul>{''.join(items)}</ul>"
+    )
 
 
 def characteristics_section(reviews: Sequence[ReviewArtefacts]) -> str:
@@ -162,6 +202,16 @@ def risk_of_bias_section(reviews: Sequence[ReviewArtefacts]) -> str:
                 risk_of_bias_table(review.risk_of_bias),
                 table_id=slug("rob-table", review.name),
                 empty_text="No risk-of-bias judgements were supplied for this review.",
+            )
+        )
+        parts.append(
+            html_table(
+                per_result_table(review),
+                table_id=slug("rob-results", review.name),
+                caption="RoB 2 per result used in the analyses (overall by the published "
+                "algorithm: worst domain; some concerns in three or more domains give high; a "
+                "post hoc subgroup result is high in domain 5)",
+                empty_text="No pooled results to judge.",
             )
         )
     return wrap("\n".join(parts))

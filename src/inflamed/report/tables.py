@@ -141,6 +141,8 @@ def risk_of_bias_table(risk_of_bias: pd.DataFrame | None) -> pd.DataFrame:
     )
     pivot = pivot[domains].map(lambda j: ROB_SYMBOLS.get(j, "" if is_missing(j) else str(j)))
     pivot.columns = [c.replace("_", " ") for c in pivot.columns]
+    if "overall" in pivot.columns:
+        pivot = pivot.rename(columns={"overall": "overall (as recorded)"})
     return pivot.reset_index().rename(columns={"study_id": "study"})
 
 
