@@ -960,7 +960,10 @@ def check_report_html(html: str, project: Path, reviews: dict[str, list[str]]) -
     for path in sorted(expected - embedded):
         kind = next((k for k in FIGURE_NAME if path.endswith(f"_{k}.png")), None)
         assert kind is not None, f"figure not embedded: {path}"
-        assert f"No {FIGURE_NAME[kind]} for " in html, f"{path}: neither drawn nor explained"
+        assert (
+            f"No {FIGURE_NAME[kind]} for " in html
+            or "No study in any analysis set has usable numbers for" in html
+        ), f"{path}: neither drawn nor explained"
     assert len(parsed.spans) > 20, "too few source-tagged numbers"
     for span in parsed.spans:
         source, value, text = span["data-source"], span["data-value"], span["text"]

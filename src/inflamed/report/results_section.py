@@ -281,6 +281,17 @@ def results_section(reviews: Sequence[ReviewArtefacts]) -> str:
                 )
                 continue
             primary = outcome.summary.get("primary_set", "crp_high")
+            sets = outcome.summary.get("sets", {})
+            if not any(b.get("k") for b in sets.values()) and not any(
+                zero_event_studies(review, outcome.name, s) for s in sets
+            ):
+                # Nothing to show in any set: one line, not empty tables and figure notes.
+                parts.append(
+                    f'<p class="missing">No study in any analysis set has usable numbers for '
+                    f"{esc(outcome.label.lower())}; what is missing, and from whom, is under "
+                    '<a href="#missing-data">Missing data</a>.</p>'
+                )
+                continue
             if outcome.summary.get("direction"):
                 parts.append(f'<p class="note">Direction: {esc(outcome.summary["direction"])}.</p>')
             for set_name in [primary] + [
