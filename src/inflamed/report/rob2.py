@@ -20,10 +20,9 @@ several possible cut-offs, is at **high** risk in domain 5 (selection of the rep
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-
 import pandas as pd
 
+from inflamed.ingest.rob2 import SOME_CONCERNS_FOR_HIGH, overall_judgement
 from inflamed.report.artefacts import ReviewArtefacts
 from inflamed.report.tables import SET_LABELS, study_labels
 
@@ -35,51 +34,7 @@ __all__ = [
     "study_judgements",
 ]
 
-#: Number of domains with some concerns that RoB 2's "multiple domains" clause turns into high.
-SOME_CONCERNS_FOR_HIGH = 3
-_DOMAINS_PREFIX = "D"
 D5 = "D5_selection_of_reported_result"
-
-
-def overall_judgement(domains: Mapping[str, str]) -> tuple[str, str]:
-    """The overall RoB 2 judgement of one result from its domain judgements.
-
-    Parameters
-    ----------
-    domains
-        Domain name -> ``low``, ``some_concerns``, ``high`` or ``not_assessed``. The ``overall``
-        entry is what this function derives, so it is used only when no domain is given.
-
-    Returns
-    -------
-    (judgement, reason)
-        ``low``, ``some_concerns``, ``high`` or ``not_assessed``, and which rule gave it.
-    """
-    judged = {d: j for d, j in domains.items() if d != "overall"}
-    if not judged and domains.get("overall") in ("low", "some_concerns", "high"):
-        # A sheet that records only the overall judgement: the team's judgement stands.
-        return str(domains["overall"]), "overall judgement as recorded (no domain rows)"
-    high = sorted(d for d, j in judged.items() if j == "high")
-    some = sorted(d for d, j in judged.items() if j == "some_concerns")
-    low = sorted(d for d, j in judged.items() if j == "low")
-    unassessed = sorted(d for d in judged if d not in (*high, *some, *low))
-    if high:
-        return "high", f"high risk in {', '.join(high)}"
-    if len(some) >= SOME_CONCERNS_FOR_HIGH:
-        return "high", (
-            f"some concerns in {len(some)} domains ({', '.join(some)}): RoB 2's multiple-domains "
-            f"rule (>= {SOME_CONCERNS_FOR_HIGH})"
-        )
-    if some:
-        tail = f"; {len(unassessed)} domains not assessed" if unassessed else ""
-        return "some_concerns", f"some concerns in {', '.join(some)}{tail}"
-    if low and not unassessed:
-        return "low", "every domain at low risk"
-    return "not_assessed", (
-        "no domain judged"
-        if not low
-        else f"{len(unassessed)} domains not assessed, none of concern"
-    )
 
 
 def _domains(risk_of_bias: pd.DataFrame, study: str) -> dict[str, str]:
