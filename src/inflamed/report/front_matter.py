@@ -73,7 +73,6 @@ class EvidenceProfile:
     secondary_estimates: tuple[str, ...]
     n_published: int
     missing_rows: int
-    missing_who: tuple[str, ...]
     missing_studies: tuple[str, ...]
     n_secondary: int
     not_searched: tuple[str, ...]
@@ -123,11 +122,6 @@ def evidence_profile(review: ReviewArtefacts) -> EvidenceProfile:
                 )
     secondary = [f"{pub} ({', '.join(outs)})" for pub, outs in by_publication.items()]
     missing = review.missing_data
-    who: list[str] = []
-    if missing is not None and "who" in missing:
-        for value in missing["who"].dropna().astype(str):
-            if value not in who:
-                who.append(value)
     not_searched: list[str] = []
     if review.prisma is not None and not review.prisma.empty:
         counts = read_prisma_counts(review.prisma)
@@ -152,7 +146,6 @@ def evidence_profile(review: ReviewArtefacts) -> EvidenceProfile:
         secondary_estimates=tuple(secondary),
         n_published=0 if published is None else len(published),
         missing_rows=0 if missing is None else len(missing),
-        missing_who=tuple(who),
         missing_studies=tuple(
             sorted(set(missing["study_id"].astype(str))) if missing is not None else ()
         ),
@@ -411,11 +404,18 @@ def conclusions_section(reviews: Sequence[ReviewArtefacts]) -> str:
             "<p><b>For practice.</b> " + _conclusion_text(p) + " These results "
             "should not guide treatment.</p>"
         )
-        who = "; ".join(p.missing_who[:3])
+        crp_reviews = sorted({s.split(" (")[0] for s in p.secondary_estimates})
+        first = (
+            f"first the authors of the published CRP-subgroup meta-analysis "
+            f"({esc(', '.join(crp_reviews))}), then "
+            if crp_reviews
+            else ""
+        )
         parts.append(
             "<p><b>For research.</b> Request the CRP-stratified arm-level results (n, mean "
-            "change and SD, response, remission, serious adverse events) from the trial "
-            f"investigators and sponsors{': ' + esc(who) if who else ''}; search bibliographic "
+            "change and SD, response, remission, serious adverse events) from "
+            f"{first}the investigators and sponsors of the {len(p.missing_studies)} trials "
+            'listed under <a href="#missing-data">Missing data</a>; search bibliographic '
             "databases and trial registers; double-extract.</p>"
         )
     return wrap("\n".join(parts))

@@ -87,6 +87,10 @@ body { counter-reset: figure; }
   .inflamed-report td::before { content: attr(data-label); display: block; font-weight: 600;
     color: #444; font-size: 0.78rem; }
   .inflamed-report td:empty { display: none; }
+  /* Figures keep a readable size and scroll sideways inside their own box, not the page. */
+  .inflamed-report figure { overflow-x: auto; }
+  .inflamed-report figure img { max-width: none; width: 40rem; }
+  .inflamed-report figcaption { position: sticky; left: 0; max-width: calc(100vw - 3rem); }
 }
 @media print {
   .inflamed-report .table-wrap { overflow: visible; }
