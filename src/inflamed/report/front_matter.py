@@ -157,8 +157,10 @@ def evidence_profile(review: ReviewArtefacts) -> EvidenceProfile:
     )
 
 
-def _names(ids: Sequence[str], labels: Mapping[str, str]) -> str:
+def _names(ids: Sequence[str], labels: Mapping[str, str], limit: int = 4) -> str:
     names = [esc(labels.get(i, i)) for i in ids]
+    if len(names) > limit:  # a large review: the count, not a wall of names
+        return f"{len(names)} trials"
     if len(names) <= 1:
         return "".join(names)
     return ", ".join(names[:-1]) + " and " + names[-1]
@@ -200,12 +202,14 @@ def can_cannot_box(reviews: Sequence[ReviewArtefacts]) -> str:
             ]
             can.append(f"<li><b>{esc(o.label)}</b> ({esc(o.measure)}): {'; '.join(sets)}.</li>")
         n_contrib = len(p.contributing)
-        cannot = [
-            f"<li>Numbers behind the pooled results come from {n_contrib} "
-            f"of {num(p.n_studies, p.studies_source, kind='int')} included trials "
-            f"({_names(p.contributing, p.labels) or 'none'}); the others have no public arm-level "
-            "numbers in the sources searched.</li>"
-        ]
+        cannot = []
+        if n_contrib < p.n_studies:
+            cannot.append(
+                f"<li>Numbers behind the pooled results come from {n_contrib} "
+                f"of {num(p.n_studies, p.studies_source, kind='int')} included trials "
+                f"({_names(p.contributing, p.labels) or 'none'}); the others have no public "
+                "arm-level numbers in the sources searched.</li>"
+            )
         post_hoc = p.selection.get("post_hoc", ())
         if post_hoc:
             cannot.append(
@@ -342,8 +346,10 @@ def _conclusion_text(p: EvidenceProfile) -> str:
             f"Numbers from {contrib} trials were analysed; the largest CRP-selected analysis "
             f"holds {max(primary_k, default=0)} studies."
         )
+    if not p.secondary_estimates:
+        return head
     return (
-        head + " The CRP-subgroup data behind published meta-analyses are not public; the "
+        head + " The CRP-subgroup data behind the published meta-analysis are not public; the "
         "answer depends on obtaining them from the trial investigators (see Missing data)."
     )
 
