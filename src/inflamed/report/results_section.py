@@ -8,12 +8,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from inflamed.pipeline.figure_inputs import (
-    cumulative_input,
-    forest_input,
-    funnel_input,
-    leave_one_out_input,
-)
+from inflamed.pipeline.figure_inputs import OUTCOME_FIGURE_SPECS
 from inflamed.report.artefacts import OutcomeArtefacts, ReviewArtefacts
 from inflamed.report.html import (
     embed_png,
@@ -51,6 +46,7 @@ FIGURE_NAME = {
     "forest": "forest plot",
     "funnel": "funnel plot",
     "leave_one_out": "leave-one-out plot",
+    "influence": "influence plot",
     "cumulative": "cumulative meta-analysis",
 }
 FIGURE_LEGEND = {
@@ -58,6 +54,8 @@ FIGURE_LEGEND = {
     "appears only where two or more studies were pooled.",
     "funnel": "Points: studies; shaded contours: conventional significance regions.",
     "leave_one_out": "Each row: the pooled estimate with one study left out.",
+    "influence": "Per study: studentised residual, Cook's distance and hat value; studies "
+    "flagged as influential are named.",
     "cumulative": "Each row: the pooled estimate after adding the studies up to that year.",
 }
 
@@ -66,24 +64,16 @@ def figure_not_drawn(outcome: OutcomeArtefacts, figure: str) -> str:
     """Why a figure of ``outcome`` has nothing to show ("" when it has).
 
     The figure stage writes every declared file, with a "Not drawn" notice when there is nothing
-    to plot; the report asks the same seam (:mod:`inflamed.pipeline.figure_inputs`) and writes
-    one line of text instead of embedding such a notice as an image.
+    to plot; the report asks the same specification (:data:`OUTCOME_FIGURE_SPECS`) and writes one
+    line of text instead of embedding such a notice as an image.
     """
-    paths = outcome.paths
+    spec = OUTCOME_FIGURE_SPECS.get(figure)
+    if spec is None:
+        return ""
     try:
-        if figure == "forest":
-            spec = forest_input(paths["studies"], paths["summary"], paths["subgroups"])
-        elif figure == "funnel":
-            spec = funnel_input(paths["studies"], paths["summary"], paths["small_study"])
-        elif figure == "leave_one_out":
-            spec = leave_one_out_input(paths["leave_one_out"], paths["summary"])
-        elif figure == "cumulative":
-            spec = cumulative_input(paths["cumulative"], paths["summary"])
-        else:
-            return ""
+        return spec.build(outcome.paths).reason
     except (OSError, KeyError, ValueError):
         return ""  # an artefact is absent: embed_png says so where the figure would be
-    return spec.reason
 
 
 def headline(outcome: OutcomeArtefacts, set_name: str, zero_events: str = "") -> str:
