@@ -234,7 +234,7 @@ def write_simulated_review(
     )
     _write(
         folder / "prisma.csv",
-        ["stage", "count", "source", "source_location", "notes"],
+        ["stage", "count", "status", "source", "source_location", "notes"],
         [
             {
                 "stage": "identified_databases",

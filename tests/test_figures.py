@@ -443,9 +443,20 @@ def test_rob_duplicate_judgement_is_an_error() -> None:
 
 
 def test_rob_missing_domain_is_drawn_as_not_assessed() -> None:
-    rob = sim_rob().iloc[:-1]  # last study loses its overall judgement
+    rob = sim_rob()
+    rob = rob.drop(index=len(rob) - len(DOMAINS))  # the last study loses its D1 judgement
     fig = rob_traffic_light(rob)
     assert "?" in {t.get_text() for t in _texts(fig)}
+
+
+def test_rob_overall_column_follows_the_rob2_algorithm() -> None:
+    """A stale 'not assessed' overall beside a judged concern is drawn as some concerns."""
+    rob = pd.DataFrame(
+        {"study_id": ["A"] * 6, "domain": list(DOMAINS),
+         "judgement": ["not_assessed", "low", "some_concerns", "low", "not_assessed", "not_assessed"]}
+    )  # fmt: skip
+    cells = [t.get_text() for t in _texts(rob_traffic_light(rob)) if len(t.get_text()) == 1]
+    assert cells == ["?", "+", "\u2212", "+", "?", "\u2212"], cells  # overall: some concerns
 
 
 def test_prisma_missing_counts_are_not_reported_never_invented() -> None:

@@ -42,7 +42,9 @@ def comparison_plot(
         ``outcome`` (display name), ``measure``, ``estimate``, ``ci_lb``, ``ci_ub``. Values are on
         inflamed's analysis scale: log ratios for ratio measures (drawn exponentiated on a log
         axis) and continuous effects signed so that positive favours treatment. An empty CI is
-        drawn as a point without an interval.
+        drawn as a point without an interval. Optional ``printed``: the estimate and CI
+        as the source printed them, shown instead of a rounded text (published precision). Name each source with its population and source
+        type, e.g. ``"Mac Giollabhui 2026 (CRP-selected; news digest, secondary)"``.
     title
         Figure title (``None`` for none).
 
@@ -72,9 +74,16 @@ def comparison_plot(
         dict.fromkeys(zip(frame["outcome"].astype(str), frame["measure"].astype(str), strict=True))
     )
     label_w = max(text_width_in(s) for s in sources) + 0.2
+    printed = frame["printed"] if "printed" in frame else pd.Series([None] * len(frame))
     texts = [
-        fmt_ci(*(math.exp(v) if is_ratio(m, None) and math.isfinite(v) else v for v in (e, lo, hi)))
-        for e, lo, hi, m in zip(est, lb, ub, frame["measure"].astype(str), strict=True)
+        str(text)
+        if isinstance(text, str) and text
+        else fmt_ci(
+            *(math.exp(v) if is_ratio(m, None) and math.isfinite(v) else v for v in (e, lo, hi))
+        )
+        for e, lo, hi, m, text in zip(
+            est, lb, ub, frame["measure"].astype(str), printed, strict=True
+        )
     ]
     right_w = max(text_width_in(t) for t in texts) + 0.25
     plot_w = 3.2

@@ -141,6 +141,7 @@ def forest_plot(
         optionally, ``pi_lb``, ``pi_ub`` (prediction interval), ``tau2``, ``i2`` (percent, as
         metafor reports it), ``q``, ``q_df``, ``q_pval``; plus a row with
         ``subgroup == "overall"`` for the overall estimate. Empty cells are left out of the text.
+        May be empty: single studies are then drawn without any diamond.
     measure
         Effect measure (``SMD``, ``MD``, ``RR``, ``OR``, ``RD``, ...); sets the axis label.
     outcome_label
@@ -325,7 +326,7 @@ def forest_plot(
                 italic=True,
             )
         )
-    if not drawn_pooled:
+    if not drawn_pooled and len(pooled):  # an empty ``pooled``: single studies, no diamond
         raise InputError(
             "pooled has no row matching the studies' subgroups or 'overall'",
             column="subgroup",

@@ -11,6 +11,7 @@ from matplotlib.lines import Line2D
 from inflamed.errors import InputError
 from inflamed.figures._common import figure_title, require_columns, text_width_in
 from inflamed.figures.style import ROB_COLOURS, apply_style
+from inflamed.ingest.rob2 import overall_judgement
 
 #: RoB 2 domains in display order, with the short column header and the full name for the key.
 DOMAINS = {
@@ -73,6 +74,10 @@ def _grid(rob: pd.DataFrame) -> tuple[list[str], list[str], pd.DataFrame]:
     domains = [d for d in DOMAINS if d in set(rob["domain"])]
     grid = rob.pivot(index="study_id", columns="domain", values="judgement")
     grid = grid.reindex(index=studies, columns=domains).fillna("not_assessed")
+    if "overall" in domains:  # the overall column follows RoB 2's algorithm, not a stale cell
+        for study in studies:
+            row = {d: str(grid.at[study, d]) for d in domains}
+            grid.at[study, "overall"] = overall_judgement(row)[0]
     return studies, domains, grid
 
 

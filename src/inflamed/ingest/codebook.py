@@ -444,6 +444,13 @@ SHEETS: dict[str, dict[str, Any]] = {
                 required=True,
                 minimum=0,
             ),
+            Column(
+                "status",
+                "string",
+                "How the count arose: counted; not_searched (the route was not searched, count "
+                "0); not_counted (the box was not tallied). Empty means counted.",
+                enum=("counted", "not_searched", "not_counted"),
+            ),
             *_provenance(),
             Column("notes", "string", "Free-text notes."),
         ],

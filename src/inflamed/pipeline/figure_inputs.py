@@ -70,6 +70,12 @@ def _model_label(summary: Mapping[str, Any]) -> str:
     return f"Random-effects model ({settings['method']}, {test.get(settings['test'], settings['test'])} CI)"
 
 
+_POOLED_KEYS = (
+    "subgroup", "estimate", "ci_lb", "ci_ub", "pi_lb", "pi_ub", "k", "tau2", "i2", "q", "q_df",
+    "q_pval",
+)  # fmt: skip
+
+
 def forest_input(
     studies_csv: str | Path, summary_json: str | Path, subgroups_json: str | Path
 ) -> FigureInput:
@@ -104,6 +110,8 @@ def forest_input(
             reason=f"no study reports {summary['label'].lower()} with usable numbers"
         )
     shown = {row["subgroup"] for row in pooled_rows}
+    # A single study is its own estimate: draw it without a pooled diamond (nothing was pooled).
+    pooled_rows = [row for row in pooled_rows if row["k"] >= 2]
     studies = studies[studies["analysis_set"].isin(shown)].copy()
     studies["subgroup"] = studies["analysis_set"]
     if summary["type"] == "continuous":
@@ -132,7 +140,11 @@ def forest_input(
             else ("favours treatment", "favours control")
         )
     return FigureInput(
-        frames={"studies": studies, "pooled": pd.DataFrame(pooled_rows)}, options=options
+        frames={
+            "studies": studies,
+            "pooled": pd.DataFrame(pooled_rows, columns=list(_POOLED_KEYS)),
+        },
+        options=options,
     )
 
 
@@ -227,6 +239,30 @@ def cumulative_input(cumulative_csv: str | Path, summary_json: str | Path) -> Fi
     )
 
 
+_POPULATION = {"crp_high": "CRP-selected", "whole": "whole samples", "crp_low": "CRP-low"}
+
+
+def _printed(printed: pd.DataFrame, index: int, flip: bool) -> str:
+    """The estimate and CI as the source printed them ("1.28 [0.997, 1.64]"), sign aligned."""
+
+    def keep(text: str) -> str:
+        # At least two decimals (a sheet cell "0.4" lost the source's trailing zero), more when
+        # the source printed more (0.997).
+        decimals = len(text.partition(".")[2])
+        return text if decimals >= 2 or not text else f"{float(text):.2f}"
+
+    est, lb, ub = (keep(str(printed.at[index, c]).strip()) for c in ("estimate", "ci_lb", "ci_ub"))
+    if flip:  # turned to "positive favours treatment": negate the text, swap the limits
+
+        def turn(text: str) -> str:
+            if text.startswith("-"):
+                return text[1:]
+            return text if text in ("0", "") else "-" + text
+
+        est, lb, ub = turn(est), turn(ub), turn(lb)
+    return f"{est} [{lb}, {ub}]".replace("-", "\u2212")
+
+
 def comparison_input(
     pooled_csv: str | Path,
     published_csv: str | Path,
@@ -236,12 +272,15 @@ def comparison_input(
     """This run's primary estimates beside every published estimate of the same outcomes."""
     pooled = read_csv(pooled_csv)
     published = read_csv(published_csv)
+    # The numbers as printed, to keep the published precision (0.997 stays 0.997, not 1.00).
+    printed = pd.read_csv(published_csv, dtype=str, keep_default_na=False)
     rows = []
     ours = pooled[(pooled["analysis_set"] == primary_subgroup) & pooled["estimable"].astype(bool)]
     for _, row in ours.iterrows():
         rows.append(
             {
-                "source": f"inflamed (this run, k = {int(row['k'])})",
+                "source": f"inflamed (this run, {_POPULATION.get(primary_subgroup, primary_subgroup)}, "
+                f"k = {int(row['k'])})",
                 "outcome": outcomes[row["outcome"]]["label"],
                 "measure": row["measure"],
                 "estimate": row["estimate"],
@@ -252,7 +291,7 @@ def comparison_input(
     import math
 
     ratio = {"RR", "OR", "HR"}
-    for _, row in published[published["outcome"].isin(list(outcomes))].iterrows():
+    for index, row in published[published["outcome"].isin(list(outcomes))].iterrows():
         # Put every published estimate on inflamed's scale: log for ratios, and the sign turned
         # so that positive favours treatment (a paper reporting benefit as g < 0 is flipped).
         values = [row["estimate"], row["ci_lb"], row["ci_ub"]]
@@ -262,14 +301,18 @@ def comparison_input(
             values = [-v for v in values]
         outcome = outcomes[row["outcome"]]
         estimate, lb, ub = values
+        secondary = "secondary source" in str(row.get("notes", "")).lower()
+        population = _POPULATION.get(str(row.get("subgroup")), str(row.get("subgroup")))
         rows.append(
             {
-                "source": str(row["publication"]),
+                "source": f"{row['publication']} ({population}; "
+                f"{'news digest, secondary' if secondary else 'publication'})",
                 "outcome": outcome["label"],
                 "measure": row["measure"],
                 "estimate": estimate,
                 "ci_lb": min(lb, ub),
                 "ci_ub": max(lb, ub),
+                "printed": _printed(printed, index, row["benefit_direction"] == "negative"),
             }
         )
     if not rows:

@@ -13,6 +13,7 @@ with a check that every parameter exists), ``... normalise NOTEBOOK`` or ``... h
 from __future__ import annotations
 
 import argparse
+import html
 import json
 import re
 from pathlib import Path
@@ -65,8 +66,29 @@ def to_html(notebook_path: str | Path, html_path: str | Path) -> None:
     exporter.exclude_input = True
     exporter.exclude_input_prompt = True
     exporter.exclude_output_prompt = True
-    body, _ = exporter.from_notebook_node(notebook, resources={"metadata": {"name": "report"}})
+    body, _ = exporter.from_notebook_node(
+        notebook, resources={"metadata": {"name": _title(notebook)}}
+    )
     write_text(html_path, _offline(body))
+
+
+_H1 = re.compile(r"<h1\b[^>]*>(.*?)</h1>", re.IGNORECASE | re.DOTALL)
+
+
+def _title(notebook: Any) -> str:
+    """The page title: the notebook's metadata title, else the first ``<h1>`` it displays.
+
+    nbconvert titles the page with the notebook's name ("report") unless told otherwise; a
+    reader's browser tab and bookmarks should carry the report's own title.
+    """
+    if notebook.metadata.get("title"):
+        return str(notebook.metadata["title"])
+    for cell in notebook.cells:
+        for output in cell.get("outputs", []):
+            match = _H1.search(str(output.get("data", {}).get("text/html", "")))
+            if match:
+                return html.unescape(re.sub(r"<[^>]+>", "", match.group(1))).strip()
+    return "report"
 
 
 #: Scripts the nbconvert template adds that fetch code from a CDN (require.js, MathJax, mermaid).

@@ -7,7 +7,11 @@ computes a statistic: it reads what the stages wrote and says where each number 
 Modules
 -------
 ``artefacts``  :func:`load_review`, :func:`load_mechanism`, :func:`read_run_config`
-``grade``      :func:`grade_summary_of_findings` (automated GRADE proposal, rules documented)
+``grade``      :func:`grade_outcome` (automated GRADE proposal, rules documented)
+``grade_context`` indirectness, non-reporting bias and absolute effects from the sheets
+``rob2``       RoB 2 overall judgement by its algorithm, per study and per result
+``sof``        :func:`grade_summary_of_findings` and the summary-of-findings table
+``front_matter`` abstract, "what this report can and cannot say", limitations, conclusions
 ``methods``    :func:`methods_text` (methods written from the run configuration)
 ``tables``     characteristics, missing data, comparison with published estimates, RoB 2
 ``html``       :func:`format_estimate`, :func:`num`, :func:`embed_png`, :func:`html_table`
@@ -15,7 +19,8 @@ Modules
 
 Status: tested on a simulated finished run (every section, figure and source-tagged number
 checked against the artefacts) and exercised on partial pipeline runs of the fixture and shipped
-reviews. The GRADE table is a rules-based proposal (indirectness is never judged); artefacts
+reviews. The GRADE table is a rules-based proposal (indirectness and non-reporting bias by stated
+rules from the sheets); artefacts
 whose layout this package does not know (e.g. a new small-study or subgroup key) are shown as
 key/value tables rather than dropped.
 """
@@ -33,13 +38,12 @@ from inflamed.report.grade import (
     GradeAssessment,
     GradeRules,
     grade_outcome,
-    grade_rules_text,
-    grade_summary_of_findings,
     optimal_information_size,
 )
 from inflamed.report.html import embed_png, format_estimate, html_table, num, resolve_source
 from inflamed.report.methods import methods_text
 from inflamed.report.sections import SECTION_IDS
+from inflamed.report.sof import grade_rules_text, grade_summary_of_findings
 from inflamed.report.tables import (
     characteristics_table,
     comparison_table,

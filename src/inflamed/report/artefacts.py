@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -115,6 +115,9 @@ class ReviewArtefacts:
     paths: dict[str, str]
     files_read: tuple[str, ...] = field(default_factory=tuple)
     missing_files: tuple[str, ...] = field(default_factory=tuple)
+    #: The ingested arm-level rows (``ingest/contrasts.csv``), for rows the extract stage set
+    #: aside with a reason (e.g. no events in either arm) that the report must still show.
+    contrasts: pd.DataFrame | None = None
 
     def path(self, stage: str, name: str) -> str:
         """``<results_dir>/<review>/<stage>/<name>`` as a POSIX string (the report's locators)."""
@@ -251,10 +254,11 @@ def load_review(
         clinic_bridge=reader.csv(at("mechanism", "clinic_bridge.csv")),
         figures=figures,
         paths=paths,
-        files_read=tuple(reader.read),
-        missing_files=tuple(reader.missing),
+        contrasts=reader.csv(at("ingest", "contrasts.csv")),
+        files_read=(),
+        missing_files=(),
     )
-    return artefacts
+    return replace(artefacts, files_read=tuple(reader.read), missing_files=tuple(reader.missing))
 
 
 def load_mechanism(results_dir: str | Path) -> MechanismArtefacts:

@@ -5,15 +5,17 @@ starts at **high** and is rated down one level for each serious (two for each ve
 concern in five domains: risk of bias, inconsistency, indirectness, imprecision and publication
 bias (Cochrane Handbook ch. 14; GRADE handbook). GRADE is a judgement, not an algorithm; this
 module applies explicit, documented rules to the pipeline's artefacts so that a review team starts
-from a transparent proposal and can see, per domain, the number that drove it. Indirectness is
-never judged automatically. Every rule and threshold is in :class:`GradeRules` and printed by
-:func:`grade_rules_text`.
+from a transparent proposal and can see, per domain, the number that drove it. Indirectness and
+non-reporting bias are judged from the review's sheets by the rules of
+:mod:`inflamed.report.grade_context` when a context is given. Every rule and threshold is in
+:class:`GradeRules` and printed by :func:`grade_rules_text`.
 
 Rules (defaults)
 ----------------
 Risk of bias (Cochrane Handbook 5.1 Table 12.2.d: judge by the *share of information* from studies
 at high risk, not by counting studies; GRADE: do not average, weight by contribution)
-    Each study's overall RoB 2 judgement (domain ``overall``; if absent, the worst domain) is
+    Each study's overall RoB 2 judgement (by the published algorithm from its domains,
+    :mod:`inflamed.report.rob2`; a post hoc subgroup result is high in domain 5) is
     weighted by the study's weight in the random-effects model. Rate down two levels when more
     than 50 % of the weight comes from studies at high risk; one level when more than 25 % comes
     from high-risk studies, or more than 50 % from studies at high risk or with some concerns.
@@ -66,8 +68,16 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from inflamed.report.artefacts import OutcomeArtefacts, ReviewArtefacts
+from inflamed.report.artefacts import OutcomeArtefacts
+from inflamed.report.grade_context import (
+    AbsoluteEffect,
+    GradeContext,
+    absolute_effect,
+    judge_indirectness,
+    judge_non_reporting,
+)
 from inflamed.report.html import format_estimate, is_missing
+from inflamed.report.rob2 import result_judgements, study_judgements
 from inflamed.stats.measures import RATIO_MEASURES
 
 __all__ = [
@@ -76,8 +86,6 @@ __all__ = [
     "GradeAssessment",
     "GradeRules",
     "grade_outcome",
-    "grade_rules_text",
-    "grade_summary_of_findings",
     "optimal_information_size",
     "study_risk_of_bias",
 ]
@@ -139,6 +147,7 @@ class GradeAssessment:
     source: str
     estimate_locator: str = ""
     notes: tuple[str, ...] = field(default_factory=tuple)
+    absolute: AbsoluteEffect | None = None
 
     @property
     def effect_text(self) -> str:
@@ -196,20 +205,8 @@ def optimal_information_size(
 
 
 def study_risk_of_bias(risk_of_bias: pd.DataFrame | None) -> dict[str, str]:
-    """Overall RoB 2 judgement per study: the ``overall`` row, else the worst domain."""
-    if risk_of_bias is None or risk_of_bias.empty:
-        return {}
-    order = {"low": 0, "some_concerns": 1, "high": 2}
-    out: dict[str, str] = {}
-    for study, rows in risk_of_bias.groupby("study_id", sort=True):
-        overall = rows.loc[rows["domain"] == "overall", "judgement"]
-        if len(overall) and str(overall.iloc[0]) in order:
-            out[str(study)] = str(overall.iloc[0])
-            continue
-        known = [str(j) for j in rows["judgement"] if str(j) in order]
-        if known:
-            out[str(study)] = max(known, key=order.__getitem__)
-    return out
+    """Overall RoB 2 judgement per study by the published algorithm (:mod:`~inflamed.report.rob2`)."""
+    return {s: j for s, (j, _) in study_judgements(risk_of_bias).items()}
 
 
 def _set_rows(outcome: OutcomeArtefacts, analysis_set: str) -> pd.DataFrame:
@@ -220,10 +217,21 @@ def _set_rows(outcome: OutcomeArtefacts, analysis_set: str) -> pd.DataFrame:
 
 
 def _judge_risk_of_bias(
-    rows: pd.DataFrame, judgements: Mapping[str, str], rules: GradeRules
+    rows: pd.DataFrame,
+    judgements: Mapping[str, str],
+    rules: GradeRules,
+    risk_of_bias: pd.DataFrame | None = None,
+    analysis_set: str = "whole",
 ) -> DomainJudgement:
     if rows.empty:
         return DomainJudgement("risk of bias", 0, "no study rows to weigh", assessed=False)
+    if analysis_set != "whole" and "inflammation_selection" in rows:
+        # RoB 2 judges results: a post hoc subgroup result is high risk in domain 5.
+        judgements = dict(judgements)
+        for sid in rows.loc[rows["inflammation_selection"] == "post_hoc", "study_id"]:
+            _, judgements[str(sid)], _ = result_judgements(
+                risk_of_bias, str(sid), post_hoc_subgroup=True
+            )
     weights = pd.to_numeric(rows.get("weight"), errors="coerce")
     basis = "random-effects weight"
     if weights is None or weights.isna().all() or float(weights.sum()) <= 0:
@@ -388,6 +396,7 @@ def grade_outcome(
     analysis_set: str | None = None,
     rules: GradeRules | None = None,
     intervention: str = "the treatment",
+    context: GradeContext | None = None,
 ) -> GradeAssessment:
     """Propose a GRADE certainty rating for one outcome from its pool-stage artefacts.
 
@@ -403,6 +412,10 @@ def grade_outcome(
         Thresholds (default :class:`GradeRules`).
     intervention
         How the plain-language statement names the intervention.
+    context
+        The review's sheets (:func:`~inflamed.report.grade_context.grade_context`): with it,
+        indirectness and non-reporting bias are judged by the rules of
+        :mod:`inflamed.report.grade_context`; without it, indirectness is left to the team.
 
     Returns
     -------
@@ -440,17 +453,25 @@ def grade_outcome(
     result = block["result"]
     rows = _set_rows(outcome, analysis_set)
     judgements = study_risk_of_bias(risk_of_bias)
+    indirectness = DomainJudgement(
+        "indirectness",
+        0,
+        "not judged automatically: the review team must judge population, intervention, comparator and outcome",
+        assessed=False,
+    )
+    publication = _judge_publication_bias(outcome.small_study, k, rules)
+    if context is not None:
+        levels, reason, assessed = judge_indirectness(rows, analysis_set, context)
+        indirectness = DomainJudgement("indirectness", levels, reason, assessed)
+        verdict = judge_non_reporting(outcome.name, analysis_set, context)
+        if verdict is not None:
+            publication = DomainJudgement("publication bias", *verdict)
     domains = (
-        _judge_risk_of_bias(rows, judgements, rules),
+        _judge_risk_of_bias(rows, judgements, rules, risk_of_bias, analysis_set),
         _judge_inconsistency(result, k, rules),
-        DomainJudgement(
-            "indirectness",
-            0,
-            "not judged automatically: the review team must judge population, intervention, comparator and outcome",
-            assessed=False,
-        ),
+        indirectness,
         _judge_imprecision(result, n_total, outcome_type, rows, rules),
-        _judge_publication_bias(outcome.small_study, k, rules),
+        publication,
     )
     down = sum(d.levels for d in domains)
     certainty = CERTAINTY_LEVELS[min(down, len(CERTAINTY_LEVELS) - 1)]
@@ -459,6 +480,17 @@ def grade_outcome(
     else:
         scale, base = result, f"/sets/{analysis_set}/result"
     notes = (block["note"],) if block.get("note") else ()
+    absolute = None
+    if context is not None:
+        absolute = absolute_effect(
+            measure,
+            float(scale["estimate"]),
+            None if is_missing(scale.get("ci_lb")) else float(scale["ci_lb"]),
+            None if is_missing(scale.get("ci_ub")) else float(scale["ci_ub"]),
+            rows,
+            outcome.name,
+            context,
+        )
     return GradeAssessment(
         outcome=outcome.name,
         label=outcome.label,
@@ -483,101 +515,5 @@ def grade_outcome(
         source=source,
         estimate_locator=base,
         notes=notes,
+        absolute=absolute,
     )
-
-
-def grade_summary_of_findings(
-    review: ReviewArtefacts,
-    *,
-    analysis_set: str | None = None,
-    rules: GradeRules | None = None,
-    intervention: str = "the treatment",
-) -> pd.DataFrame:
-    """The summary-of-findings table: one row per outcome with the GRADE proposal.
-
-    Parameters
-    ----------
-    review
-        The review's artefacts (:func:`inflamed.report.load_review`).
-    analysis_set
-        Which set to rate (default: each outcome's primary set).
-    rules
-        Thresholds (default :class:`GradeRules`; pass ``small_study_min_k`` from the run's
-        ``pooling`` config).
-    intervention
-        How the plain-language statement names the intervention.
-
-    Returns
-    -------
-    pandas.DataFrame
-        Columns ``outcome, label, analysis_set, k, N, effect, certainty, risk_of_bias,
-        inconsistency, indirectness, imprecision, publication_bias, statement, measure,
-        estimate, ci_lb, ci_ub, downgrades, source, estimate_locator`` (one row per outcome, in
-        outcome name order; run_config.json stores outcomes with sorted keys).
-    """
-    rows = []
-    for outcome in review.outcomes.values():
-        assessment = grade_outcome(
-            outcome,
-            review.risk_of_bias,
-            analysis_set=analysis_set,
-            rules=rules,
-            intervention=intervention,
-        )
-        rows.append(
-            {
-                "outcome": assessment.outcome,
-                "label": assessment.label,
-                "analysis_set": assessment.analysis_set,
-                "k": assessment.k,
-                "N": assessment.n_participants,
-                "effect": assessment.effect_text,
-                "certainty": assessment.certainty,
-                **{d.domain.replace(" ", "_"): d.text() for d in assessment.domains},
-                "statement": assessment.statement,
-                "measure": assessment.measure,
-                "estimate": assessment.estimate,
-                "ci_lb": assessment.ci_lb,
-                "ci_ub": assessment.ci_ub,
-                "downgrades": sum(d.levels for d in assessment.domains),
-                "source": assessment.source,
-                "estimate_locator": assessment.estimate_locator,
-            }
-        )
-    columns = [
-        "outcome", "label", "analysis_set", "k", "N", "effect", "certainty", "risk_of_bias",
-        "inconsistency", "indirectness", "imprecision", "publication_bias", "statement",
-        "measure", "estimate", "ci_lb", "ci_ub", "downgrades", "source", "estimate_locator",
-    ]  # fmt: skip
-    return pd.DataFrame(rows, columns=columns)
-
-
-def grade_rules_text(rules: GradeRules | None = None) -> str:
-    """The rules of the proposal in plain words with their thresholds (HTML paragraph list)."""
-    r = rules or GradeRules()
-    items = [
-        "Randomised evidence starts at <b>high</b> certainty; each serious concern rates it down "
-        "one level, each very serious concern two (Cochrane Handbook ch. 14).",
-        f"<b>Risk of bias</b>: studies' overall RoB 2 judgements weighted by their random-effects "
-        f"weight; -2 if more than {100 * r.rob_high_very_serious:.0f}% of the weight is at high "
-        f"risk, -1 if more than {100 * r.rob_high_serious:.0f}% is at high risk or more than "
-        f"{100 * r.rob_not_low_serious:.0f}% at high risk or with some concerns (Cochrane Handbook "
-        "5.1 Table 12.2.d).",
-        f"<b>Inconsistency</b>: -1 if I\u00b2 \u2265 {r.i2_serious:g}% or the prediction interval "
-        f"includes no effect while the confidence interval does not; -2 if I\u00b2 \u2265 "
-        f"{r.i2_very_serious:g}% and the prediction interval includes no effect (Cochrane Handbook "
-        "10.10.2).",
-        "<b>Indirectness</b>: not judged automatically; the review team must judge it.",
-        f"<b>Imprecision</b>: -1 for a confidence interval that includes no effect, -1 for a total "
-        f"N below the optimal information size (one trial with alpha {r.alpha:g} and power "
-        f"{r.power:g} detecting SMD {r.ois_smd:g}, or a {100 * r.ois_rrr:.0f}% relative risk "
-        "reduction at the pooled control risk) (GRADE guidelines 6; GRADE guidance 34).",
-        f"<b>Publication bias</b>: not assessable with fewer than {r.small_study_min_k} studies "
-        f"(Cochrane Handbook 10.4.3.1); otherwise -1 if Egger's test p < {r.egger_p:g} (GRADE "
-        "guidelines 5).",
-        "Plain-language statements follow GRADE guidelines 26 (Santesso 2020): high certainty "
-        "'results in', moderate 'probably', low 'may', very low 'the evidence is very uncertain'.",
-        "This is a <b>proposal</b> made by rules from the artefacts, not a GRADE judgement; the "
-        "review team confirms or overrides each domain.",
-    ]
-    return "<ul>" + "".join(f"<li>{item}</li>" for item in items) + "</ul>"

@@ -45,6 +45,10 @@ REPORT_CSS = """
 .inflamed-report img, .jp-RenderedHTMLCommon img { max-width: 100%; height: auto; }
 .inflamed-report figure { margin: 0.8rem 0; }
 .inflamed-report figcaption { font-size: 0.9rem; color: #333; }
+/* Figures are numbered in reading order across the whole report. */
+body { counter-reset: figure; }
+.inflamed-report figure { counter-increment: figure; }
+.inflamed-report figcaption::before { content: "Figure " counter(figure) ". "; font-weight: 600; }
 .inflamed-report .table-wrap { overflow-x: auto; max-width: 100%; margin: 0.6rem 0; }
 .inflamed-report table { border-collapse: collapse; font-size: 0.88rem; }
 .inflamed-report th, .inflamed-report td { border: 1px solid #bbb; padding: 0.25rem 0.45rem;
@@ -54,6 +58,9 @@ REPORT_CSS = """
 .inflamed-report table.sof td { min-width: 7rem; }
 .inflamed-report table.sof td:nth-child(-n+4) { min-width: 3rem; }
 .inflamed-report caption { caption-side: top; text-align: left; font-weight: 600; }
+.inflamed-report .can-cannot { border: 2px solid #1f4e79; background: #f3f7fb; border-radius: 0.3rem;
+  padding: 0.2rem 0.9rem 0.4rem; margin: 0.8rem 0; }
+.inflamed-report .can-cannot h2 { margin-top: 0.4rem; }
 .inflamed-report .missing { color: #8a3b00; font-style: italic; }
 .inflamed-report .note { font-size: 0.9rem; color: #333; }
 .inflamed-report .certainty { font-weight: 600; padding: 0.1rem 0.3rem; border-radius: 0.2rem;
@@ -63,9 +70,27 @@ REPORT_CSS = """
 .inflamed-report .certainty-low { background: #fdd9b5; }
 .inflamed-report .certainty-very-low { background: #f6c1c1; }
 .inflamed-report .certainty-no-evidence { background: #e0e0e0; }
+.inflamed-report h1 { font-size: clamp(1.45rem, 4.5vw, 2.2rem); line-height: 1.2; }
+.inflamed-report .can-cannot h2 { font-size: clamp(1.2rem, 3.5vw, 1.6rem); }
+.inflamed-report .footnotes { font-size: 0.85rem; padding-left: 1.2rem; list-style: none; }
+.inflamed-report td, .inflamed-report li, .inflamed-report p { overflow-wrap: anywhere; }
+/* Phone width: every table reflows into one card per row, each cell labelled by its column. */
 @media (max-width: 40rem) {
   .inflamed-report { font-size: 0.95rem; }
-  .inflamed-report table { font-size: 0.8rem; }
+  .inflamed-report table, .inflamed-report tbody, .inflamed-report tr, .inflamed-report td,
+  .inflamed-report caption { display: block; width: 100%; box-sizing: border-box; }
+  .inflamed-report thead { position: absolute; width: 1px; height: 1px; overflow: hidden;
+    clip: rect(0 0 0 0); }
+  .inflamed-report tr { border: 1px solid #bbb; margin: 0 0 0.6rem; }
+  .inflamed-report td, .inflamed-report table.sof td { border: none;
+    border-bottom: 1px solid #e3e3e3; min-width: 0 !important; font-size: 0.85rem; }
+  .inflamed-report td::before { content: attr(data-label); display: block; font-weight: 600;
+    color: #444; font-size: 0.78rem; }
+  .inflamed-report td:empty { display: none; }
+  /* Figures keep a readable size and scroll sideways inside their own box, not the page. */
+  .inflamed-report figure { overflow-x: auto; }
+  .inflamed-report figure img { max-width: none; width: 40rem; }
+  .inflamed-report figcaption { position: sticky; left: 0; max-width: calc(100vw - 3rem); }
 }
 @media print {
   .inflamed-report .table-wrap { overflow: visible; }
@@ -180,8 +205,9 @@ def resolve_source(source: str, root: str | Path = ".") -> Any:
     Parameters
     ----------
     source
-        ``path/to/file.json#/json/pointer`` or ``path/to/file.csv#key=value&key=value/column``
-        (the key columns must select exactly one row).
+        ``path/to/file.json#/json/pointer``, ``path/to/file.csv#key=value&key=value/column``
+        (the key columns must select exactly one row) or ``path/to/file.csv#rows`` (the number
+        of data rows, for counts such as "11 included trials").
     root
         Directory the path is relative to.
 
@@ -195,6 +221,8 @@ def resolve_source(source: str, root: str | Path = ".") -> Any:
     if file.suffix == ".json":
         return _json_pointer(json.loads(file.read_text(encoding="utf-8")), locator)
     frame = read_artefact_csv(file)
+    if locator == "rows":
+        return len(frame)
     selector, _, column = locator.rpartition("/")
     mask = pd.Series(True, index=frame.index)
     for condition in filter(None, selector.split("&")):
@@ -226,6 +254,7 @@ def embed_png(path: str | Path, alt: str | None = None, *, caption: str | None =
     """
     path = Path(path)
     alt = alt or path.stem.replace("_", " ")
+    caption = caption or alt  # every figure has a numbered legend (numbered by the style sheet)
     if not path.is_file():
         return (
             f'<p class="missing">Figure not available: {esc(path.as_posix())} was not produced.</p>'
@@ -259,7 +288,9 @@ def html_table(
     class_attr = f' class="{esc(table_class)}"' if table_class else ""
     if frame is None or frame.empty:
         return f'<p class="missing"{id_attr}>{esc(empty_text)}</p>'
-    head = "".join(f"<th>{esc(c)}</th>" for c in frame.columns)
+    # Human column names: artefact keys such as ``source_location`` are shown in words.
+    names = {c: str(c).replace("_", " ") for c in frame.columns}
+    head = "".join(f'<th scope="col">{esc(names[c])}</th>' for c in frame.columns)
     body = []
     for i, (_, row) in enumerate(frame.iterrows()):
         attrs = ""
@@ -268,9 +299,9 @@ def html_table(
         if row_classes is not None and row_classes[i]:
             attrs += f' class="{esc(row_classes[i])}"'
         cells = "".join(
-            f"<td>{'' if is_missing(row[c]) else row[c]}</td>"
+            f'<td data-label="{esc(names[c])}">{"" if is_missing(row[c]) else row[c]}</td>'
             if c in raw
-            else f"<td>{esc(row[c])}</td>"
+            else f'<td data-label="{esc(names[c])}">{esc(row[c])}</td>'
             for c in frame.columns
         )
         body.append(f"<tr{attrs}>{cells}</tr>")

@@ -21,6 +21,7 @@ __all__ = [
     "risk_of_bias_table",
     "sets_table",
     "study_label",
+    "study_labels",
 ]
 
 SET_LABELS = {
@@ -38,6 +39,13 @@ def study_label(row: Mapping[str, Any]) -> str:
     if is_missing(author):
         return str(row.get("study_id"))
     return f"{author} {fmt_int(year)}" if not is_missing(year) else str(author)
+
+
+def study_labels(studies: pd.DataFrame | None) -> dict[str, str]:
+    """``study_id`` -> the one label the report uses for it everywhere (``Author Year``)."""
+    if studies is None or studies.empty:
+        return {}
+    return {str(r["study_id"]): study_label(r) for _, r in studies.iterrows()}
 
 
 def _crp(row: Mapping[str, Any], column: str) -> str:
@@ -133,6 +141,8 @@ def risk_of_bias_table(risk_of_bias: pd.DataFrame | None) -> pd.DataFrame:
     )
     pivot = pivot[domains].map(lambda j: ROB_SYMBOLS.get(j, "" if is_missing(j) else str(j)))
     pivot.columns = [c.replace("_", " ") for c in pivot.columns]
+    if "overall" in pivot.columns:
+        pivot = pivot.rename(columns={"overall": "overall (as recorded)"})
     return pivot.reset_index().rename(columns={"study_id": "study"})
 
 

@@ -1,0 +1,62 @@
+"""RoB 2's overall judgement by its published algorithm (Sterne et al. 2019, BMJ 366:l4898).
+
+* **low**: every domain at low risk;
+* **some concerns**: at least one domain with some concerns, none at high risk;
+* **high**: at least one domain at high risk, or some concerns in multiple domains in a way that
+  substantially lowers confidence in the result; applied here as a stated rule: some concerns in
+  :data:`SOME_CONCERNS_FOR_HIGH` or more domains give high.
+
+Unassessed domains never hide a judged concern ("some concerns" at least, never "not
+assessed"). A sheet that records only the overall judgement keeps it. Used by the figures (the
+traffic light's overall column) and the report (per result, :mod:`inflamed.report.rob2`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+__all__ = ["SOME_CONCERNS_FOR_HIGH", "overall_judgement"]
+
+#: Number of domains with some concerns that RoB 2's "multiple domains" clause turns into high.
+SOME_CONCERNS_FOR_HIGH = 3
+
+
+def overall_judgement(domains: Mapping[str, str]) -> tuple[str, str]:
+    """The overall RoB 2 judgement of one result from its domain judgements.
+
+    Parameters
+    ----------
+    domains
+        Domain name -> ``low``, ``some_concerns``, ``high`` or ``not_assessed``. The ``overall``
+        entry is what this function derives, so it is used only when no domain is given.
+
+    Returns
+    -------
+    (judgement, reason)
+        ``low``, ``some_concerns``, ``high`` or ``not_assessed``, and which rule gave it.
+    """
+    judged = {d: j for d, j in domains.items() if d != "overall"}
+    if not judged and domains.get("overall") in ("low", "some_concerns", "high"):
+        # A sheet that records only the overall judgement: the team's judgement stands.
+        return str(domains["overall"]), "overall judgement as recorded (no domain rows)"
+    high = sorted(d for d, j in judged.items() if j == "high")
+    some = sorted(d for d, j in judged.items() if j == "some_concerns")
+    low = sorted(d for d, j in judged.items() if j == "low")
+    unassessed = sorted(d for d in judged if d not in (*high, *some, *low))
+    if high:
+        return "high", f"high risk in {', '.join(high)}"
+    if len(some) >= SOME_CONCERNS_FOR_HIGH:
+        return "high", (
+            f"some concerns in {len(some)} domains ({', '.join(some)}): RoB 2's multiple-domains "
+            f"rule (>= {SOME_CONCERNS_FOR_HIGH})"
+        )
+    if some:
+        tail = f"; {len(unassessed)} domains not assessed" if unassessed else ""
+        return "some_concerns", f"some concerns in {', '.join(some)}{tail}"
+    if low and not unassessed:
+        return "low", "every domain at low risk"
+    return "not_assessed", (
+        "no domain judged"
+        if not low
+        else f"{len(unassessed)} domains not assessed, none of concern"
+    )

@@ -1,0 +1,182 @@
+"""Who benefits: within- and between-trial evidence by CRP, and the mechanism (cascade) model."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+import pandas as pd
+
+from inflamed.report.artefacts import MechanismArtefacts, ReviewArtefacts
+from inflamed.report.html import embed_png, esc, heading, html_table, num
+from inflamed.report.layout import section_heading, slug, wrap
+from inflamed.report.tables import flatten_json
+from inflamed.stats.measures import RATIO_MEASURES
+
+__all__ = ["who_benefits_section"]
+
+
+def _records_table(records: Any, columns: Iterable[str]) -> pd.DataFrame:
+    frame = pd.DataFrame(records or [])
+    keep = [c for c in columns if c in frame.columns]
+    return frame[keep] if keep else frame
+
+
+def _columns(frame: pd.DataFrame, columns: Sequence[str]) -> pd.DataFrame:
+    """The listed columns that exist (all columns when none does), floats to 4 significant digits."""
+    keep = [c for c in columns if c in frame.columns] or list(frame.columns)
+    return frame[keep].map(lambda v: f"{v:.4g}" if isinstance(v, float) and v == v else v)
+
+
+def who_benefits_section(
+    reviews: Sequence[ReviewArtefacts], mechanism: MechanismArtefacts | None
+) -> str:
+    """Benefit by inflammation (within and between trials) and the cascade model."""
+    parts = [section_heading("who-benefits")]
+    for review in reviews:
+        parts.append(heading(3, slug("who-benefits", review.name), review.title))
+        wb = review.who_benefits
+        if wb is None:
+            parts.append(
+                '<p class="missing">The who-benefits analysis was not produced for this review.</p>'
+            )
+        else:
+            source = review.path("mechanism", "who_benefits.json")
+            pooled = (wb.get("within_trial") or {}).get("pooled") or []
+            lines = []
+            for i, est in enumerate(pooled):
+                if est.get("status") == "estimated":
+                    spans = [
+                        num(est.get(k), f"{source}#/within_trial/pooled/{i}/{k}")
+                        for k in ("estimate", "ci_lb", "ci_ub")
+                    ]
+                    lines.append(
+                        f"<li>{esc(est.get('outcome'))} ({esc(est.get('measure'))}"
+                        f"{', log scale' if est.get('measure') in RATIO_MEASURES else ''}): CRP-high minus CRP-low "
+                        f"difference {spans[0]} (95% CI {spans[1]} to {spans[2]}), k = "
+                        f"{num(est.get('k'), f'{source}#/within_trial/pooled/{i}/k', kind='int')}.</li>"
+                    )
+                else:
+                    lines.append(
+                        f"<li>{esc(est.get('outcome'))}: {esc(est.get('reason', 'not estimable'))}.</li>"
+                    )
+            parts.append(
+                "<p><b>Within-trial interactions</b> (pooled across trials reporting both strata):</p>"
+            )
+            parts.append(
+                f"<ul>{''.join(lines)}</ul>"
+                if lines
+                else '<p class="missing">No trial reports both CRP strata.</p>'
+            )
+            agreement = _records_table(
+                wb.get("agreement_within_vs_between"),
+                ["outcome", "measure", "moderator", "status", "explanation"],
+            )
+            parts.append(
+                html_table(
+                    agreement,
+                    table_id=slug("agreement", review.name),
+                    caption="Within-trial vs between-trial evidence",
+                    empty_text="No between-trial comparison.",
+                )
+            )
+            if wb.get("note"):
+                parts.append(f'<p class="note">{esc(wb["note"])}</p>')
+        if review.crp_predictions is not None:
+            parts.append(
+                html_table(
+                    _columns(
+                        review.crp_predictions,
+                        [
+                            "outcome",
+                            "measure",
+                            "moderator",
+                            "crp_mg_l",
+                            "pred",
+                            "estimate",
+                            "ci_lb",
+                            "ci_ub",
+                            "pi_lb",
+                            "pi_ub",
+                            "k_trials",
+                            "extrapolation",
+                            "status",
+                            "reason",
+                        ],
+                    ).rename(columns={"pred": "predicted", "crp_mg_l": "CRP (mg/L)"}),
+                    table_id=slug("crp-predictions", review.name),
+                    caption="Predicted treatment effect at CRP values (between-trial "
+                    "meta-regression; log scale for RR/OR)",
+                    empty_text="No predictions.",
+                )
+            )
+        if review.clinic_bridge is not None:
+            parts.append(
+                html_table(
+                    _columns(review.clinic_bridge, list(review.clinic_bridge.columns)),
+                    table_id=slug("clinic-bridge", review.name),
+                    caption="Model interventions beside the clinical evidence for their drug class",
+                    empty_text="No model-to-clinic comparison.",
+                )
+            )
+        parts.append(
+            embed_png(
+                review.figures["crp_bubble"],
+                f"Meta-regression bubble plot: effect against CRP ({review.title})",
+            )
+        )
+    parts.append(
+        heading(3, "mechanism-model", "The P2X7 \u2192 IL-6 \u2192 astrocyte cascade model")
+    )
+    if mechanism is None or mechanism.cascade_fit is None:
+        parts.append('<p class="missing">The cascade model was not fitted in this run.</p>')
+    else:
+        fit = mechanism.cascade_fit.get("fit")
+        if isinstance(fit, Mapping) and isinstance(fit.get("estimates"), Mapping):
+            summary = {
+                key: fit[key]
+                for key in ("chi2", "n_starts", "n_fitted_values", "n_inequalities")
+                if key in fit
+            }
+            summary["seed"] = mechanism.cascade_fit.get("seed", "")
+            parts.append(
+                html_table(
+                    flatten_json(summary),
+                    table_id="cascade-fit",
+                    caption="Cascade fit (cascade_fit.json)",
+                )
+            )
+        else:
+            parts.append(
+                html_table(
+                    flatten_json(mechanism.cascade_fit, max_rows=40),
+                    table_id="cascade-fit",
+                    caption="Cascade fit (cascade_fit.json, leading entries)",
+                )
+            )
+        tables = (
+            (
+                "identifiability",
+                mechanism.identifiability,
+                ["parameter", "description", "unit", "estimate", "ci_lb", "ci_ub", "verdict", "reason"],
+                "Parameter estimates and their identifiability (profile likelihood)",
+            ),
+            (
+                "interventions",
+                mechanism.interventions,
+                ["intervention", "description", "timing", "rescue_sd_best", "rescue_sd_region_min",
+                 "rescue_sd_region_max", "rank_best_within_timing"],
+                "Simulated interventions: rescue in SD units at the best fit and across the "
+                "plausible parameter region",
+            ),
+        )  # fmt: skip
+        for name, frame, columns, caption in tables:
+            if frame is not None:
+                parts.append(
+                    html_table(
+                        _columns(frame, columns), table_id=f"cascade-{name}", caption=caption
+                    )
+                )
+        for figure, path in mechanism.figures.items():
+            parts.append(embed_png(path, f"Cascade model: {figure.replace('_', ' ')}"))
+    return wrap("\n".join(parts))

@@ -1,0 +1,89 @@
+"""Is the report readable on a laptop and on a phone, in a real browser?
+
+Loads the finished fixture project's ``results/report.html`` (and, when ``INFLAMED_REPORT_HTML``
+names a file, that report too, e.g. the default review's) in headless Chromium at 1366 x 768 and
+390 x 844 CSS pixels; asserts the page does not overflow horizontally and the console shows no
+error; keeps full-page screenshots as artefacts of the run (``INFLAMED_SCREENSHOTS=<dir>``, else
+the test's temporary folder). Skipped, with the reason, where ``playwright`` (PyPI) or Debian's
+``chromium`` is absent: neither is a dependency of the pipeline.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+CHROMIUM = os.environ.get("INFLAMED_CHROMIUM", "/usr/bin/chromium")
+FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+WIDTHS = {"laptop": (1366, 768), "phone": (390, 844)}
+
+pytestmark = pytest.mark.workflow
+
+
+def _browser_or_skip():
+    sync_api = pytest.importorskip(
+        "playwright.sync_api", reason="playwright is not installed (pip install playwright)"
+    )
+    if not (Path(CHROMIUM).is_file() or shutil.which(CHROMIUM)):
+        pytest.skip(f"no Chromium at {CHROMIUM} (apt-get install -y chromium)")
+    return sync_api
+
+
+def _check(html: Path, shots: Path, tag: str) -> None:
+    sync_api = _browser_or_skip()
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS, headless=True)
+        try:
+            for name, (width, height) in WIDTHS.items():
+                page = browser.new_page(viewport={"width": width, "height": height})
+                errors: list[str] = []
+                page.on(
+                    "console",
+                    lambda m, out=errors: out.append(m.text) if m.type == "error" else None,
+                )
+                page.on("pageerror", lambda e, out=errors: out.append(str(e)))
+                page.goto(html.resolve().as_uri(), wait_until="load")
+                overflow = page.evaluate(
+                    "() => document.documentElement.scrollWidth - window.innerWidth"
+                )
+                wide = page.evaluate(
+                    """() => [...document.querySelectorAll('body *')]
+                        .filter(e => e.getBoundingClientRect().right > window.innerWidth + 1
+                                     && !e.closest('.table-wrap'))
+                        .slice(0, 5).map(e => e.tagName + '.' + e.className)"""
+                )
+                page.screenshot(path=str(shots / f"{tag}-{name}.png"), full_page=True)
+                page.screenshot(path=str(shots / f"{tag}-{name}-first-screen.png"))
+                page.close()
+                assert overflow <= 0, f"{tag} at {width} px overflows by {overflow} px: {wide}"
+                assert not errors, f"{tag} at {width} px: console errors {errors}"
+        finally:
+            browser.close()
+
+
+@pytest.fixture
+def shots(tmp_path: Path) -> Path:
+    folder = Path(os.environ.get("INFLAMED_SCREENSHOTS", tmp_path))
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def test_fixture_report_fits_laptop_and_phone(finished_project: Path, shots: Path) -> None:
+    _check(finished_project / "results" / "report.html", shots, "fixture")
+
+
+def test_named_report_fits_laptop_and_phone(shots: Path) -> None:
+    named = os.environ.get("INFLAMED_REPORT_HTML")
+    if not named:
+        pytest.skip("set INFLAMED_REPORT_HTML=<report.html> to check a built report")
+    _check(Path(named), shots, Path(named).parent.name or "report")
