@@ -107,7 +107,7 @@ rule network_frequentist:
         league=network_table("league.csv", "network_league"),
         pscores=network_table("pscores.csv"),
         design=network_table("design_decomposition.csv", "network_design_decomposition"),
-        node_split=network_table("node_split.csv", "network_node_split"),
+        node_split=network_table("node_split.csv", "network_node_split_table"),
         summary=network_table("frequentist.json"),
         provenance=provenance_path("network_frequentist", "{network}/{outcome}"),
     params:

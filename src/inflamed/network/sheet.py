@@ -165,9 +165,7 @@ def outcome_arms(
     kept = table[complete]
     arms_left = kept.groupby("study", sort=False)["study"].transform("size")
     for study in kept.loc[arms_left < 2, "study"].drop_duplicates():
-        log.append(
-            f"Study '{study}' left out of '{outcome}': fewer than two arms report it."
-        )
+        log.append(f"Study '{study}' left out of '{outcome}': fewer than two arms report it.")
     kept = kept[arms_left >= 2].reset_index(drop=True)
     return NetworkArms(frame=kept, log=tuple(log), measure=measure)
 

@@ -36,8 +36,8 @@ from inflamed.network.sheet import NetworkArms, outcome_arms, read_network
 from inflamed.stats.measures import is_ratio
 
 __all__ = [
-    "FREQUENTIST_FILES",
     "BAYES_FILES",
+    "FREQUENTIST_FILES",
     "bayes_available",
     "load_arms",
     "run_bayes",
@@ -161,14 +161,15 @@ def run_frequentist(
             for t in fit.treatments
         ]
     )
-    decomposition = decomp_design(data, method=method)
-    split = node_split(data, method=method, level=level)
+    # The decomposition of Q as netmeta's decomp.design reports it (common-effect weights).
+    decomposition = decomp_design(data, method="FE")
+    split = node_split(data, method=method, level=level, fit=fits[method])
     write_csv(outdir / "arms.csv", arms.frame)
     write_csv(outdir / "data_log.csv", _log_frame(arms, data.log))
     write_csv(outdir / "effects.csv", _first(effects, "model"))
     write_csv(outdir / "league.csv", _first(league, "model"))
     write_csv(outdir / "pscores.csv", pscores)
-    write_csv(outdir / "design_decomposition.csv", decomposition.frame())
+    write_csv(outdir / "design_decomposition.csv", _decomposition_frame(decomposition))
     write_csv(outdir / "node_split.csv", split.frame().assign(model=method))
     summary = {
         "reference": reference,
@@ -178,7 +179,7 @@ def run_frequentist(
         "level": level,
         "treatments": list(fits[method].treatments),
         "studies": int(arms.frame["study"].nunique()),
-        "arms": int(len(arms.frame)),
+        "arms": len(arms.frame),
         "participants": float(arms.frame["n"].sum()),
         "dropped_studies": list(data.dropped),
         "inconsistency_method": method,
@@ -200,13 +201,21 @@ def _fit_summary(fit: Any) -> dict[str, Any]:
 
 
 def _decomposition_summary(decomposition: Any) -> dict[str, Any]:
-    names = ("q_total", "q_within", "q_between")
-    out: dict[str, Any] = {}
-    for name in names:
-        for suffix in ("", "_df", "_pval"):
-            if hasattr(decomposition, name + suffix):
-                out[name + suffix] = getattr(decomposition, name + suffix)
-    return out
+    return {
+        f"{part}_{key}": getattr(decomposition, f"{key}_{part}")
+        for part in ("total", "within", "between")
+        for key in ("q", "df", "pval")
+    } | {"tau2": decomposition.tau2}
+
+
+def _decomposition_frame(decomposition: Any) -> pd.DataFrame:
+    """The three Q rows, then one row per design (its within-design Q), in one table."""
+    parts = decomposition.frame().assign(level="network")
+    designs = decomposition.designs.copy()
+    designs.insert(0, "level", "design")
+    table = pd.concat([parts, designs], ignore_index=True)
+    first = ["level", "part", "design", "k", "q", "df", "pval"]
+    return table[[c for c in first if c in table] + [c for c in table if c not in first]]
 
 
 def run_bayes(
