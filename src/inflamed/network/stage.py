@@ -289,15 +289,15 @@ def write_rankings(
 ) -> pd.DataFrame:
     """P-scores of every frequentist model and SUCRA (when fitted) in one table.
 
-    One row per treatment, columns ``pscore_<model>`` and ``sucra``; sorted by the first
-    P-score column, highest first (ties by name), so the order is stable across reruns.
+    One row per treatment, columns ``pscore_<model>`` and ``sucra``; sorted by the REML P-score
+    (else the first P-score column), highest first, ties by name, so the order is stable.
     """
     wide = pscores.pivot(index="treatment", columns="model", values="pscore")
     wide.columns = [f"pscore_{m}" for m in wide.columns]
     if bayes is not None:
         wide["sucra"] = pd.Series(bayes["sucra"], dtype=float)
     table = wide.reset_index()
-    first = table.columns[1]
+    first = "pscore_REML" if "pscore_REML" in table else table.columns[1]
     table = table.sort_values([first, "treatment"], ascending=[False, True], kind="mergesort")
     write_csv(path, table.reset_index(drop=True))
     return table
