@@ -99,6 +99,10 @@ def network_graph(arms: pd.DataFrame, *, title: str | None = None) -> Figure:
     angles = {t: math.pi / 2 - 2 * math.pi * i / len(nodes) for i, t in enumerate(nodes)}
     pos = {t: (math.cos(a), math.sin(a)) for t, a in angles.items()}
     most = max(edges.values())
+    # Trial counts sit on their edge, a little off the middle so counts of edges crossing at the
+    # centre do not stack; a count that would touch one already placed slides along its edge.
+    half_w, half_h = 8 / points_per_unit, 6 / points_per_unit
+    placed: list[tuple[float, float]] = []
     for (a, b), k in sorted(edges.items()):
         (x0, y0), (x1, y1) = pos[a], pos[b]
         ax.plot(
@@ -110,9 +114,11 @@ def network_graph(arms: pd.DataFrame, *, title: str | None = None) -> Figure:
             solid_capstyle="round",
             alpha=0.8,
         )
-        # The count sits a little off the middle, towards the first node, so the labels of
-        # crossing edges through the centre do not stack on one point.
-        mx, my = x0 + 0.42 * (x1 - x0), y0 + 0.42 * (y1 - y0)
+        for f in (0.42, 0.34, 0.5, 0.26, 0.58, 0.2, 0.66):
+            mx, my = x0 + f * (x1 - x0), y0 + f * (y1 - y0)
+            if all(abs(mx - qx) > 2 * half_w or abs(my - qy) > 2 * half_h for qx, qy in placed):
+                break
+        placed.append((mx, my))
         ax.text(
             mx,
             my,

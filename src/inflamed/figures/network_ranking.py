@@ -357,23 +357,37 @@ def efficacy_acceptability_plot(
         width = text_width_in(t, size=7.5) * 72
         shift = 0.0
         for step in (0, -1, 1, -2, 2, -3, 3, -4, 4):
-            shift = 10.0 * step
-            lx, ly = px + 5, py + 3 + shift
+            shift = 11.0 * step
+            lx, ly = px + 5, py + 4 + shift
             if not any(
-                lx < qx + qw and qx < lx + width and abs(ly - qy) < 9.5 for qx, qy, qw in placed
+                lx < qx + qw + 2 and qx < lx + width + 2 and abs(ly - qy) < 11
+                for qx, qy, qw in placed
             ):
                 break
-        placed.append((px + 5, py + 3 + shift, width))
+        placed.append((px + 5, py + 4 + shift, width))
         ax.annotate(
             t,
             (x["estimate"][i], y["estimate"][i]),
-            xytext=(5, 3 + shift),
+            xytext=(5, 4 + shift),
             textcoords="offset points",
             fontsize=7.5,
             zorder=4,
-            va="center" if shift else "baseline",
-            arrowprops={"arrowstyle": "-", "lw": 0.5, "color": PALETTE["grey"]} if shift else None,
+            va="center",
         )
+        if shift:  # a leader line from the moved label back to its point (no text of its own)
+            ax.annotate(
+                "",
+                (x["estimate"][i], y["estimate"][i]),
+                xytext=(5, 4 + shift),
+                textcoords="offset points",
+                arrowprops={
+                    "arrowstyle": "-",
+                    "lw": 0.6,
+                    "color": PALETTE["black"],
+                    "shrinkA": 0,
+                    "shrinkB": 3,
+                },
+            )
     ax.set_xlabel(f"{labels[0]}: {measures[0]} vs {reference} (95% CI)")
     ax.set_ylabel(f"{labels[1]}: {measures[1]} vs {reference} (95% CI)")
     ax.text(
