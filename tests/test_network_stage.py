@@ -113,6 +113,12 @@ def test_missing_outcome_column_and_unknown_reference(tmp_path):
         validate_network(_spec(tmp_path, reference="Placebo"), name="sim")
 
 
+def test_efficacy_outcome_must_be_configured(tmp_path):
+    write_simulated_network(tmp_path)
+    with pytest.raises(InputError, match=r"networks.sim.efficacy.*\(got 'remission'\)"):
+        validate_network(_spec(tmp_path, efficacy="remission"), name="sim")
+
+
 def test_missing_cells_leave_arms_out_and_are_logged(tmp_path):
     rows = simulated_rows()
     rows[0][HEADER.index("response_events")] = ""  # Sim01 keeps one arm: the study goes

@@ -173,15 +173,25 @@ def outcome_arms(
 def validate_network(spec: Mapping[str, Any], *, name: str) -> None:
     """Check a configured network before any job runs (called at workflow parse time).
 
-    Reads the sheet (schema check of every cell), then for every configured outcome checks its
-    columns, events <= n, at least two arms per study, and that the reference treatment is a
-    node of the network.
+    Checks that the efficacy / acceptability outcomes are configured outcomes, reads the sheet
+    (schema check of every cell), then for every configured outcome checks its columns,
+    events <= n, at least two arms per study, and that the reference treatment is a node of the
+    network.
 
     Raises
     ------
     InputError
         The first problem found, naming the file, row and column.
     """
+    for role in ("efficacy", "acceptability"):
+        if spec.get(role) and spec[role] not in spec["outcomes"]:
+            raise InputError(
+                f"the {role} outcome of network '{name}' is not one of its outcomes",
+                file="config.yaml",
+                key=f"networks.{name}.{role}",
+                value=spec[role],
+                expected="one of " + ", ".join(sorted(spec["outcomes"])),
+            )
     path = sheet_path(spec)
     frame, rows = read_network(path)
     file = path.as_posix()
