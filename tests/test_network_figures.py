@@ -124,7 +124,7 @@ def test_missing_and_bad_columns_are_named(stage):
     effects = pd.read_csv(base / "effects.csv")
     with pytest.raises(InputError, match="column 'ci_ub'"):
         network_forest(effects.drop(columns="ci_ub"), reference="placebo", measure="OR")
-    with pytest.raises(InputError, match="column 'model'.*'bayes'"):
+    with pytest.raises(InputError, match=r"column 'model'.*'bayes'"):
         network_forest(effects, reference="placebo", measure="OR", model="bayes")
     with pytest.raises(InputError, match="small_values"):
         league_heatmap(
