@@ -3,98 +3,8 @@
 # the rankings and the figures. Networks are read from their own arm-level sheets (config
 # `networks:`), so they never enter the pairwise ingest/extract/pool stages.
 
-from inflamed.network import bayes_available, network_models, validate_network
 
-NETWORKS = sorted(config.get("networks", {}))
-
-
-wildcard_constraints:
-    network="|".join(NETWORKS) or "(?!)",
-
-
-# Sheets are checked at parse time: a bad cell stops the run before any job starts, naming the
-# file, row and column.
-for _name in NETWORKS:
-    validate_network(config["networks"][_name], name=_name)
-
-# 'bayes' runs only where configured and importable (NumPyro/JAX); otherwise it is skipped with a
-# warning and the report says the Bayesian model was not run.
-BAYES_AVAILABLE = bayes_available()
-NETWORK_MODELS = {
-    _name: network_models(config["networks"][_name]["models"], bayes_available=BAYES_AVAILABLE)
-    for _name in NETWORKS
-}
-if any("bayes" in config["networks"][n]["models"] for n in NETWORKS) and not BAYES_AVAILABLE:
-    logger.warning("inflamed: the Bayesian NMA engine cannot be imported; model 'bayes' is skipped.")
-
-NETWORK_TABLES = [
-    "arms.csv",
-    "data_log.csv",
-    "effects.csv",
-    "league.csv",
-    "pscores.csv",
-    "design_decomposition.csv",
-    "node_split.csv",
-    "frequentist.json",
-    "rankings.csv",
-]
-NETWORK_BAYES_TABLES = ["bayes_effects.csv", "rank_probabilities.csv", "diagnostics.csv", "bayes.json"]
-NETWORK_FIGURES = ["network_graph", "forest", "league_heatmap", "ranking", "node_split"]
-
-
-def network_runs_bayes(network):
-    return "bayes" in NETWORK_MODELS[network]
-
-
-def network_outcomes(network):
-    return sorted(config["networks"][network]["outcomes"])
-
-
-def network_pair(network):
-    """The efficacy and acceptability outcomes of a network, when it names both."""
-    spec = config["networks"][network]
-    if spec.get("efficacy") and spec.get("acceptability"):
-        return spec["efficacy"], spec["acceptability"]
-    return None
-
-
-def network_sheet(wildcards):
-    spec = config["networks"][wildcards.network]
-    return f"{spec['path']}/{spec['sheet']}"
-
-
-def network_outcome_spec(wildcards):
-    return config["networks"][wildcards.network]["outcomes"][wildcards.outcome]
-
-
-def network_artefacts():
-    """Every artefact of every network, in stage order."""
-    files = []
-    for network in NETWORKS:
-        base = f"results/{network}/network"
-        for outcome in network_outcomes(network):
-            tables = NETWORK_TABLES + (NETWORK_BAYES_TABLES if network_runs_bayes(network) else [])
-            files += [f"{base}/{outcome}/{name}" for name in tables]
-            files += expand(
-                f"{base}/figures/{outcome}_{{figure}}.{{ext}}",
-                figure=NETWORK_FIGURES,
-                ext=FIGURE_FORMATS,
-            )
-        if network_pair(network):
-            files += expand(f"{base}/figures/efficacy_acceptability.{{ext}}", ext=FIGURE_FORMATS)
-    return files
-
-
-def network_table(name, caption=None):
-    path = f"results/{{network}}/network/{{outcome}}/{name}"
-    if caption is None:
-        return path
-    return report(
-        path,
-        caption=f"../report/{caption}.rst",
-        category="Network meta-analysis",
-        subcategory="{network}: {outcome}",
-    )
+include: "network_common.smk"
 
 
 rule network_frequentist:
@@ -110,21 +20,22 @@ rule network_frequentist:
         node_split=network_table("node_split.csv", "network_node_split_table"),
         summary=network_table("frequentist.json"),
         provenance=provenance_path("network_frequentist", "{network}/{outcome}"),
-    params:
-        outcome=network_outcome_spec,
-        reference=lambda wc: config["networks"][wc.network]["reference"],
-        models=lambda wc: [m for m in NETWORK_MODELS[wc.network] if m != "bayes"] or ["REML"],
-        level=lambda wc: config["networks"][wc.network]["level"],
     log:
         log_path("network_frequentist", "{network}/{outcome}"),
     benchmark:
         benchmark_path("network_frequentist", "{network}/{outcome}")
+    conda:
+        "../../envs/network.yaml"
     threads: 1
     resources:
         mem_mb=1000,
         runtime=10,
-    conda:
-        "../../envs/network.yaml"
+    params:
+        outcome=network_outcome_spec,
+        reference=lambda wc: config["networks"][wc.network]["reference"],
+        models=lambda wc: [m for m in NETWORK_MODELS[wc.network] if m != "bayes"]
+        or ["REML"],
+        level=lambda wc: config["networks"][wc.network]["level"],
     script:
         "../scripts/network_frequentist.py"
 
@@ -138,28 +49,22 @@ rule network_bayes:
         diagnostics=network_table("diagnostics.csv", "network_diagnostics"),
         summary=network_table("bayes.json"),
         provenance=provenance_path("network_bayes", "{network}/{outcome}"),
-    params:
-        outcome=network_outcome_spec,
-        reference=lambda wc: config["networks"][wc.network]["reference"],
-        settings=lambda wc: config["networks"][wc.network]["bayes"],
     log:
         log_path("network_bayes", "{network}/{outcome}"),
     benchmark:
         benchmark_path("network_bayes", "{network}/{outcome}")
+    conda:
+        "../../envs/network.yaml"
     threads: 1
     resources:
         mem_mb=3000,
         runtime=30,
-    conda:
-        "../../envs/network.yaml"
+    params:
+        outcome=network_outcome_spec,
+        reference=lambda wc: config["networks"][wc.network]["reference"],
+        settings=lambda wc: config["networks"][wc.network]["bayes"],
     script:
         "../scripts/network_bayes.py"
-
-
-def network_bayes_summary(wildcards):
-    if network_runs_bayes(wildcards.network):
-        return {"bayes": f"results/{wildcards.network}/network/{wildcards.outcome}/bayes.json"}
-    return {}
 
 
 rule network_rankings:
@@ -173,46 +78,14 @@ rule network_rankings:
         log_path("network_rankings", "{network}/{outcome}"),
     benchmark:
         benchmark_path("network_rankings", "{network}/{outcome}")
+    conda:
+        "../../envs/network.yaml"
     threads: 1
     resources:
         mem_mb=500,
         runtime=2,
-    conda:
-        "../../envs/network.yaml"
     script:
         "../scripts/network_rankings.py"
-
-
-def network_figure_inputs(wildcards):
-    base = f"results/{wildcards.network}/network/{wildcards.outcome}"
-    files = {
-        name.split(".")[0]: f"{base}/{name}"
-        for name in [
-            "arms.csv",
-            "effects.csv",
-            "league.csv",
-            "node_split.csv",
-            "rankings.csv",
-            "frequentist.json",
-        ]
-    }
-    if network_runs_bayes(wildcards.network):
-        files["rank_probabilities"] = f"{base}/rank_probabilities.csv"
-    return files
-
-
-def network_figure_outputs():
-    outputs = {}
-    for figure in NETWORK_FIGURES:
-        stem = f"results/{{network}}/network/figures/{{outcome}}_{figure}"
-        outputs[figure] = report(
-            f"{stem}.png",
-            caption=f"../report/network_{figure}.rst",
-            category="Network meta-analysis",
-            subcategory="{network}: {outcome}",
-        )
-        outputs[f"{figure}_svg"] = f"{stem}.svg"
-    return outputs
 
 
 rule network_figures:
@@ -221,33 +94,22 @@ rule network_figures:
     output:
         **network_figure_outputs(),
         provenance=provenance_path("network_figures", "{network}/{outcome}"),
-    params:
-        label=lambda wc: config["networks"][wc.network]["outcomes"][wc.outcome]["label"],
-        title=lambda wc: config["networks"][wc.network].get("title", wc.network),
-        model=lambda wc: "REML" if "REML" in NETWORK_MODELS[wc.network] else "FE",
     log:
         log_path("network_figures", "{network}/{outcome}"),
     benchmark:
         benchmark_path("network_figures", "{network}/{outcome}")
+    conda:
+        "../../envs/network.yaml"
     threads: 1
     resources:
         mem_mb=1000,
         runtime=10,
-    conda:
-        "../../envs/network.yaml"
+    params:
+        label=lambda wc: config["networks"][wc.network]["outcomes"][wc.outcome]["label"],
+        title=lambda wc: config["networks"][wc.network].get("title", wc.network),
+        model=lambda wc: "REML" if "REML" in NETWORK_MODELS[wc.network] else "FE",
     script:
         "../scripts/network_figures.py"
-
-
-def network_pair_inputs(wildcards):
-    efficacy, acceptability = network_pair(wildcards.network)
-    base = f"results/{wildcards.network}/network"
-    return {
-        "efficacy": f"{base}/{efficacy}/effects.csv",
-        "acceptability": f"{base}/{acceptability}/effects.csv",
-        "efficacy_summary": f"{base}/{efficacy}/frequentist.json",
-        "acceptability_summary": f"{base}/{acceptability}/frequentist.json",
-    }
 
 
 rule network_efficacy_acceptability:
@@ -262,20 +124,21 @@ rule network_efficacy_acceptability:
         ),
         svg="results/{network}/network/figures/efficacy_acceptability.svg",
         provenance=provenance_path("network_efficacy_acceptability", "{network}"),
-    params:
-        labels=lambda wc: [
-            config["networks"][wc.network]["outcomes"][o]["label"] for o in network_pair(wc.network)
-        ],
-        model=lambda wc: "REML" if "REML" in NETWORK_MODELS[wc.network] else "FE",
     log:
         log_path("network_efficacy_acceptability", "{network}"),
     benchmark:
         benchmark_path("network_efficacy_acceptability", "{network}")
+    conda:
+        "../../envs/network.yaml"
     threads: 1
     resources:
         mem_mb=1000,
         runtime=5,
-    conda:
-        "../../envs/network.yaml"
+    params:
+        labels=lambda wc: [
+            config["networks"][wc.network]["outcomes"][o]["label"]
+            for o in network_pair(wc.network)
+        ],
+        model=lambda wc: "REML" if "REML" in NETWORK_MODELS[wc.network] else "FE",
     script:
         "../scripts/network_efficacy_acceptability.py"
