@@ -11,6 +11,7 @@ naming it.
 from __future__ import annotations
 
 import math
+import textwrap
 from collections.abc import Sequence
 
 import numpy as np
@@ -258,7 +259,7 @@ def league_heatmap(
 
     Notes
     -----
-    Each cell prints the estimate and its 95 % CI; a bold cell's CI excludes no difference.
+    Each cell prints the estimate and its 95 % CI; a bold cell's CI excludes the null (1 for ratios, 0 for differences).
     Colour saturation follows the estimate on the analysis scale (log for ratios).
     """
     if small_values not in ("good", "bad"):
@@ -300,16 +301,9 @@ def league_heatmap(
     for i in range(k):
         for j in range(k):
             if i == j:
-                ax.text(
-                    j,
-                    i,
-                    names[i],
-                    ha="center",
-                    va="center",
-                    fontsize=font,
-                    fontweight="bold",
-                    wrap=True,
-                )
+                # The name on the diagonal, wrapped so a long one stays inside its cell.
+                name = textwrap.fill(names[i], width=10, break_long_words=False)
+                ax.text(j, i, name, ha="center", va="center", fontsize=font, fontweight="bold")
                 continue
             strong = abs(signed[i, j]) > 0.6 * limit if math.isfinite(signed[i, j]) else False
             ax.text(
@@ -331,7 +325,8 @@ def league_heatmap(
     better = "lower" if small_values == "good" else "higher"
     ax.set_xlabel(
         f"{measure} of the row treatment vs the column treatment [95% CI] ({model}); blue: row "
-        f"treatment better ({better} {measure}); bold: the 95% CI excludes no difference",
+        f"treatment better ({better} {measure}); bold: the 95% CI excludes "
+        f"{1 if ratio else 0} (no difference)",
         fontsize=7,
     )
     if title:
