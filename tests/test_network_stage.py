@@ -232,3 +232,29 @@ def test_shipped_config_networks_validate():
     for name, spec in config["networks"].items():
         spec = {**spec, "path": (REPO / spec["path"]).as_posix()}
         validate_network(spec, name=name)
+
+
+@pytest.mark.mcmc
+def test_bayes_stage_writes_its_artefacts_and_flags_short_runs(tmp_path):
+    from inflamed.network import BAYES_FILES, bayes_available, run_bayes
+
+    if not bayes_available():
+        pytest.skip("the Bayesian engine (NumPyro/JAX) is not installed")
+    sheet = write_simulated_network(tmp_path / "data")
+    arms = load_arms(sheet, outcome="response", measure="OR")
+    settings = {"seed": 1, "chains": 2, "warmup": 150, "draws": 100}
+    summary = run_bayes(
+        arms, tmp_path / "out", reference="placebo", small_values="bad", settings=settings
+    )
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == sorted(BAYES_FILES)
+    ranks = pd.read_csv(tmp_path / "out" / "rank_probabilities.csv")
+    assert list(ranks.columns[:2]) == ["treatment", "rank_1"]
+    assert ranks.iloc[:, 1:].sum(axis=1).round(9).eq(1).all()
+    # 2 x 100 draws cannot reach ESS 400: the run must say so rather than pass silently.
+    assert summary["warnings"] and summary["min_ess_bulk"] < 400
+    table = write_rankings(
+        tmp_path / "rankings.csv",
+        pd.DataFrame({"model": "REML", "treatment": list(summary["sucra"]), "pscore": 0.5}),
+        summary,
+    )
+    assert table["sucra"].notna().all()
