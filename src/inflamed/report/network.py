@@ -164,7 +164,10 @@ def _convergence_text(base: Path, bayes: Mapping[str, Any] | None) -> str:
         )
     source = (base / "bayes.json").as_posix()
     flag = (
-        '<b class="missing">Convergence warning:</b> ' + esc("; ".join(bayes["warnings"])) + ". "
+        '<b class="missing">Convergence warning:</b> '
+        + esc("; ".join(w.rstrip(".") for w in bayes["warnings"]))
+        + ". Read the Bayesian results with care, or rerun with more draws (config "
+        "networks.&lt;name&gt;.bayes.draws). "
         if bayes.get("warnings")
         else "No convergence warning (every R-hat <= 1.01 and every ESS >= 400). "
     )
