@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from inflamed.network import FREQUENTIST_FILES
 from simulated_network import write_simulated_network
 from test_workflow import make_project, planned_jobs, snakemake, tree_hashes
 
@@ -22,17 +23,7 @@ pytestmark = pytest.mark.workflow
 
 NETWORK = "sim-network"
 OUTCOMES = ("dropout", "response")
-TABLES = [
-    "arms.csv",
-    "data_log.csv",
-    "effects.csv",
-    "league.csv",
-    "pscores.csv",
-    "design_decomposition.csv",
-    "node_split.csv",
-    "frequentist.json",
-    "rankings.csv",
-]
+TABLES = [*FREQUENTIST_FILES, "rankings.csv"]
 FIGURES = ["network_graph", "forest", "league_heatmap", "ranking", "node_split"]
 
 

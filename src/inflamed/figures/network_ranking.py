@@ -13,11 +13,14 @@ import numpy as np
 import pandas as pd
 from matplotlib import pyplot as plt
 from matplotlib.figure import Figure
+from matplotlib.ticker import FixedLocator, FuncFormatter, NullLocator
 
 from inflamed.errors import InputError
 from inflamed.figures._common import (
+    figure_title,
     fmt_num,
     fmt_p,
+    nice_ratio_ticks,
     numeric_column,
     ratio_limits,
     require_columns,
@@ -226,16 +229,7 @@ def node_split_plot(node_split: pd.DataFrame, *, measure: str, title: str | None
         set_ratio_axis(ax, lo, hi)
     ax.set_xlabel(f"{measure}, first vs second treatment (95% CI)")
     ax.legend(loc="lower left", bbox_to_anchor=(0.0, 1.0), ncol=3, frameon=False, fontsize=7)
-    if title:
-        fig.text(
-            0.02 / fig_w,
-            1 - 0.05 / fig_h,
-            title,
-            ha="left",
-            va="top",
-            fontsize=10,
-            fontweight="bold",
-        )
+    figure_title(fig, title, fig_w, fig_h)
     return fig
 
 
@@ -327,10 +321,6 @@ def efficacy_acceptability_plot(
         lo_y, hi_y = ratio_limits([*y["ci_lb"], *y["ci_ub"]])
         ax.set_yscale("log")
         ax.set_ylim(lo_y, hi_y)
-        from matplotlib.ticker import FixedLocator, FuncFormatter, NullLocator
-
-        from inflamed.figures._common import nice_ratio_ticks
-
         ax.yaxis.set_major_locator(FixedLocator(nice_ratio_ticks(lo_y, hi_y)))
         ax.yaxis.set_minor_locator(NullLocator())
         ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _pos: f"{v:g}"))
