@@ -31,6 +31,7 @@ rule network_frequentist:
         mem_mb=1000,
         runtime=10,
     params:
+        code=code("network_frequentist.py"),
         outcome=network_outcome_spec,
         reference=lambda wc: config["networks"][wc.network]["reference"],
         models=lambda wc: [m for m in NETWORK_MODELS[wc.network] if m != "bayes"]
@@ -60,6 +61,7 @@ rule network_bayes:
         mem_mb=3000,
         runtime=30,
     params:
+        code=code("network_bayes.py"),
         outcome=network_outcome_spec,
         reference=lambda wc: config["networks"][wc.network]["reference"],
         settings=lambda wc: config["networks"][wc.network]["bayes"],
@@ -84,6 +86,8 @@ rule network_rankings:
     resources:
         mem_mb=500,
         runtime=2,
+    params:
+        code=code("network_rankings.py"),
     script:
         "../scripts/network_rankings.py"
 
@@ -105,8 +109,8 @@ rule network_figures:
         mem_mb=1000,
         runtime=10,
     params:
+        code=code("network_figures.py"),
         label=lambda wc: config["networks"][wc.network]["outcomes"][wc.outcome]["label"],
-        title=lambda wc: config["networks"][wc.network].get("title", wc.network),
         model=lambda wc: "REML" if "REML" in NETWORK_MODELS[wc.network] else "FE",
     script:
         "../scripts/network_figures.py"
@@ -117,12 +121,12 @@ rule network_efficacy_acceptability:
         unpack(network_pair_inputs),
     output:
         png=report(
-            "results/{network}/network/figures/efficacy_acceptability.png",
+            f"results/{{network}}/network/figures/{PAIR_FIGURE}.png",
             caption="../report/network_efficacy_acceptability.rst",
             category="Network meta-analysis",
             subcategory="{network}",
         ),
-        svg="results/{network}/network/figures/efficacy_acceptability.svg",
+        svg=f"results/{{network}}/network/figures/{PAIR_FIGURE}.svg",
         provenance=provenance_path("network_efficacy_acceptability", "{network}"),
     log:
         log_path("network_efficacy_acceptability", "{network}"),
@@ -135,6 +139,7 @@ rule network_efficacy_acceptability:
         mem_mb=1000,
         runtime=5,
     params:
+        code=code("network_efficacy_acceptability.py"),
         labels=lambda wc: [
             config["networks"][wc.network]["outcomes"][o]["label"]
             for o in network_pair(wc.network)

@@ -1,7 +1,16 @@
 # The network stage's shared part: which networks, their sheets checked at parse time, which
 # models can run here, target lists and input functions. network.smk holds the rules.
 
-from inflamed.network import bayes_available, network_models, validate_network
+from inflamed.network import (
+    BAYES_FILES,
+    FIGURES,
+    FREQUENTIST_FILES,
+    PAIR_FIGURE,
+    RANKINGS_FILE,
+    bayes_available,
+    network_models,
+    validate_network,
+)
 
 NETWORKS = sorted(config.get("networks", {}))
 
@@ -32,24 +41,10 @@ if (
         "inflamed: the Bayesian NMA engine cannot be imported; model 'bayes' is skipped."
     )
 
-NETWORK_TABLES = [
-    "arms.csv",
-    "data_log.csv",
-    "effects.csv",
-    "league.csv",
-    "pscores.csv",
-    "design_decomposition.csv",
-    "node_split.csv",
-    "frequentist.json",
-    "rankings.csv",
-]
-NETWORK_BAYES_TABLES = [
-    "bayes_effects.csv",
-    "rank_probabilities.csv",
-    "diagnostics.csv",
-    "bayes.json",
-]
-NETWORK_FIGURES = ["network_graph", "forest", "league_heatmap", "ranking", "node_split"]
+# File names come from inflamed.network.stage, their one definition (the report asks it too).
+NETWORK_TABLES = [*FREQUENTIST_FILES, RANKINGS_FILE]
+NETWORK_BAYES_TABLES = list(BAYES_FILES)
+NETWORK_FIGURES = list(FIGURES)
 
 
 def network_runs_bayes(network):
@@ -74,7 +69,9 @@ def network_sheet(wildcards):
 
 
 def network_outcome_spec(wildcards):
-    return config["networks"][wildcards.network]["outcomes"][wildcards.outcome]
+    """The outcome keys the analysis reads (a new label reruns only the figures and report)."""
+    spec = config["networks"][wildcards.network]["outcomes"][wildcards.outcome]
+    return {key: spec[key] for key in ("measure", "small_values")}
 
 
 def network_artefacts():
@@ -93,9 +90,7 @@ def network_artefacts():
                 ext=FIGURE_FORMATS,
             )
         if network_pair(network):
-            files += expand(
-                f"{base}/figures/efficacy_acceptability.{{ext}}", ext=FIGURE_FORMATS
-            )
+            files += expand(f"{base}/figures/{PAIR_FIGURE}.{{ext}}", ext=FIGURE_FORMATS)
     return files
 
 

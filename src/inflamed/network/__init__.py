@@ -22,7 +22,10 @@ from inflamed.network.sheet import (
 )
 from inflamed.network.stage import (
     BAYES_FILES,
+    FIGURES,
     FREQUENTIST_FILES,
+    PAIR_FIGURE,
+    RANKINGS_FILE,
     bayes_available,
     load_arms,
     run_bayes,
@@ -32,7 +35,10 @@ from inflamed.network.stage import (
 
 __all__ = [
     "BAYES_FILES",
+    "FIGURES",
     "FREQUENTIST_FILES",
+    "PAIR_FIGURE",
+    "RANKINGS_FILE",
     "NetworkArms",
     "bayes_available",
     "load_arms",

@@ -56,6 +56,11 @@ FREQUENTIST_FILES = (
     "frequentist.json",
 )
 BAYES_FILES = ("bayes_effects.csv", "rank_probabilities.csv", "diagnostics.csv", "bayes.json")
+RANKINGS_FILE = "rankings.csv"
+#: Per-outcome figures, ``results/<network>/network/figures/<outcome>_<name>.png`` (and .svg).
+FIGURES = ("network_graph", "forest", "league_heatmap", "ranking", "node_split")
+#: Per-network figure, drawn when the network names an efficacy and an acceptability outcome.
+PAIR_FIGURE = "efficacy_acceptability"
 
 
 def bayes_available() -> bool:

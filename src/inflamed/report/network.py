@@ -21,6 +21,7 @@ from typing import Any
 
 import pandas as pd
 
+from inflamed.network.stage import FIGURES, PAIR_FIGURE
 from inflamed.report.html import embed_png, esc, heading, html_table, num
 from inflamed.report.network_confidence import confidence_rules_text, confidence_table
 from inflamed.stats.measures import is_ratio
@@ -38,7 +39,8 @@ AWAITING_DATA = {
     )
 }
 
-FIGURES = {
+#: What each figure of :data:`inflamed.network.FIGURES` shows (its caption in the report).
+FIGURE_CAPTIONS = {
     "network_graph": "Network graph (node area: participants; edge width: trials)",
     "forest": "Every treatment vs the reference",
     "league_heatmap": "League table (row vs column)",
@@ -228,7 +230,8 @@ def _outcome_html(results: Path, network: str, outcome: str, spec: Mapping[str, 
     )
     parts.append(f'<p class="note">{esc(confidence_rules_text())}</p>')
     figures = results / network / "network" / "figures"
-    for figure, caption in FIGURES.items():
+    for figure in FIGURES:
+        caption = FIGURE_CAPTIONS[figure]
         parts.append(
             embed_png(figures / f"{outcome}_{figure}.png", f"{caption} ({label})", caption=caption)
         )
@@ -263,7 +266,7 @@ def network_section(results_dir: str | Path, run_config: Mapping[str, Any]) -> s
         if spec.get("efficacy") and spec.get("acceptability"):
             parts.append(
                 embed_png(
-                    results / name / "network" / "figures" / "efficacy_acceptability.png",
+                    results / name / "network" / "figures" / f"{PAIR_FIGURE}.png",
                     "Efficacy vs acceptability",
                     caption="Efficacy (x) vs acceptability (y), both vs the reference with 95% CIs; "
                     "shaded: better than the reference on both.",
