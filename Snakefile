@@ -17,6 +17,7 @@ include: "workflow/rules/ingest.smk"
 include: "workflow/rules/extract.smk"
 include: "workflow/rules/pool.smk"
 include: "workflow/rules/mechanism.smk"
+include: "workflow/rules/network.smk"
 include: "workflow/rules/figures.smk"
 include: "workflow/rules/report.smk"
 

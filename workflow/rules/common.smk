@@ -84,7 +84,7 @@ def all_stage_artefacts():
     files = cascade_artefacts()
     for review in REVIEWS:
         files += review_artefacts(review)
-    return files
+    return files + network_artefacts()  # defined in network.smk
 
 
 _REVIEW_TABLES = {

@@ -487,6 +487,63 @@ SHEETS: dict[str, dict[str, Any]] = {
         ],
         "additional_columns": True,
     },
+    "network": {
+        "title": "network sheet (arms.csv of a network review): one row per study arm",
+        "key": ["study", "treatment"],
+        "columns": [
+            Column(
+                "study",
+                "string",
+                "Study label; its rows are its arms (two or more).",
+                required=True,
+            ),
+            Column(
+                "treatment",
+                "string",
+                "Treatment (network node), spelt alike in every study.",
+                required=True,
+            ),
+            Column(
+                "n",
+                "integer",
+                "Participants randomised to the arm (every outcome's denominator unless '<outcome>_n' gives one).",
+                unit="participants",
+                minimum=0,
+            ),
+            *_provenance(),
+            Column("notes", "string", "Free-text notes."),
+        ],
+        # One set of columns per outcome, '<outcome>_<field>'; config names the outcomes.
+        "pattern_columns": [
+            Column(
+                "^[a-z][a-z0-9_]*_events$",
+                "integer",
+                "'<outcome>_events': participants of the arm with the event (a count).",
+                unit="participants",
+                minimum=0,
+            ),
+            Column(
+                "^[a-z][a-z0-9_]*_n$",
+                "integer",
+                "'<outcome>_n': participants analysed for this outcome, when not 'n'.",
+                unit="participants",
+                minimum=0,
+            ),
+            Column(
+                "^[a-z][a-z0-9_]*_mean$",
+                "number",
+                "'<outcome>_mean': arm mean of a continuous outcome.",
+                unit="outcome units",
+            ),
+            Column(
+                "^[a-z][a-z0-9_]*_sd$",
+                "number",
+                "'<outcome>_sd': SD of the arm's scores.",
+                unit="outcome units",
+                minimum=0,
+            ),
+        ],
+    },
 }
 
 

@@ -42,7 +42,11 @@ def sheet_schema(sheet: str) -> dict[str, Any]:
         "properties": {c.name: c.schema() for c in cols},
         "required": [c.name for c in cols],
         "additionalProperties": bool(spec.get("additional_columns", False)),
-    }
+    } | (
+        {"patternProperties": {c.name: c.schema() for c in spec["pattern_columns"]}}
+        if spec.get("pattern_columns")
+        else {}
+    )
 
 
 def build_schemas(directory: str | Path) -> list[Path]:
@@ -81,7 +85,7 @@ def codebook_markdown() -> str:
             "| column | type | unit | required | allowed | description |",
             "|---|---|---|---|---|---|",
         ]
-        for c in spec["columns"]:
+        for c in [*spec["columns"], *spec.get("pattern_columns", [])]:
             allowed = ""
             if c.enum:
                 allowed = ", ".join(f"`{v}`" for v in c.enum)

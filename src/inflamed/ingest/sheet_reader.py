@@ -58,7 +58,18 @@ def mentions_mg_dl(text: str) -> bool:
 
 
 def _is_count(column: str) -> bool:
-    return column.startswith(("events_", "n_")) or column in {"n", "count", "k", "n_participants"}
+    # events_treat / n_ctrl (outcomes.csv) and response_events / response_n (network sheets)
+    return (
+        column.startswith(("events_", "n_"))
+        or column.endswith(("_events", "_n"))
+        or column
+        in {
+            "n",
+            "count",
+            "k",
+            "n_participants",
+        }
+    )
 
 
 def parse_cell(text: str, column: str, typ: str, file: str | Path, row: int) -> float:
@@ -131,7 +142,7 @@ def _check_columns(header: list[str], schema: dict[str, Any], sheet: str, name: 
     props: dict[str, Any] = schema["properties"]
     if not schema.get("additionalProperties", False):
         for h in header:
-            if h not in props:
+            if column_schema(schema, h) is None:
                 close = difflib.get_close_matches(h, list(props), n=1)
                 hint = f" (did you mean '{close[0]}'?)" if close else ""
                 raise InputError(
@@ -153,8 +164,19 @@ def _check_columns(header: list[str], schema: dict[str, Any], sheet: str, name: 
             )
 
 
-def _type_of(props: dict[str, Any], col: str) -> str:
-    typ = props.get(col, {}).get("type", "string")
+def column_schema(schema: dict[str, Any], column: str) -> dict[str, Any] | None:
+    """The schema of ``column``: its named property, else the first matching pattern property
+    (network sheets name their outcome columns ``<outcome>_events`` etc.)."""
+    if column in schema.get("properties", {}):
+        return schema["properties"][column]
+    for pattern, prop in schema.get("patternProperties", {}).items():
+        if re.fullmatch(pattern, column):
+            return prop
+    return None
+
+
+def _type_of(schema: dict[str, Any], col: str) -> str:
+    typ = (column_schema(schema, col) or {}).get("type", "string")
     return typ[0] if isinstance(typ, list) else typ
 
 
@@ -197,7 +219,7 @@ def read_sheet(path: str | Path, sheet: str, *, display_name: str | None = None)
         item: dict[str, Any] = {}
         for col, cell in zip(header, rec, strict=True):
             cell = cell.strip()
-            typ = _type_of(props, col)
+            typ = _type_of(schema, col)
             if cell == "":
                 item[col] = None
             elif typ in ("number", "integer") and cell.upper() in MISSING_CODES:
@@ -230,9 +252,10 @@ def read_sheet(path: str | Path, sheet: str, *, display_name: str | None = None)
             )
         out.append(item)
     columns = list(header) if schema.get("additionalProperties") else list(props)
+    columns += [h for h in header if h not in props and column_schema(schema, h) is not None]
     frame = pd.DataFrame(out, columns=columns)
     for col in frame.columns:
-        if _type_of(props, col) in ("number", "integer"):
+        if _type_of(schema, col) in ("number", "integer"):
             frame[col] = pd.to_numeric(frame[col], errors="coerce").astype(float)
         else:
             frame[col] = frame[col].where(frame[col].notna(), "").astype(str)
