@@ -19,6 +19,7 @@ SECTION_IDS: dict[str, str] = {
     "results": "Main results per outcome",
     "comparison": "Comparison with published meta-analyses",
     "risk-of-bias": "Risk of bias",
+    "network-meta-analysis": "Network meta-analysis",
     "who-benefits": "Who benefits and the mechanism model",
     "missing-data": "Missing data",
     "limitations": "Limitations",

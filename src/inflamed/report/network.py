@@ -28,7 +28,7 @@ from inflamed.stats.measures import is_ratio
 
 __all__ = ["AWAITING_DATA", "SECTION_ID", "network_section"]
 
-SECTION_ID = "network-meta-analysis"
+SECTION_ID = "network-meta-analysis"  # listed in report.layout.SECTION_IDS (the contents)
 
 #: Networks whose sheet is shipped empty (template): named in the section as awaiting data.
 AWAITING_DATA = {
