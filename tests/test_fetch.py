@@ -217,18 +217,27 @@ def test_command_line_fetches_the_sheet_ids_and_leaves_sheets_alone(tmp_path, ca
     shutil.copytree(ROOT / "data" / "reviews" / "anti-inflammatory-crp", review)
     before = {p.name: p.read_bytes() for p in review.iterdir() if p.is_file()}
     config = tmp_path / "config.yaml"
-    config.write_text(f"reviews:\n  crp:\n    path: {review}\n", encoding="utf-8")
+    config.write_text(
+        f"instruments: {ROOT / 'data' / 'instruments.csv'}\nreviews:\n  crp:\n    path: {review}\n"
+        "    registry_mapping: registry_mapping.yaml\n",
+        encoding="utf-8",
+    )
     ids = registry_ids(review / "studies.csv")
     assert NCT in ids and len(ids) >= 5
-    routes = {PATH: [Reply(200, _body())]}
+    other = "NCT02473289"  # SIMULATED: the real record under another trial's id, not mapped
+    simulated = _edited(lambda r: r["protocolSection"]["identificationModule"].update(nctId=other))
+    routes = {PATH: [Reply(200, _body())], f"/api/v2/studies/{other}": [Reply(200, simulated)]}
     with serve(routes) as (base, _):
         args = ["fetch", "ctgov", "--review", "crp", "--config", str(config), "--base-url", base]
         code = main([*args, "--attempts", "1"])
     out = capsys.readouterr().out
     assert code == 1  # the other trials are not on the local server
     assert "NCT00463580 (RAISON2013): new" in out and "not-found" in out
+    assert f"not mapped: {other}: '(whole record)'" in out
+    assert "not mapped: NCT00463580" not in out and "mapped but not saved" not in out
     assert {r["nct_id"] for r in _log(review)} == set(ids)
-    assert sorted(p.name for p in (review / "registry").iterdir()) == [f"{NCT}.json", FETCH_LOG]
+    saved = sorted(p.name for p in (review / "registry").iterdir())
+    assert saved == [f"{NCT}.json", f"{other}.json", FETCH_LOG]
     assert {p.name: p.read_bytes() for p in review.iterdir() if p.is_file()} == before
 
 

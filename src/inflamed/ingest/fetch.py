@@ -378,8 +378,11 @@ def summary_lines(
     return lines
 
 
-def review_folder(config_path: str | Path, review: str) -> Path:
-    """The folder of review ``review`` in a config file (``reviews.<name>.path``)."""
+def review_spec(config_path: str | Path, review: str) -> tuple[dict[str, Any], str]:
+    """The ``reviews.<name>`` entry of a config file and its ``instruments`` path.
+
+    Paths in the config are relative to the directory the command runs in, as for Snakemake.
+    """
     import yaml
 
     path = Path(config_path)
@@ -387,7 +390,7 @@ def review_folder(config_path: str | Path, review: str) -> Path:
         raise InputError("config file not found", file=str(path), expected="a YAML config")
     config = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     reviews = config.get("reviews") or {}
-    if review not in reviews:
+    if review not in reviews or "path" not in (reviews[review] or {}):
         raise InputError(
             "no such review in the config",
             file=str(path),
@@ -395,7 +398,28 @@ def review_folder(config_path: str | Path, review: str) -> Path:
             value=review,
             expected="one of: " + ", ".join(sorted(reviews)),
         )
-    return Path(reviews[review]["path"])
+    return dict(reviews[review]), str(config.get("instruments", "data/instruments.csv"))
+
+
+def mapping_lines(spec: dict[str, Any], instruments: str | Path) -> list[str]:
+    """What the review's registry mapping leaves out of the saved records (none without one)."""
+    from inflamed.ingest.registry import load_registry
+
+    if not spec.get("registry_mapping"):
+        return []
+    folder = Path(spec["path"])
+    try:
+        data = load_registry(
+            folder, folder / spec["registry_mapping"], review=folder.name,
+            instruments_path=instruments, outcomes=spec.get("outcomes"),
+        )  # fmt: skip
+    except InputError as error:  # the records are saved; the mapping needs a human's edit
+        return [f"the registry mapping does not fit the saved records: {error}"]
+    lines = [f"not mapped: {nct}: '{title}'" for nct, title in data.unmapped]
+    lines += [f"mapped but not saved: {nct}" for nct in data.not_fetched]
+    if lines:
+        lines.append(f"(edit {folder / spec['registry_mapping']} to map or set them aside)")
+    return lines
 
 
 def study_ids_by_registry(studies_csv: Path) -> dict[str, str]:
@@ -412,7 +436,8 @@ def study_ids_by_registry(studies_csv: Path) -> dict[str, str]:
 
 def cmd_fetch_ctgov(args: Any) -> int:
     """``inflamed fetch ctgov``: exit 0 if every record was saved or unchanged, else 1."""
-    folder = review_folder(args.config, args.review)
+    spec, instruments = review_spec(args.config, args.review)
+    folder = Path(spec["path"])
     studies = folder / "studies.csv"
     ids = list(args.nct_ids) or registry_ids(studies)
     if not ids:
@@ -423,6 +448,8 @@ def cmd_fetch_ctgov(args: Any) -> int:
     policy = RetryPolicy(attempts=args.attempts, timeout_s=args.timeout)
     results = fetch_ctgov(folder, ids, base_url=args.base_url, policy=policy)
     print("\n".join(summary_lines(results, study_ids_by_registry(studies))))
+    for line in mapping_lines(spec, instruments):
+        print(line)
     print(f"records and fetch log: {folder / REGISTRY_DIR}")
     return 0 if all(r.ok for r in results) else 1
 
