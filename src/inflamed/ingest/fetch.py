@@ -40,6 +40,7 @@ import requests
 
 from inflamed import __version__
 from inflamed.errors import InputError
+from inflamed.ingest.registry import REGISTRY_DIR, load_registry
 from inflamed.ingest.registry_diff import RecordDiff, diff_records
 from inflamed.io import write_bytes, write_text
 
@@ -55,8 +56,6 @@ __all__ = [
 
 #: Root of the public ClinicalTrials.gov API v2.
 DEFAULT_BASE_URL = "https://clinicaltrials.gov/api/v2"
-#: Sub-folder of a review that holds the saved records and the fetch log.
-REGISTRY_DIR = "registry"
 FETCH_LOG = "fetch_log.tsv"
 LOG_COLUMNS = (
     "retrieved_utc",
@@ -403,8 +402,6 @@ def review_spec(config_path: str | Path, review: str) -> tuple[dict[str, Any], s
 
 def mapping_lines(spec: dict[str, Any], instruments: str | Path) -> list[str]:
     """What the review's registry mapping leaves out of the saved records (none without one)."""
-    from inflamed.ingest.registry import load_registry
-
     if not spec.get("registry_mapping"):
         return []
     folder = Path(spec["path"])

@@ -53,7 +53,6 @@ import yaml
 from inflamed.errors import InputError
 from inflamed.ingest.codebook import MAPPING_SCHEMA
 from inflamed.ingest.ctgov import read_ctgov_record, read_mapping
-from inflamed.ingest.fetch import REGISTRY_DIR
 from inflamed.ingest.sheets import ARM_COLUMNS, Review, decode_utf8, read_instruments
 
 __all__ = [
@@ -65,6 +64,8 @@ __all__ = [
     "registry_summary",
 ]
 
+#: Sub-folder of a review that holds the saved records and the fetch log.
+REGISTRY_DIR = "registry"
 #: What makes a registry row "the same row" as a sheet row.
 ROW_KEY = (
     "study_id",
