@@ -79,5 +79,15 @@ def test_report_section_shows_the_path(tmp_path):
     assert "2 version(s)" in html
     assert "-0.20 (-0.50 to 0.10)" in html and "-0.35 (-0.65 to -0.05)" in html
     assert html.count("not estimable") == 2  # response, both versions
+    assert "Registry records" not in html  # no registry block in this run
+    ingest = tmp_path / "results" / "crp" / "ingest"
+    ingest.mkdir()
+    registry = {"arm_level_rows_read": 5, "arm_level_rows_added": 1, "between_arm_rows": [{}],
+                "not_fetched": ["NCT02473289"], "unmapped_measures": [{"nct_id": "NCT1", "title": "IL-6"}],
+                "disagreements_with_sheets": [{"column": "mean_treat", "sheet": 16.6, "registry": 17.0}]}  # fmt: skip
+    (ingest / "ingest_summary.json").write_text(json.dumps({"registry": registry}))
+    html = history_section([review])
+    assert "5 arm-level row(s) read, 1 added" in html and "1 value(s) differing" in html
+    assert "NCT02473289" in html and "IL-6" in html and "17.0" in html
     absent = SimpleNamespace(name="other", title="Other", results_dir=str(tmp_path / "results"))
     assert "No history yet" in history_section([absent])

@@ -17,6 +17,7 @@ each version.
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -114,6 +115,35 @@ def update_history(
     return pd.read_csv(store, dtype={"inputs_sha256": str, "data_sha256": str})
 
 
+def _registry_parts(ingest_dir: Path) -> list[str]:
+    """What the saved registry records gave this run (``ingest_summary.json``'s ``registry``)."""
+    from inflamed.report.html import esc, html_table
+
+    path = ingest_dir / "ingest_summary.json"
+    registry = (
+        json.loads(path.read_text(encoding="utf-8")).get("registry") if path.is_file() else None
+    )
+    if not registry:
+        return []
+    where = esc(path.as_posix())
+    parts = [
+        f"<p>Registry records (saved by <code>inflamed fetch ctgov</code>): "
+        f"{registry['arm_level_rows_read']} arm-level row(s) read, "
+        f"{registry['arm_level_rows_added']} added to the sheets' rows, "
+        f"{len(registry['disagreements_with_sheets'])} value(s) differing from the sheets (the "
+        f"sheets were kept), {len(registry['between_arm_rows'])} between-arm row(s) listed but not "
+        f"pooled; not yet fetched: {esc(', '.join(registry['not_fetched']) or 'none')}. "
+        f"Source: {where}.</p>"
+    ]
+    if registry["disagreements_with_sheets"]:
+        parts.append(html_table(pd.DataFrame(registry["disagreements_with_sheets"])))
+    unmapped = registry["unmapped_measures"]
+    if unmapped:
+        items = "".join(f"<li>{esc(u['nct_id'])}: {esc(u['title'])}</li>" for u in unmapped)
+        parts.append(f"<p>Registry measures no mapping entry covers:</p><ul>{items}</ul>")
+    return parts
+
+
 def history_section(reviews: Sequence[Any]) -> str:
     """The report's "Estimates over data versions" section (one table per review).
 
@@ -122,7 +152,7 @@ def history_section(reviews: Sequence[Any]) -> str:
     """
     from inflamed.report.html import esc, format_estimate, heading, html_table
 
-    parts = [heading(2, "history", "Estimates over data versions (living review)")]
+    parts = [heading(2, "history", "Living review: estimates over data versions, registry records")]
     for review in reviews:
         path = Path(review.results_dir) / review.name / "pool" / POOLED_HISTORY
         parts.append(heading(3, f"history-{review.name}", review.title))
@@ -158,4 +188,5 @@ def history_section(reviews: Sequence[Any]) -> str:
             f"Source: {esc(path.as_posix())}.</p>"
         )
         parts.append(html_table(frame, table_id=f"history-table-{review.name}"))
+        parts += _registry_parts(Path(review.results_dir) / review.name / "ingest")
     return '<div class="inflamed-report">' + "\n".join(parts) + "</div>"
