@@ -158,6 +158,13 @@ def test_repeated_500_backs_off_exponentially_and_stops(tmp_path):
     assert not (tmp_path / "registry" / f"{NCT}.json").exists()
 
 
+def test_backoff_is_capped_by_the_single_wait_bound(tmp_path):
+    waits: list[float] = []
+    policy = RetryPolicy(attempts=5, backoff_s=1.0, max_wait_s=3.0, max_total_s=100, timeout_s=5)
+    (result,), hits = _fetch(tmp_path, {PATH: [Reply(502, b"")]}, policy=policy, waits=waits)
+    assert waits == [1.0, 2.0, 3.0, 3.0] and hits[PATH] == 5 and result.outcome == "http-error"
+
+
 def test_total_wait_is_bounded(tmp_path):
     waits: list[float] = []
     policy = RetryPolicy(attempts=10, backoff_s=1.0, max_wait_s=100, max_total_s=3.5, timeout_s=5)

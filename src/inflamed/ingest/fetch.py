@@ -182,11 +182,15 @@ def _get(
             status, error = None, f"no response within {policy.timeout_s:g} s"
         except requests.RequestException as exc:
             # Connection refused, DNS failure, a body cut short: the first line says which.
-            status, error = None, f"{type(exc).__name__}: {str(exc).splitlines()[0][:200]}"
+            first = (str(exc).splitlines() or [""])[0][:200]
+            status, error = None, f"{type(exc).__name__}: {first}"
         if attempt == policy.attempts:
             break
-        wait = retry_after if retry_after is not None else policy.backoff_s * 2 ** (attempt - 1)
-        if wait > policy.max_wait_s:
+        if retry_after is None:
+            wait = min(policy.backoff_s * 2 ** (attempt - 1), policy.max_wait_s)
+        else:
+            wait = retry_after
+        if wait > policy.max_wait_s:  # only a server's Retry-After can ask for more
             error += f"; the server asks to wait {wait:g} s, more than the {policy.max_wait_s:g} s allowed"
             return _Response(status, b"", error, attempt)
         if waited + wait > policy.max_total_s:
