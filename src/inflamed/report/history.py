@@ -3,7 +3,8 @@
 Each run of the ``pooled_table`` rule calls :func:`update_history`: the pooled estimates of every
 outcome are appended to a store kept between runs (``<history_dir>/<review>.csv``, config
 ``history_dir``) under a key made of the **hashes of the run's inputs**, never a time: the sha256
-of every pooled summary (which changes with the data and with the analysis settings). A run whose
+of the review's raw files and of every pooled summary (which change with the settings too), so a
+fetch that brings a new record in is a new version even when no estimate moves. A run whose
 key is already stored appends nothing, so rerunning on the same inputs leaves the store and the
 artefact (``results/<review>/pool/history.csv``, a copy of the store) byte-identical. Versions are
 numbered in the order they were first seen; ``data_sha256`` (the review's raw files) tells a new
@@ -87,9 +88,10 @@ def update_history(
     pooled
         This run's ``pooled.csv`` frame (:func:`inflamed.pool.pooled_table`).
     summaries
-        The pooled summaries the table was built from (their hashes make the key).
+        The pooled summaries the table was built from.
     data_files
-        The review's raw input files (their hashes make ``data_sha256``).
+        The review's raw input files (their hashes alone make ``data_sha256``; with the
+        summaries' they make the key ``inputs_sha256``).
 
     Returns
     -------
@@ -97,7 +99,7 @@ def update_history(
         The whole history (:data:`HISTORY_COLUMNS`), oldest version first.
     """
     store = Path(store)
-    key = inputs_key(summaries)
+    key = inputs_key([*summaries, *data_files])
     history = (
         pd.read_csv(store, dtype={"inputs_sha256": str, "data_sha256": str}, keep_default_na=False)
         if store.is_file()
