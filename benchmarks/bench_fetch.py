@@ -19,6 +19,7 @@ import argparse
 import json
 import platform
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -76,6 +77,8 @@ def main() -> None:
             command = [str(inflamed), "fetch", "ctgov", "--review", "bench", "--config",
                        str(config), "--base-url", base]  # fmt: skip
             if args.serve:
+                # A background job ignores SIGINT: let `kill PID` end it cleanly too.
+                signal.signal(signal.SIGTERM, signal.default_int_handler)
                 print(" ".join(command), flush=True)
                 try:
                     while True:
