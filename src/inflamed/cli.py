@@ -39,6 +39,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
+from inflamed.cli_fetch import add_fetch_parser
 from inflamed.cli_network import add_network_parser
 from inflamed.errors import InflamedError, InputError
 
@@ -429,8 +430,6 @@ def build_parser() -> argparse.ArgumentParser:
     pool.set_defaults(func=cmd_pool)
 
     add_network_parser(sub, read_csv=_read_csv)
-
-    from inflamed.ingest.fetch import add_fetch_parser
 
     add_fetch_parser(sub)
     return parser

@@ -446,32 +446,15 @@ def cmd_fetch_ctgov(args: Any) -> int:
             "no trial to fetch", file=str(studies), column="registry_id",
             expected="NCT numbers in the studies sheet, or NCT ids on the command line",
         )  # fmt: skip
-    policy = RetryPolicy(attempts=args.attempts, timeout_s=args.timeout)
-    results = fetch_ctgov(folder, ids, base_url=args.base_url, policy=policy)
+    # The parser (inflamed.cli_fetch) leaves unset options as None: the defaults live here.
+    default = RetryPolicy()
+    policy = RetryPolicy(
+        attempts=args.attempts if args.attempts is not None else default.attempts,
+        timeout_s=args.timeout if args.timeout is not None else default.timeout_s,
+    )
+    results = fetch_ctgov(folder, ids, base_url=args.base_url or DEFAULT_BASE_URL, policy=policy)
     print("\n".join(summary_lines(results, study_ids_by_registry(studies))))
     for line in mapping_lines(spec, instruments):
         print(line)
     print(f"records and fetch log: {folder / REGISTRY_DIR}")
     return 0 if all(r.ok for r in results) else 1
-
-
-def add_fetch_parser(sub: Any) -> None:
-    """Register ``fetch ctgov`` on the ``inflamed`` command's sub-parsers."""
-    fetch = sub.add_parser("fetch", help="download registry records into a review's folder")
-    source = fetch.add_subparsers(dest="source", required=True)
-    ctgov = source.add_parser(
-        "ctgov", help="ClinicalTrials.gov API v2 study records (with results)"
-    )
-    ctgov.add_argument("nct_ids", nargs="*", metavar="NCT", help="default: the studies sheet's")
-    ctgov.add_argument("--review", required=True, help="review name under reviews: in the config")
-    ctgov.add_argument("--config", default="config.yaml", help="config file (default: %(default)s)")
-    ctgov.add_argument(
-        "--base-url", default=DEFAULT_BASE_URL, help="API root (default: %(default)s)"
-    )
-    ctgov.add_argument(
-        "--attempts", type=int, default=RetryPolicy.attempts, help="requests per record"
-    )
-    ctgov.add_argument(
-        "--timeout", type=float, default=RetryPolicy.timeout_s, help="seconds per request"
-    )
-    ctgov.set_defaults(func=cmd_fetch_ctgov)

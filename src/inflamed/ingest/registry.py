@@ -51,8 +51,8 @@ import pandas as pd
 import yaml
 
 from inflamed.errors import InputError
-from inflamed.ingest.codebook import MAPPING_SCHEMA
 from inflamed.ingest.ctgov import read_ctgov_record, read_mapping
+from inflamed.ingest.mapping_schema import MAPPING_SCHEMA
 from inflamed.ingest.sheets import ARM_COLUMNS, Review, decode_utf8, read_instruments
 
 __all__ = [
