@@ -42,6 +42,7 @@ def test_direct_dependencies_are_pinned():
         "nbconvert",
         "ipykernel",
         "hypothesis",
+        "requests",
     ]:
         assert name in pins, f"{name} is not pinned in requirements.lock"
 

@@ -9,6 +9,7 @@
     inflamed pool CSV --measure RR --method MH --ai C --n1i C --ci C --n2i C [--json]
     inflamed network CSV --study C --treatment C --events C --n C --measure OR --reference T
         --method FE|REML|bayes [--small-values good|bad] [--json]   (see inflamed.cli_network)
+    inflamed fetch ctgov --review NAME [NCT ...] [--base-url URL]
     inflamed --version
 
 Input files are read strictly (:func:`inflamed.io.read_table`): a ragged row, a trailing comma, a
@@ -38,6 +39,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
+from inflamed.cli_fetch import add_fetch_parser
 from inflamed.cli_network import add_network_parser
 from inflamed.errors import InflamedError, InputError
 
@@ -428,6 +430,8 @@ def build_parser() -> argparse.ArgumentParser:
     pool.set_defaults(func=cmd_pool)
 
     add_network_parser(sub, read_csv=_read_csv)
+
+    add_fetch_parser(sub)
     return parser
 
 

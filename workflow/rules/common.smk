@@ -107,6 +107,10 @@ def pooled_table_file():
     return f"results/{{review}}/pool/{layout.POOLED_TABLE}"
 
 
+def pooled_history_file():
+    return f"results/{{review}}/pool/{layout.POOLED_HISTORY}"
+
+
 def cascade_file(key):
     return f"results/mechanism/{layout.CASCADE_TABLES[key]}"
 

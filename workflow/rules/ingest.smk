@@ -31,7 +31,7 @@ rule ingest:
     params:
         # What ingestion reads of the review's entry (its title and labels reach only the report).
         review=lambda wc: {
-            **review_spec(wc.review, "path", "format", "fractional_counts"),
+            **review_spec(wc.review, "path", "format", "fractional_counts", "registry_mapping"),
             "outcomes": outcomes_of(wc.review),
         },
         instruments=config["instruments"],

@@ -45,6 +45,7 @@ rule pooled_table:
             review=wc.review,
             outcome=outcomes_of(wc.review),
         ),
+        data=review_input_files,
     output:
         table=report(
             pooled_table_file(),
@@ -52,6 +53,8 @@ rule pooled_table:
             category="Meta-analysis",
             subcategory="{review}",
         ),
+        # The living review's path: a copy of the store kept between runs (config history_dir).
+        history=pooled_history_file(),
         provenance=provenance_path("pooled_table"),
     log:
         log_path("pooled_table"),
@@ -62,6 +65,7 @@ rule pooled_table:
         mem_mb=500,
         runtime=5,
     params:
+        store=lambda wc: f"{config['history_dir']}/{wc.review}.csv",
         code=code("pooled_table.py"),
     script:
         "../scripts/pooled_table.py"

@@ -3,10 +3,19 @@
 from inflamed.io import write_csv
 from inflamed.pipeline.rules import run_rule
 from inflamed.pool import pooled_table
+from inflamed.report.history import update_history
 
 
 def step(smk):
-    write_csv(smk.output.table, pooled_table(list(smk.input.summaries)))
+    table = pooled_table(list(smk.input.summaries))
+    write_csv(smk.output.table, table)
+    update_history(
+        smk.params.store,
+        smk.output.history,
+        table,
+        summaries=list(smk.input.summaries),
+        data_files=list(smk.input.data),
+    )
 
 
 run_rule(snakemake, step)

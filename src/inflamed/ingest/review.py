@@ -50,6 +50,18 @@ def _check_double_extraction(folder: Path) -> None:
 
 def load_review(spec: Mapping[str, Any], *, instruments: str | Path) -> Review:
     """Read and validate one review (a ``reviews.<name>`` config entry) into the internal model."""
+    return load_review_with_registry(spec, instruments=instruments)[0]
+
+
+def load_review_with_registry(
+    spec: Mapping[str, Any], *, instruments: str | Path
+) -> tuple[Review, dict[str, Any] | None]:
+    """:func:`load_review`, plus what saved registry records added (``None`` without a mapping).
+
+    A sheets review with ``registry_mapping`` in its config also reads the records saved by
+    ``inflamed fetch ctgov`` (:mod:`inflamed.ingest.registry`); without saved records nothing
+    changes.
+    """
     folder = Path(spec["path"])
     if not folder.is_dir():
         raise InputError("review folder not found", file=str(folder), expected="a directory")
@@ -57,7 +69,12 @@ def load_review(spec: Mapping[str, Any], *, instruments: str | Path) -> Review:
     outcomes = sorted(spec["outcomes"])
     if fmt == "sheets":
         _check_double_extraction(folder)
-        return read_review(folder, instruments_path=instruments, outcomes=outcomes)
+        review = read_review(folder, instruments_path=instruments, outcomes=outcomes)
+        if not spec.get("registry_mapping"):
+            return review, None
+        from inflamed.ingest.registry import review_registry
+
+        return review_registry(spec, review, instruments=instruments)
     if fmt == "metapsy":
         from inflamed.ingest.metapsy import read_metapsy_review
 
@@ -66,11 +83,11 @@ def load_review(spec: Mapping[str, Any], *, instruments: str | Path) -> Review:
             instruments_path=instruments,
             outcomes=outcomes,
             fractional_counts=bool(spec.get("fractional_counts", False)),
-        )
+        ), None
     if fmt == "ctgov":
         from inflamed.ingest.ctgov_review import read_ctgov_review
 
-        return read_ctgov_review(folder, instruments_path=instruments, outcomes=outcomes)
+        return read_ctgov_review(folder, instruments_path=instruments, outcomes=outcomes), None
     raise InputError(
         "unknown review format", file=str(folder), value=fmt, expected="sheets, metapsy or ctgov"
     )

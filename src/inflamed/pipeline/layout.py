@@ -19,6 +19,7 @@ __all__ = [
     "INGEST_FILES",
     "MECHANISM_REVIEW_FILES",
     "OUTCOME_FIGURES",
+    "POOLED_HISTORY",
     "POOLED_TABLE",
     "POOL_FILES",
     "RESULTS",
@@ -65,6 +66,10 @@ POOL_FILES = {
 
 #: pool: one row per outcome x analysis set (``results/<review>/pool/pooled.csv``).
 POOLED_TABLE = "pooled.csv"
+
+#: pool: the living review's estimates per data version, a copy of the store kept between runs
+#: (config ``history_dir``; :mod:`inflamed.report.history`).
+POOLED_HISTORY = "history.csv"
 
 #: mechanism, per review: who benefits as a function of inflammation.
 MECHANISM_REVIEW_FILES = {
@@ -124,6 +129,7 @@ def review_artefacts(review: str, outcomes: Iterable[str], *, results: str = RES
     files += [stage_file(review, "extract", n, results=results) for n in EXTRACT_FILES.values()]
     files += [pool_file(review, o, key, results=results) for o in outcomes for key in POOL_FILES]
     files.append(stage_file(review, "pool", POOLED_TABLE, results=results))
+    files.append(stage_file(review, "pool", POOLED_HISTORY, results=results))
     files += [
         stage_file(review, "mechanism", n, results=results) for n in MECHANISM_REVIEW_FILES.values()
     ]

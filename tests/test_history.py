@@ -1,0 +1,93 @@
+"""The living review's cumulative history (inflamed.report.history).
+
+Questions answered:
+* Does a run on new inputs append a version, and a run on the same inputs append nothing
+  (store and artefact byte-identical)?
+* Is the key the inputs' hashes (same bytes elsewhere = same key), not a time or a path?
+* Does the report section show each version's primary estimate (ratio scale for RR/OR)?
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from types import SimpleNamespace
+
+import pandas as pd
+
+from inflamed.report.history import HISTORY_COLUMNS, history_section, inputs_key, update_history
+
+
+def _pooled(estimate: float, k: int) -> pd.DataFrame:
+    return pd.DataFrame(
+        [
+            {"outcome": "depression_severity", "label": "Severity", "measure": "SMD",
+             "analysis_set": "crp_high", "primary": True, "k": k, "n_participants": 40.0,
+             "estimable": True, "estimate": estimate, "ci_lb": estimate - 0.3,
+             "ci_ub": estimate + 0.3, "ratio_estimate": None, "ratio_ci_lb": None,
+             "ratio_ci_ub": None},
+            {"outcome": "response", "label": "Response", "measure": "RR",
+             "analysis_set": "crp_high", "primary": True, "k": 1, "n_participants": 30.0,
+             "estimable": False, "estimate": None, "ci_lb": None, "ci_ub": None,
+             "ratio_estimate": None, "ratio_ci_lb": None, "ratio_ci_ub": None},
+        ]
+    )  # fmt: skip
+
+
+def _files(folder: Path, summary: dict, data: str) -> tuple[list[Path], list[Path]]:
+    (folder / "severity").mkdir(parents=True, exist_ok=True)
+    s = folder / "severity" / "summary.json"
+    s.write_text(json.dumps(summary), encoding="utf-8")
+    d = folder / "review" / "outcomes.csv"
+    d.parent.mkdir(exist_ok=True)
+    d.write_text(data, encoding="utf-8")
+    return [s], [d]
+
+
+def test_new_inputs_append_a_version_same_inputs_append_nothing(tmp_path):
+    store, out = tmp_path / "history" / "r.csv", tmp_path / "results" / "history.csv"
+    summaries, data = _files(tmp_path / "a", {"estimate": -0.2}, "x\n1\n")
+    update_history(store, out, _pooled(-0.2, 2), summaries=summaries, data_files=data)
+    first = store.read_bytes()
+    update_history(store, out, _pooled(-0.2, 2), summaries=summaries, data_files=data)
+    assert store.read_bytes() == first and out.read_bytes() == first
+    summaries, data = _files(tmp_path / "a", {"estimate": -0.35}, "x\n1\n2\n")
+    history = update_history(store, out, _pooled(-0.35, 3), summaries=summaries, data_files=data)
+    assert list(history.columns) == HISTORY_COLUMNS
+    assert history["version"].tolist() == [1, 1, 2, 2]
+    sev = history[history["outcome"] == "depression_severity"]
+    assert sev["estimate"].tolist() == [-0.2, -0.35] and sev["k"].tolist() == [2, 3]
+    assert history["data_sha256"].nunique() == 2 and history["inputs_sha256"].nunique() == 2
+    assert out.read_bytes() == store.read_bytes()
+
+
+def test_key_is_the_inputs_hashes_not_their_place(tmp_path):
+    a, _ = _files(tmp_path / "one", {"estimate": 1}, "")
+    b, _ = _files(tmp_path / "two" / "deeper", {"estimate": 1}, "")
+    c, _ = _files(tmp_path / "three", {"estimate": 2}, "")
+    assert inputs_key(a) == inputs_key(b) != inputs_key(c)
+
+
+def test_report_section_shows_the_path(tmp_path):
+    summaries, data = _files(tmp_path / "a", {"estimate": -0.2}, "x\n")
+    out = tmp_path / "results" / "crp" / "pool" / "history.csv"
+    update_history(tmp_path / "h.csv", out, _pooled(-0.2, 2), summaries=summaries, data_files=data)
+    summaries, data = _files(tmp_path / "a", {"estimate": -0.35}, "y\n")
+    update_history(tmp_path / "h.csv", out, _pooled(-0.35, 3), summaries=summaries, data_files=data)
+    review = SimpleNamespace(name="crp", title="CRP review", results_dir=str(tmp_path / "results"))
+    html = history_section([review])
+    assert "2 version(s)" in html
+    assert "-0.20 (-0.50 to 0.10)" in html and "-0.35 (-0.65 to -0.05)" in html
+    assert html.count("not estimable") == 2  # response, both versions
+    assert "Registry records" not in html  # no registry block in this run
+    ingest = tmp_path / "results" / "crp" / "ingest"
+    ingest.mkdir()
+    registry = {"arm_level_rows_read": 5, "arm_level_rows_added": 1, "between_arm_rows": [{}],
+                "not_fetched": ["NCT02473289"], "unmapped_measures": [{"nct_id": "NCT1", "title": "IL-6"}],
+                "disagreements_with_sheets": [{"column": "mean_treat", "sheet": 16.6, "registry": 17.0}]}  # fmt: skip
+    (ingest / "ingest_summary.json").write_text(json.dumps({"registry": registry}))
+    html = history_section([review])
+    assert "5 arm-level row(s) read, 1 added" in html and "1 value(s) differing" in html
+    assert "NCT02473289" in html and "IL-6" in html and "17.0" in html
+    absent = SimpleNamespace(name="other", title="Other", results_dir=str(tmp_path / "results"))
+    assert "No history yet" in history_section([absent])
