@@ -15,7 +15,8 @@ from types import SimpleNamespace
 
 import pandas as pd
 
-from inflamed.report.history import HISTORY_COLUMNS, history_section, inputs_key, update_history
+from inflamed.pipeline.history import HISTORY_COLUMNS, inputs_key, update_history
+from inflamed.report.history import history_section
 
 
 def _pooled(estimate: float, k: int) -> pd.DataFrame:

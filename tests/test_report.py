@@ -1095,6 +1095,7 @@ def test_every_section_renders_when_artefacts_are_absent(tmp_path):
     """A review whose stages produced nothing yet: each section says so instead of failing."""
     from inflamed.report import load_mechanism
     from inflamed.report import sections as sec
+    from inflamed.report.history import history_section
     from inflamed.report.network import network_section
 
     review = load_review(tmp_path / "results", REVIEW, run_config())
@@ -1117,6 +1118,7 @@ def test_every_section_renders_when_artefacts_are_absent(tmp_path):
             sec.comparison_section([review]),
             sec.risk_of_bias_section([review]),
             network_section(tmp_path / "results", run_config()),
+            history_section([review]),
             sec.who_benefits_section([review], mechanism),
             sec.missing_data_section([review]),
             sec.limitations_section([review]),

@@ -1,9 +1,9 @@
 """Rule pooled_table: every outcome's headline estimates of one review in one table."""
 
 from inflamed.io import write_csv
+from inflamed.pipeline.history import update_history
 from inflamed.pipeline.rules import run_rule
 from inflamed.pool import pooled_table
-from inflamed.report.history import update_history
 
 
 def step(smk):

@@ -20,6 +20,7 @@ SECTION_IDS: dict[str, str] = {
     "comparison": "Comparison with published meta-analyses",
     "risk-of-bias": "Risk of bias",
     "network-meta-analysis": "Network meta-analysis",
+    "history": "Living review: estimates over data versions, registry records",
     "who-benefits": "Who benefits and the mechanism model",
     "missing-data": "Missing data",
     "limitations": "Limitations",
