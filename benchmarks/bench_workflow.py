@@ -78,17 +78,23 @@ def rule_seconds(project: Path) -> dict[str, float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cores", type=int, default=2)
+    parser.add_argument(
+        "--without-networks",
+        action="store_true",
+        help="run the default config with its networks: block emptied (the house goal is for this)",
+    )
     args = parser.parse_args()
+    extra = ("--config", "networks={}") if args.without_networks else ()
     with tempfile.TemporaryDirectory(prefix="inflamed-bench-") as tmp:
         project = Path(tmp)
         for name in COPIED:
             source = REPO / name
             (shutil.copytree if source.is_dir() else shutil.copy2)(source, project / name)
 
-        cold, cold_log = snakemake(project, args.cores)
+        cold, cold_log = snakemake(project, args.cores, *extra)
         by_rule = rule_seconds(project)
-        noop, noop_log = snakemake(project, args.cores)
-        startup, _ = snakemake(project, args.cores, "-n")
+        noop, noop_log = snakemake(project, args.cores, *extra)
+        startup, _ = snakemake(project, args.cores, "-n", *extra)
 
         sheet = project / REVIEW_SHEET
         lines = sheet.read_text(encoding="utf-8").splitlines()
@@ -101,12 +107,13 @@ def main() -> None:
         writer.writerow(cells)
         lines[1] = buffer[0]
         sheet.write_text("\n".join(lines) + "\n", encoding="utf-8")
-        change, change_log = snakemake(project, args.cores)
+        change, change_log = snakemake(project, args.cores, *extra)
 
     figure_time = sum(v for k, v in by_rule.items() if "figure" in k)
     stats_time = sum(by_rule.get(k, 0.0) for k in ("ingest", "extract", "pool", "who_benefits"))
     result = {
         "machine": {"python": platform.python_version(), "cores": args.cores},
+        "networks": not args.without_networks,
         "cold_full_run_s": round(cold, 2),
         "noop_rerun_s": round(noop, 2),
         "one_row_change_s": round(change, 2),
@@ -123,9 +130,15 @@ def main() -> None:
             "statistics_rules_s": round(stats_time, 2),
             "mechanism_cascade_s": round(by_rule.get("mechanism_cascade", 0.0), 2),
         },
-        "goals": {"cold_s": 45, "noop_s": 2, "one_row_change_s": 15},
+        # cold <= 45 s without the network stage, <= 90 s with it (the network issue)
+        "goals": {
+            "cold_s": 90 if not args.without_networks else 45,
+            "noop_s": 2,
+            "one_row_change_s": 15,
+        },
     }
-    out = REPO / "benchmarks" / "results" / "workflow.json"
+    name = "workflow_without_networks.json" if args.without_networks else "workflow.json"
+    out = REPO / "benchmarks" / "results" / name
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
     print(json.dumps(result, indent=2))
