@@ -9,6 +9,7 @@ and returns exactly what one figure function takes, or a reason why there is not
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,6 +20,8 @@ from matplotlib.figure import Figure
 
 from inflamed.figures.style import apply_style
 from inflamed.io import read_artefact_csv
+from inflamed.pipeline.published import align_published
+from inflamed.stats.measures import is_ratio
 
 #: Beyond this many studies the cumulative plot shows one row per year instead of per study.
 MAX_CUMULATIVE_ROWS = 40
@@ -288,17 +291,19 @@ def comparison_input(
                 "ci_ub": row["ci_ub"],
             }
         )
-    import math
-
-    ratio = {"RR", "OR", "HR"}
     for index, row in published[published["outcome"].isin(list(outcomes))].iterrows():
-        # Put every published estimate on inflamed's scale: log for ratios, and the sign turned
-        # so that positive favours treatment (a paper reporting benefit as g < 0 is flipped).
-        values = [row["estimate"], row["ci_lb"], row["ci_ub"]]
-        if row["measure"] in ratio:
+        # Every published estimate on inflamed's convention (pipeline.published), then on the
+        # plotting scale: log for ratios, as pooled.csv holds them.
+        aligned = align_published(
+            row["measure"],
+            row["estimate"],
+            row["ci_lb"],
+            row["ci_ub"],
+            str(row["benefit_direction"]),
+        )
+        values = [aligned.estimate, aligned.ci_lb, aligned.ci_ub]
+        if is_ratio(row["measure"]):
             values = [math.log(v) for v in values]
-        if row["benefit_direction"] == "negative":
-            values = [-v for v in values]
         outcome = outcomes[row["outcome"]]
         estimate, lb, ub = values
         secondary = "secondary source" in str(row.get("notes", "")).lower()
@@ -312,7 +317,7 @@ def comparison_input(
                 "estimate": estimate,
                 "ci_lb": min(lb, ub),
                 "ci_ub": max(lb, ub),
-                "printed": _printed(printed, index, row["benefit_direction"] == "negative"),
+                "printed": _printed(printed, index, aligned.turned),
             }
         )
     if not rows:

@@ -10,6 +10,7 @@ from typing import Any
 
 import pandas as pd
 
+from inflamed.pipeline.published import align_published
 from inflamed.report.html import fmt_int, fmt_number, format_estimate, is_missing
 from inflamed.stats.measures import RATIO_MEASURES
 
@@ -265,16 +266,13 @@ def _aligned(row: Mapping[str, Any], direction: str) -> str:
     (whether a ratio above 1 is good depends on the event), so they are shown as published. A row
     without a recorded direction is not turned, and says so.
     """
-    if str(row.get("measure")) in RATIO_MEASURES | {"HR"}:
-        return format_estimate(row["estimate"], row["ci_lb"], row["ci_ub"])
-    if direction == "positive":
-        return format_estimate(row["estimate"], row["ci_lb"], row["ci_ub"])
-    if direction != "negative":
+    values = [None if is_missing(row[c]) else float(row[c]) for c in ("estimate", "ci_lb", "ci_ub")]
+    if any(v is None for v in values):
+        return format_estimate(*values)
+    aligned = align_published(str(row.get("measure")), *values, direction)
+    if not aligned.direction_known:
         return "direction not recorded"
-    est, lb, ub = (
-        None if is_missing(row[c]) else -float(row[c]) for c in ("estimate", "ci_lb", "ci_ub")
-    )
-    return format_estimate(est, ub, lb)
+    return format_estimate(aligned.estimate, aligned.ci_lb, aligned.ci_ub)
 
 
 def flatten_json(obj: Any, *, prefix: str = "", max_rows: int = 60) -> pd.DataFrame:
