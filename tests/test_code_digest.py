@@ -41,3 +41,24 @@ def test_library_modules_are_followed_transitively_and_type_only_imports_are_not
 def test_names_from_the_engine_face_resolve_to_their_modules(tmp_path):
     script = _script(tmp_path, "from inflamed.stats import rma_mh\n")
     assert "binary.py" in {p.name for p in module_closure(script)}
+
+
+def test_the_digest_is_the_same_in_every_process_whatever_the_hash_seed():
+    """Set constants (``x in {"a", "b"}``) have a hash-ordered repr; the digest must not."""
+    import os
+    import subprocess
+    import sys
+
+    script = REPO / "workflow" / "scripts" / "ingest.py"
+    code = f"from inflamed.pipeline.code_digest import code_digest; print(code_digest({str(script)!r}))"
+    digests = {
+        subprocess.run(
+            [sys.executable, "-c", code],
+            env={**os.environ, "PYTHONHASHSEED": seed},
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        for seed in ("1", "2", "3", "4")
+    }
+    assert len(digests) == 1, digests

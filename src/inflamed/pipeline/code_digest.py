@@ -34,15 +34,27 @@ _TRIPLE_QUOTED = re.compile(r'""".*?"""|\'\'\'.*?\'\'\'', re.S)
 _TYPE_CHECKING_BLOCK = re.compile(r"^if TYPE_CHECKING:[^\n]*\n(?:[ \t]+[^\n]*\n|[ \t]*\n)*", re.M)
 
 
+def _constant(value: object) -> bytes:
+    """A constant's bytes, the same in every process.
+
+    ``x in {"a", "b"}`` compiles to a frozenset constant whose repr follows string hashing, which
+    differs between processes (PYTHONHASHSEED): set members are sorted, tuples walked.
+    """
+    if isinstance(value, CodeType):
+        return _code_fingerprint(value)
+    if isinstance(value, frozenset | set):
+        return b"{" + b",".join(sorted(_constant(v) for v in value)) + b"}"
+    if isinstance(value, tuple):
+        return b"(" + b",".join(_constant(v) for v in value) + b")"
+    return repr(value).encode()
+
+
 def _code_fingerprint(code: CodeType) -> bytes:
     """What a code object does, without its line numbers (so comments and blank lines don't count)."""
     raw = code.co_code  # 2-byte units; a stripped docstring leaves a NOP where it stood
     ops = b"".join(raw[i : i + 2] for i in range(0, len(raw), 2) if raw[i] != _NOP)
     parts = [ops, repr(code.co_names).encode(), repr(code.co_varnames).encode()]
-    for const in code.co_consts:
-        parts.append(
-            _code_fingerprint(const) if isinstance(const, CodeType) else repr(const).encode()
-        )
+    parts += [_constant(const) for const in code.co_consts]
     return b"\x00".join(parts)
 
 
