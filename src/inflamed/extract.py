@@ -19,6 +19,10 @@ Nothing is estimated that the rules did not allow.
 Status: tested on the simulated fixture review (tests/test_extract.py). ``prepost_correlation`` is
 recorded but not used: the sheet format carries no baseline SDs from which a change-score SD
 could be derived, so no row needs it yet.
+
+Length (over 500 lines): the priority rule, the conversions and the multi-arm split are one pass
+over each study's rows; splitting it by step (selection, recovery, effect) is the next
+refactor, left for when contrast-level rows are added.
 """
 
 from __future__ import annotations

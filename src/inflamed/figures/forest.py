@@ -4,6 +4,9 @@ The layout follows the forest plots of Cochrane reviews (RevMan) and metafor's `
 text table on the left (study, arm sizes or events), the interval plot in the middle, the effect
 with its confidence interval and the weight on the right. Every row is one line of text at a fixed
 height, so the figure grows with the number of rows and stays readable from 2 to 40+ studies.
+
+Length (over 500 lines): one figure's layout (text table, interval panel, diamonds, weights);
+the paged view of large reviews lives in :mod:`inflamed.figures.forest_pages`.
 """
 
 from __future__ import annotations

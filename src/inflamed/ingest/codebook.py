@@ -11,6 +11,9 @@ column; a test checks the committed files are up to date.
 
 The ingest stage (:mod:`inflamed.ingest.sheets`) validates each row against these schemas, so the
 schema is the contract between a review team and the pipeline.
+
+Length (over 500 lines): it is the column tables of every sheet (data, not logic); the code that
+turns them into schemas and documentation is in :mod:`inflamed.ingest.codebook_docs`.
 """
 
 from __future__ import annotations

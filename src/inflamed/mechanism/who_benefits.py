@@ -20,6 +20,9 @@ moderator values) the result says "not estimable" with the reason instead of a n
 References: Berlin et al. 2002, Stat Med 21:371 (individual- vs group-level moderators);
 Fisher et al. 2017, BMJ 356:j573 (within-trial interactions, "deft" approach);
 Knapp & Hartung 2003, Stat Med 22:2693.
+
+Length (over 500 lines): the within-trial, between-trial and by-class analyses share the input
+checks and one path to the pooling engine, and the stage reads them as one result.
 """
 
 from __future__ import annotations

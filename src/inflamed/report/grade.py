@@ -55,6 +55,9 @@ Epidemiol 2011;64:1277-82.
 Santesso N, et al. GRADE guidelines 26: informative statements to communicate the findings of
 systematic reviews of interventions. J Clin Epidemiol 2020;119:126-135.
 doi:10.1016/j.jclinepi.2019.10.014
+
+Length (over 500 lines): one section per GRADE domain with its stated rule and threshold; split
+further, one judgement would be spread over several files.
 """
 
 from __future__ import annotations

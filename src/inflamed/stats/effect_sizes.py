@@ -10,6 +10,9 @@ section *Conventions*). Nothing in this module flips a sign.
 
 Status: agrees with metafor 3.8.1 ``escalc()`` to 1e-10 relative on the fixtures in
 ``tests/reference/fixtures/effect_sizes_*.json``.
+
+Length (over 500 lines): every measure of ``escalc`` shares one argument-checking path, kept
+in one module so that the metafor mirror reads in one place.
 """
 
 from __future__ import annotations
