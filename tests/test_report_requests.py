@@ -49,7 +49,10 @@ def test_a_contact_without_source_is_refused(tmp_path: Path) -> None:
 def test_join_counts_the_runs_gaps_per_study() -> None:
     log = read_data_requests(REVIEW)
     missing = pd.DataFrame(
-        {"study_id": ["NETTIS2021", "NETTIS2021", "PREDDICT"], "outcome": ["response", "sae", "sae"]}
+        {
+            "study_id": ["NETTIS2021", "NETTIS2021", "PREDDICT"],
+            "outcome": ["response", "sae", "sae"],
+        }
     )
     table = request_log_table(log, missing)
     gaps = dict(zip(table["study"], table["gaps in this run"], strict=True))
