@@ -36,6 +36,7 @@ from inflamed.report.tables import (
     comparison_table,
     missing_data_table,
     risk_of_bias_table,
+    study_labels,
 )
 from inflamed.report.who_benefits import who_benefits_section
 
@@ -226,6 +227,7 @@ def _request_log(review: ReviewArtefacts) -> str:
             "(<code>data_requests.csv</code> in its folder).</p>"
         )
     table = request_log_table(review.data_requests, review.missing_data)
+    table["study"] = table["study"].astype(str).replace(study_labels(review.studies))
     folder = esc(str(review.spec.get("path", "")))
     return "\n".join(
         [
@@ -251,6 +253,8 @@ def missing_data_section(reviews: Sequence[ReviewArtefacts]) -> str:
         parts.append(heading(3, slug("missing-data", review.name), review.title))
         parts.append(_request_log(review))
         table = missing_data_table(review.missing_data)
+        # One label per study everywhere (first author + year from the studies sheet).
+        table["study"] = table["study"].astype(str).replace(study_labels(review.studies))
         if review.missing_data is None:
             parts.append(
                 '<p class="missing">The extract stage did not produce missing_data.csv.</p>'
