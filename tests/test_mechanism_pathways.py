@@ -94,4 +94,5 @@ def test_report_says_counts_and_refuses_to_rank() -> None:
     assert ">2</span> quantitative targets cannot inform" in html
     assert ">12</span> parameters" in html
     assert "No ranking" in html and "orders of magnitude" in html
+    assert ">0.0010</span> to" in html  # the smallest rescue is not rounded to zero
     assert "never a counterpart" in html

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
@@ -75,7 +76,10 @@ def mechanism_caveats(mechanism: MechanismArtefacts) -> str:
 
         def _at(row: pd.Series, column: str) -> str:
             where = f"intervention={row['intervention']}&timing={row['timing']}/{column}"
-            return num(row[column], f"{base}/interventions.csv#{where}")
+            value = float(row[column])
+            # Two significant digits, so a rescue of 0.001 SD does not print as 0.00.
+            digits = max(2, 1 - math.floor(math.log10(abs(value)))) if value else 2
+            return num(value, f"{base}/interventions.csv#{where}", digits=digits)
 
         rng = f"{_at(lo_row, 'rescue_sd_region_min')} to {_at(hi_row, 'rescue_sd_region_max')} SD"
         if (span >= 1.0).any():
