@@ -74,6 +74,8 @@ def test_shipped_targets_identify_no_rate_constant_and_say_why(two_runs) -> None
     assert rates["reason"].str.contains("steady-state").all()
     fit = json.loads(a["cascade_fit.json"].read_text())
     assert fit["fit"]["targets_with_assumed_se"] == ["T01"]
+    # the report says "2 quantitative targets cannot inform 12 parameters" from these counts
+    assert (fit["fit"]["n_fitted_values"], fit["fit"]["n_inequalities"]) == (2, 14)
     assert "Not identifiable from these data" in fit["identifiability"]["statement"]
 
 
@@ -104,7 +106,11 @@ def test_crp_predictions_and_bridge(two_runs) -> None:
     assert set(pred["crp_mg_l"]) == {1.0, 2.0, 3.0, 5.0}
     bridge = pd.read_csv(a["clinic_bridge.csv"])
     assert "comparison, not a fit" in bridge["note"].iloc[0]
-    assert "minocycline" in set(bridge["clinical_mechanism_class"])
+    assert "minocycline" in set(bridge["pathway"]) or "microglia" in set(bridge["pathway"])
+    # the bridge never ranks and never maps an IL-6 intervention to an anti-TNF trial
+    assert not any("rank" in c for c in bridge.columns)
+    il6 = bridge[bridge["pathway"] == "IL-6/IL-6R"]
+    assert len(il6) and not il6["trials"].str.contains("RAISON|TREADWAY|MCINTYRE").any()
 
 
 def test_sobol_estimators_on_an_additive_function() -> None:

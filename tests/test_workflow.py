@@ -325,3 +325,28 @@ def test_audit_report_builds(finished_project, tmp_path):
     names = zipfile.ZipFile(audit).namelist()
     assert any(name.endswith("report.html") for name in names)
     assert any("forest" in name and name.endswith(".png") for name in names), names[:20]
+
+
+def test_one_study_label_in_pool_figure_input_and_report(finished_project):
+    """The same study carries the same ``Author Year`` label in the pool stage's per-study table,
+    the forest and risk-of-bias figure inputs and the report HTML (never its id)."""
+    from inflamed.labels import study_label
+    from inflamed.pipeline.figure_inputs import forest_input, read_csv, risk_of_bias_input
+
+    base = finished_project / "results" / "review-a"
+    studies = read_csv(base / "ingest" / "studies.csv")
+    expected = {str(r["study_id"]): study_label(r) for _, r in studies.iterrows()}
+    pool = base / "pool" / "depression_severity"
+    per_study = read_csv(pool / "studies.csv")
+    sid = str(per_study["study_id"].iloc[0])
+    label = expected[sid]
+    assert label != sid and label.split()[-1].isdigit()
+    assert set(per_study.loc[per_study["study_id"] == sid, "label"]) == {label}
+    forest = forest_input(pool / "studies.csv", pool / "summary.json", pool / "subgroups.json")
+    shown = forest.frames["studies"]
+    assert set(shown.loc[shown["study_id"] == sid, "label"]) == {label}
+    rob = risk_of_bias_input(read_csv(base / "ingest" / "risk_of_bias.csv"), studies)
+    assert label in set(rob["study_id"]) and sid not in set(rob["study_id"])
+    html = (finished_project / "results" / "report.html").read_text(encoding="utf-8")
+    assert label in html
+    assert f"{sid} (" not in html

@@ -36,6 +36,7 @@ import numpy as np
 import pandas as pd
 
 from inflamed.errors import InputError
+from inflamed.labels import study_label
 from inflamed.stats import conversions, medians
 from inflamed.stats.effect_sizes import escalc
 from inflamed.stats.multi_arm import split_shared_control
@@ -71,7 +72,7 @@ COVARIATES = [
 EFFECT_COLUMNS = [
     "review", "study_id", "contrast", "subgroup", "outcome", "instrument", "timepoint_weeks",
     "measure", "yi", "vi", "n_treat", "n_ctrl", "events_treat", "events_ctrl", "derivation",
-    "row_ref", "measure_kind", *COVARIATES,
+    "row_ref", "measure_kind", "study_label", *COVARIATES,
 ]  # fmt: skip
 DERIVATION_COLUMNS = [
     "row_ref",
@@ -612,6 +613,7 @@ def extract_effects(
                     "review": pick["review"], **base, "instrument": pick["instrument"], "timepoint_weeks": pick["timepoint_weeks"],
                     "measure": measure, "yi": yi, "vi": vi, "n_treat": pick["n_treat"], "n_ctrl": n_ctrl, **values,
                     "derivation": "; ".join(derivation), "row_ref": ref, "measure_kind": pick["measure_kind"],
+                    "study_label": study_label({**study, "study_id": base["study_id"]}),
                     **{k: study.get(k, np.nan) for k in COVARIATES},
                 }
             )  # fmt: skip

@@ -36,6 +36,7 @@ import pandas as pd
 from scipy import stats
 
 from inflamed.io import write_csv, write_json
+from inflamed.labels import study_label
 from inflamed.stats.binary import rma_mh, rma_peto
 from inflamed.stats.cumulative import cumulative_meta_analysis
 from inflamed.stats.influence import case_deletion
@@ -96,14 +97,13 @@ def analysis_sets(effects: pd.DataFrame) -> pd.DataFrame:
     )
 
 
-def _study_label(row: pd.Series) -> str:
-    author = str(row.get("first_author") or row["study_id"])
-    year = row.get("year")
-    has_year = year is not None and not pd.isna(year)
-    # Study ids like RAISON2013 already carry the year; don't print it twice.
-    label = f"{author} {int(year)}" if has_year and str(int(year)) not in author else author
+def _study_label(row: pd.Series, several_contrasts: bool) -> str:
+    # The label extract wrote from the studies sheet (one function for every output).
+    given = row.get("study_label")
+    label = given if isinstance(given, str) and given else study_label(row)
     contrast = row.get("contrast")
-    if isinstance(contrast, str) and contrast and contrast.count("_vs_") == 1:
+    # Only a multi-arm trial needs its drug to tell its contrasts apart.
+    if several_contrasts and isinstance(contrast, str) and contrast.count("_vs_") == 1:
         drug = contrast.split("_vs_")[0].replace("_", " ")
         label = f"{label} ({drug})"
     return label
@@ -155,7 +155,10 @@ def _set_summary(
 def _study_rows(rows: pd.DataFrame, fit: Any | None, level: float) -> pd.DataFrame:
     crit = stats.norm.ppf(0.5 + level / 200)
     out = rows.copy()
-    out["label"] = [_study_label(r) for _, r in rows.iterrows()]
+    per_study = rows.groupby("study_id")["contrast"].nunique() if "contrast" in rows else {}
+    out["label"] = [
+        _study_label(r, int(per_study.get(r["study_id"], 1)) > 1) for _, r in rows.iterrows()
+    ]
     out["sei"] = np.sqrt(out["vi"])
     out["ci_lb"] = out["yi"] - crit * out["sei"]
     out["ci_ub"] = out["yi"] + crit * out["sei"]

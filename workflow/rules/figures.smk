@@ -32,6 +32,8 @@ rule outcome_figures:
 rule review_figures:
     input:
         risk_of_bias=review_file("ingest", "risk_of_bias"),
+        # Row labels: the one study label (first author + year) from the studies sheet.
+        studies=review_file("ingest", "studies"),
         prisma=review_file("ingest", "prisma"),
     output:
         **figure_outputs(

@@ -34,6 +34,12 @@ rule report:
         notebook="notebooks/report.ipynb",
         # The reproducibility appendix quotes the README's commands.
         readme="README.md",
+        # The data-request logs people keep in the review folders (status typed by the team).
+        requests=[
+            f"{config['reviews'][r]['path']}/data_requests.csv"
+            for r in REVIEWS
+            if Path(config["reviews"][r]["path"], "data_requests.csv").is_file()
+        ],
     output:
         notebook="results/notebooks/report.ipynb",
         html=report(

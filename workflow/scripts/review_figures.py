@@ -3,14 +3,14 @@
 from inflamed.figures.prisma import prisma_flow
 from inflamed.figures.risk_of_bias import rob_summary, rob_traffic_light
 from inflamed.figures.style import save_figure
-from inflamed.pipeline.figure_inputs import placeholder, read_csv
+from inflamed.pipeline.figure_inputs import placeholder, read_csv, risk_of_bias_input
 from inflamed.pipeline.rules import run_rule
 
 
 def step(smk):
     out = smk.output
     save_figure(prisma_flow(read_csv(smk.input.prisma)), out.prisma_png, out.prisma_svg)
-    rob = read_csv(smk.input.risk_of_bias)
+    rob = risk_of_bias_input(read_csv(smk.input.risk_of_bias), read_csv(smk.input.studies))
     drawings = {"rob_traffic_light": rob_traffic_light, "rob_summary": rob_summary}
     titles = {"rob_traffic_light": "Risk of bias (RoB 2)", "rob_summary": "Risk of bias summary"}
     for figure, draw in drawings.items():

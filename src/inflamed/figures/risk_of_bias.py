@@ -109,7 +109,8 @@ def rob_traffic_light(rob: pd.DataFrame, *, title: str | None = "Risk of bias (R
     rob = _validated(rob)
     studies, domains, grid = _grid(rob)
     n, m = len(studies), len(domains)
-    label_w = max(text_width_in(s) for s in studies) + 0.2
+    # room for the tick pad too: a long label (a sponsor as author) otherwise touches the edge
+    label_w = max(text_width_in(s) for s in studies) + 0.35
     cell = 0.36
     key_lines = [f"{DOMAINS[d][0]}: {DOMAINS[d][1]}" for d in domains if d != "overall"]
     key_h = 0.16 * (len(key_lines) + 1) + 0.2

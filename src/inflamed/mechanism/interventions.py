@@ -27,6 +27,63 @@ SIMULATED: tuple[str, ...] = (
 )
 TIMINGS: tuple[str, ...] = ("before", "after")
 
+#: The pathway each simulated intervention acts on and the drugs whose clinical trials test that
+#: pathway (matched against the studies' ``drug`` column). Anti-TNF drugs (infliximab) act on
+#: another cytokine and test none of these pathways, so they are never a counterpart; nor is a
+#: drug class such as ``cytokine_inhibitor`` that mixes anti-TNF with anti-IL-6 trials.
+PATHWAY_DRUGS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "il6_knockdown": ("IL-6/IL-6R", ("tocilizumab", "sirukumab")),
+    "il6r_knockdown": ("IL-6/IL-6R", ("tocilizumab", "sirukumab")),
+    "anti_il6_antibody": ("IL-6/IL-6R", ("tocilizumab", "sirukumab")),
+    "anti_il6r_antibody": ("IL-6/IL-6R", ("tocilizumab", "sirukumab")),
+    "minocycline": ("microglia", ("minocycline",)),
+    "p2x7_antagonist": ("P2X7", ()),
+    "p2x7_knockdown": ("P2X7", ()),
+}
+
+#: Drugs that never count as a counterpart of a simulated intervention (another pathway).
+ANTI_TNF: frozenset[str] = frozenset({"infliximab", "adalimumab", "etanercept"})
+
+#: A region whose max/min ratio reaches this many orders of magnitude is too wide to rank on.
+RANKABLE_SPAN_LOG10 = 1.0
+
+
+def _drugs(cell: object) -> set[str]:
+    """The drugs of one ``drug`` cell (``"minocycline; aspirin"`` names two)."""
+    return {d.strip().lower() for d in str(cell).split(";") if d.strip()}
+
+
+def pathway_trials(intervention: str, studies: pd.DataFrame) -> tuple[str, ...]:
+    """Study ids whose drug tests the same pathway as ``intervention`` (sorted, never anti-TNF).
+
+    Parameters
+    ----------
+    intervention
+        A key of :data:`PATHWAY_DRUGS`.
+    studies
+        Rows with ``study_id`` and ``drug`` (the studies sheet or the effects table).
+    """
+    _, drugs = PATHWAY_DRUGS.get(intervention, ("", ()))
+    if not drugs or studies is None or not len(studies) or "drug" not in studies.columns:
+        return ()
+    wanted = set(drugs) - ANTI_TNF
+    hits = {
+        str(r["study_id"])
+        for _, r in studies.iterrows()
+        if _drugs(r["drug"]) & wanted and not (_drugs(r["drug"]) & ANTI_TNF)
+    }
+    return tuple(sorted(hits))
+
+
+def region_span_log10(lo: float, hi: float) -> float:
+    """Orders of magnitude between the region's smallest and largest rescue (inf across zero)."""
+    if not (np.isfinite(lo) and np.isfinite(hi)):
+        return float("inf")
+    if lo <= 0.0 < hi or hi <= 0.0:
+        # The sign itself is uncertain, or there is no rescue: no ratio can order it.
+        return float("inf")
+    return float(np.log10(hi / lo))
+
 
 @dataclass(frozen=True)
 class SamplingSettings:
@@ -170,9 +227,19 @@ def intervention_table(
             }
         )
     frame = pd.DataFrame(rows)
-    frame["rank_best_within_timing"] = (
-        frame.groupby("timing")["rescue_sd_best"].rank(ascending=False, method="min").astype(int)
+    frame["pathway"] = [PATHWAY_DRUGS.get(n, ("", ()))[0] for n in frame["intervention"]]
+    frame["region_span_log10"] = [
+        region_span_log10(lo, hi)
+        for lo, hi in zip(frame["rescue_sd_region_min"], frame["rescue_sd_region_max"], strict=True)
+    ]
+    # A ranking by the best fit is only meaningful when every region of the timing is narrow:
+    # where a plausible range spans orders of magnitude, the order is an artefact of one point.
+    rank = frame.groupby("timing")["rescue_sd_best"].rank(ascending=False, method="min")
+    wide = frame.groupby("timing")["region_span_log10"].transform("max") >= RANKABLE_SPAN_LOG10
+    frame["rank_best_within_timing"] = rank.where(~wide).astype("Int64")
+    frame["ranking"] = np.where(
+        wide,
+        "not ranked: the plausible range spans orders of magnitude",
+        "ranked by best-fit rescue",
     )
-    return frame.sort_values(
-        ["timing", "rank_best_within_timing", "intervention"], kind="mergesort"
-    ).reset_index(drop=True)
+    return frame.sort_values(["timing", "intervention"], kind="mergesort").reset_index(drop=True)

@@ -21,26 +21,17 @@ from inflamed.mechanism import plots
 from inflamed.mechanism.cascade import INTERVENTIONS, PARAMETERS, SPEC, Protocol
 from inflamed.mechanism.fitting import CHI2_95_1DF, FitSettings, fit_cascade, profile_all
 from inflamed.mechanism.interventions import (
+    PATHWAY_DRUGS,
     SIMULATED,
     SamplingSettings,
     intervention_table,
+    pathway_trials,
     rescue,
     sample_region,
 )
 from inflamed.mechanism.sensitivity import sensitivity_table
 from inflamed.mechanism.targets import load_targets
 from inflamed.mechanism.who_benefits import CRP_MODERATORS, MODERATORS, who_benefits
-
-#: Which clinical mechanism class each simulated intervention corresponds to (None: no clinical
-#: counterpart in the evidence base).
-CLINICAL_CLASS: dict[str, str | None] = {
-    "minocycline": "minocycline",
-    "anti_il6_antibody": "cytokine_inhibitor",
-    "anti_il6r_antibody": "cytokine_inhibitor",
-    "p2x7_antagonist": "other",
-    "il6_knockdown": None,
-    "il6r_knockdown": None,
-}
 
 
 @dataclass(frozen=True)
@@ -242,84 +233,53 @@ def run_cascade_stage(
 
 
 def clinic_bridge(
-    interventions: pd.DataFrame, by_class: pd.DataFrame, outcome: str | None
+    interventions: pd.DataFrame, effects: pd.DataFrame, outcome: str | None
 ) -> pd.DataFrame:
-    """Model ranking of intervention types beside the pooled clinical effect of their class.
+    """Each simulated intervention beside the trials that test the same pathway.
 
-    A comparison, not a fit: the model's rescue is in rodent behavioural SD units after stress;
-    the clinical effects are whole-trial pooled effects (positive favours treatment) per class.
+    A comparison, not a fit: the model's rescue is in rodent behavioural SD units after stress.
+    Trials are matched by drug (:data:`~inflamed.mechanism.interventions.PATHWAY_DRUGS`: IL-6/IL-6R
+    to tocilizumab and sirukumab, microglia to minocycline), never by a drug class that mixes
+    anti-TNF with anti-IL-6 trials, and no rank is given: the plausible rescue ranges span orders
+    of magnitude.
     """
-    after = interventions[interventions["timing"] == "after"].copy()
-    rows = []
-    clin = (
-        by_class[by_class["outcome"] == outcome]
-        if (outcome is not None and len(by_class))
-        else by_class.iloc[0:0]
+    after = interventions[interventions["timing"] == "after"]
+    effects = effects if effects is not None else pd.DataFrame()
+    studies = (
+        effects[["study_id", "drug"]].drop_duplicates()
+        if {"study_id", "drug"} <= set(effects.columns)
+        else pd.DataFrame(columns=["study_id", "drug"])
     )
-    est = clin[clin.get("status", pd.Series(dtype=str)) == "estimated"] if len(clin) else clin
-    clin_rank = {}
-    if len(est):
-        clin_rank = dict(
-            zip(
-                est["mechanism_class"],
-                est["estimate"].rank(ascending=False, method="min").astype(int),
-                strict=True,
-            )
+    with_outcome = (
+        effects[effects["outcome"].astype(str) == outcome]
+        if (outcome is not None and "outcome" in effects.columns)
+        else effects.iloc[0:0]
+    )
+    rows = []
+    for _, r in after.sort_values("intervention", kind="mergesort").iterrows():
+        name = str(r["intervention"])
+        pathway, drugs = PATHWAY_DRUGS.get(name, ("", ()))
+        trials = pathway_trials(name, studies)
+        k = len(set(with_outcome["study_id"].astype(str)) & set(trials)) if trials else 0
+        rows.append(
+            {
+                "intervention": name,
+                "pathway": pathway,
+                "model_rescue_sd_best_after_stress": r["rescue_sd_best"],
+                "model_rescue_sd_region_min": r["rescue_sd_region_min"],
+                "model_rescue_sd_region_max": r["rescue_sd_region_max"],
+                "trial_drugs": "; ".join(drugs)
+                if drugs
+                else "none (no drug of this pathway trialled)",
+                "trials": "; ".join(trials) if trials else "none in this review",
+                "clinical_outcome": outcome or "",
+                "clinical_k": k,
+            }
         )
-    for _, r in after.iterrows():
-        cls = CLINICAL_CLASS.get(r["intervention"])
-        row: dict[str, Any] = {
-            "intervention": r["intervention"],
-            "model_rescue_sd_best_after_stress": r["rescue_sd_best"],
-            "model_rescue_sd_region_min": r["rescue_sd_region_min"],
-            "model_rescue_sd_region_max": r["rescue_sd_region_max"],
-            "model_rank_after_stress": int(r["rank_best_within_timing"]),
-            "clinical_mechanism_class": cls if cls else "no clinical counterpart",
-            "clinical_outcome": outcome or "",
-        }
-        match = clin[clin["mechanism_class"] == cls] if (cls and len(clin)) else clin.iloc[0:0]
-        if len(match):
-            m = match.iloc[0]
-            row.update(
-                clinical_status=m["status"],
-                clinical_reason=m["reason"],
-                clinical_k=int(m["k"]),
-                clinical_estimate=m.get("estimate"),
-                clinical_ci_lb=m.get("ci_lb"),
-                clinical_ci_ub=m.get("ci_ub"),
-                clinical_rank=clin_rank.get(cls),
-                clinical_single_trial_yi=m.get("single_trial_yi"),
-                clinical_single_trial_ci_lb=m.get("single_trial_ci_lb"),
-                clinical_single_trial_ci_ub=m.get("single_trial_ci_ub"),
-            )
-        else:
-            row.update(
-                clinical_status="no data",
-                clinical_reason="no whole-trial effects for this class"
-                if cls
-                else "not a clinical drug class",
-                clinical_k=0,
-            )
-        rows.append(row)
-    if len(clin):
-        for _, m in clin[clin["mechanism_class"] == "nsaid_cox2"].iterrows():
-            rows.append(
-                {
-                    "intervention": "(not modelled: COX-2 / prostaglandin branch absent from the cascade)",
-                    "clinical_mechanism_class": "nsaid_cox2",
-                    "clinical_outcome": outcome or "",
-                    "clinical_status": m["status"],
-                    "clinical_reason": m["reason"],
-                    "clinical_k": int(m["k"]),
-                    "clinical_estimate": m.get("estimate"),
-                    "clinical_ci_lb": m.get("ci_lb"),
-                    "clinical_ci_ub": m.get("ci_ub"),
-                    "clinical_rank": clin_rank.get("nsaid_cox2"),
-                }
-            )
     frame = pd.DataFrame(rows)
     frame["note"] = (
-        "comparison, not a fit: rodent SD units vs clinical pooled effects are not commensurate; compare rankings only"
+        "comparison, not a fit: rodent SD units and clinical effects are not commensurate; "
+        "trials matched by the drug's pathway, never anti-TNF; no ranking"
     )
     return frame
 
@@ -386,7 +346,7 @@ def run_who_benefits_stage(
         itab = interventions
     else:
         itab = read_artefact_csv(interventions)
-    write_csv(outdir / "clinic_bridge.csv", clinic_bridge(itab, res.by_class, primary))
+    write_csv(outdir / "clinic_bridge.csv", clinic_bridge(itab, effects, primary))
     paths["clinic_bridge.csv"] = outdir / "clinic_bridge.csv"
     reg = next((r for r in res.between[settings.moderator] if r.outcome == primary), None)
     paths.update(

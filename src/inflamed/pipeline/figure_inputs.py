@@ -20,6 +20,7 @@ from matplotlib.figure import Figure
 
 from inflamed.figures.style import apply_style
 from inflamed.io import read_artefact_csv
+from inflamed.labels import study_label
 from inflamed.pipeline.published import align_published
 from inflamed.stats.measures import is_ratio
 
@@ -434,3 +435,16 @@ def draw_outcome_figure(figure: str, pool_files: Mapping[str, str], label: str) 
     if data.drawable:
         return spec.draw(data)
     return placeholder(f"{spec.title}: {label}", data.reason)
+
+
+def risk_of_bias_input(rob: pd.DataFrame, studies: pd.DataFrame | None) -> pd.DataFrame:
+    """The RoB 2 judgements with each ``study_id`` replaced by the study's one label.
+
+    The traffic-light and summary figures print their rows as given; the label is the one the
+    pool stage and the report use (:func:`inflamed.labels.study_label`).
+    """
+    if studies is None or studies.empty or rob.empty:
+        return rob
+    labels = {str(r["study_id"]): study_label(r) for _, r in studies.iterrows()}
+    ids = rob["study_id"].astype(str)
+    return rob.assign(study_id=ids.map(labels).fillna(ids))

@@ -25,6 +25,7 @@ from inflamed.pipeline.layout import (
     POOL_FILES,
     REVIEW_FIGURES,
 )
+from inflamed.report.requests import read_data_requests
 
 __all__ = [
     "MechanismArtefacts",
@@ -118,6 +119,8 @@ class ReviewArtefacts:
     #: The ingested arm-level rows (``ingest/contrasts.csv``), for rows the extract stage set
     #: aside with a reason (e.g. no events in either arm) that the report must still show.
     contrasts: pd.DataFrame | None = None
+    #: The human-maintained data-request log shipped in the review folder (``data_requests.csv``).
+    data_requests: pd.DataFrame | None = None
 
     def path(self, stage: str, name: str) -> str:
         """``<results_dir>/<review>/<stage>/<name>`` as a POSIX string (the report's locators)."""
@@ -255,6 +258,7 @@ def load_review(
         figures=figures,
         paths=paths,
         contrasts=reader.csv(at("ingest", "contrasts.csv")),
+        data_requests=read_data_requests(spec["path"]) if spec.get("path") else None,
         files_read=(),
         missing_files=(),
     )

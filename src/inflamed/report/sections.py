@@ -26,6 +26,7 @@ from inflamed.report.front_matter import (
 from inflamed.report.html import REPORT_CSS, embed_png, esc, heading, html_table, num
 from inflamed.report.layout import SECTION_IDS, section_heading, slug, wrap
 from inflamed.report.methods import methods_text
+from inflamed.report.requests import NOT_PUBLIC, request_log_table
 from inflamed.report.results_section import results_section
 from inflamed.report.rob2 import per_result_table
 from inflamed.report.sof import summary_of_findings_section
@@ -35,6 +36,7 @@ from inflamed.report.tables import (
     comparison_table,
     missing_data_table,
     risk_of_bias_table,
+    study_labels,
 )
 from inflamed.report.who_benefits import who_benefits_section
 
@@ -217,12 +219,42 @@ def risk_of_bias_section(reviews: Sequence[ReviewArtefacts]) -> str:
     return wrap("\n".join(parts))
 
 
+def _request_log(review: ReviewArtefacts) -> str:
+    """The review's data-request log (a sheet people keep), joined with this run's gaps."""
+    if review.data_requests is None:
+        return (
+            '<p class="missing">This review ships no data-request log '
+            "(<code>data_requests.csv</code> in its folder).</p>"
+        )
+    table = request_log_table(review.data_requests, review.missing_data)
+    table["study"] = table["study"].astype(str).replace(study_labels(review.studies))
+    folder = esc(str(review.spec.get("path", "")))
+    return "\n".join(
+        [
+            "<p><strong>Data-request log.</strong> Whom to ask for the values this review lacks, "
+            "in the order to ask them, and where each request stands. The log is kept by people "
+            f"in <code>{folder}/data_requests.csv</code> (the <em>status</em> column is typed by "
+            "the team sending the requests); a contact is named only where a cited source shows "
+            f"the name, otherwise it reads \u201c{NOT_PUBLIC}\u201d. "
+            "<em>Gaps in this run</em> counts the rows below for the same study.</p>",
+            html_table(
+                table,
+                table_id=slug("request-log", review.name),
+                empty_text="The log has no rows.",
+            ),
+        ]
+    )
+
+
 def missing_data_section(reviews: Sequence[ReviewArtefacts]) -> str:
     """What is not public, per study, and from whom it could come."""
     parts = [section_heading("missing-data")]
     for review in reviews:
         parts.append(heading(3, slug("missing-data", review.name), review.title))
+        parts.append(_request_log(review))
         table = missing_data_table(review.missing_data)
+        # One label per study everywhere (first author + year from the studies sheet).
+        table["study"] = table["study"].astype(str).replace(study_labels(review.studies))
         if review.missing_data is None:
             parts.append(
                 '<p class="missing">The extract stage did not produce missing_data.csv.</p>'

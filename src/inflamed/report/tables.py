@@ -10,6 +10,7 @@ from typing import Any
 
 import pandas as pd
 
+from inflamed.labels import study_label
 from inflamed.pipeline.published import align_published
 from inflamed.report.html import fmt_int, fmt_number, format_estimate, is_missing
 from inflamed.stats.measures import RATIO_MEASURES
@@ -31,15 +32,6 @@ SET_LABELS = {
     "crp_low": "CRP-low",
 }
 ROB_SYMBOLS = {"low": "low", "some_concerns": "some concerns", "high": "high"}
-
-
-def study_label(row: Mapping[str, Any]) -> str:
-    """``Author Year`` (falls back to the study id)."""
-    author = row.get("first_author")
-    year = row.get("year")
-    if is_missing(author):
-        return str(row.get("study_id"))
-    return f"{author} {fmt_int(year)}" if not is_missing(year) else str(author)
 
 
 def study_labels(studies: pd.DataFrame | None) -> dict[str, str]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
@@ -13,7 +14,7 @@ from inflamed.report.layout import section_heading, slug, wrap
 from inflamed.report.tables import flatten_json
 from inflamed.stats.measures import RATIO_MEASURES
 
-__all__ = ["who_benefits_section"]
+__all__ = ["mechanism_caveats", "who_benefits_section"]
 
 
 def _records_table(records: Any, columns: Iterable[str]) -> pd.DataFrame:
@@ -26,6 +27,80 @@ def _columns(frame: pd.DataFrame, columns: Sequence[str]) -> pd.DataFrame:
     """The listed columns that exist (all columns when none does), floats to 4 significant digits."""
     keep = [c for c in columns if c in frame.columns] or list(frame.columns)
     return frame[keep].map(lambda v: f"{v:.4g}" if isinstance(v, float) and v == v else v)
+
+
+def mechanism_caveats(mechanism: MechanismArtefacts) -> str:
+    """What the cascade model cannot say, with the counts read from its artefacts.
+
+    Two statements a reader needs before any table: how many quantitative targets the fit had
+    against how many parameters, and why the simulated interventions are (or are not) ranked.
+    """
+    base = f"{mechanism.results_dir}/mechanism"
+    doc = mechanism.cascade_fit or {}
+    fit = doc.get("fit") or {}
+    counts = doc.get("identifiability") or {}
+    n_values = fit.get("n_fitted_values")
+    n_ineq = fit.get("n_inequalities")
+    n_params = counts.get("n_parameters")
+    n_ident = counts.get("n_identifiable")
+    lines = []
+    if n_values is not None and n_params is not None:
+        source = f"{base}/cascade_fit.json#"
+        values = num(n_values, source + "/fit/n_fitted_values", kind="int")
+        params = num(n_params, source + "/identifiability/n_parameters", kind="int")
+        text = (
+            f"<li><b>The model is not identified.</b> {values} quantitative "
+            f"{'target' if n_values == 1 else 'targets'} cannot inform {params} parameters"
+        )
+        if n_ineq is not None:
+            text += (
+                "; the "
+                + num(n_ineq, source + "/fit/n_inequalities", kind="int")
+                + " inequality targets only say which way a quantity moves"
+            )
+        if n_ident is not None:
+            text += (
+                ". "
+                + num(n_ident, source + "/identifiability/n_identifiable", kind="int")
+                + f" of {params} parameters are identifiable by profile likelihood"
+            )
+        lines.append(
+            text + ". The fit shows that the cascade is consistent with the targets, "
+            "not how large its effects are.</li>"
+        )
+    itab = mechanism.interventions
+    if itab is not None and len(itab) and "region_span_log10" in itab.columns:
+        span = pd.to_numeric(itab["region_span_log10"], errors="coerce")
+        lo_row = itab.loc[pd.to_numeric(itab["rescue_sd_region_min"], errors="coerce").idxmin()]
+        hi_row = itab.loc[pd.to_numeric(itab["rescue_sd_region_max"], errors="coerce").idxmax()]
+
+        def _at(row: pd.Series, column: str) -> str:
+            where = f"intervention={row['intervention']}&timing={row['timing']}/{column}"
+            value = float(row[column])
+            # Two significant digits, so a rescue of 0.001 SD does not print as 0.00.
+            digits = max(2, 1 - math.floor(math.log10(abs(value)))) if value else 2
+            return num(value, f"{base}/interventions.csv#{where}", digits=digits)
+
+        rng = f"{_at(lo_row, 'rescue_sd_region_min')} to {_at(hi_row, 'rescue_sd_region_max')} SD"
+        if (span >= 1.0).any():
+            lines.append(
+                "<li><b>No ranking.</b> Across the plausible parameter region the simulated rescue "
+                f"runs from {rng}, and the range of at least one intervention spans orders of "
+                "magnitude (or crosses zero); an order of interventions by their best-fit rescue "
+                "would be an artefact of one parameter set, so none is given.</li>"
+            )
+        else:
+            lines.append(
+                f"<li>The simulated rescue runs from {rng}; every range is narrower than one order "
+                "of magnitude, so interventions are ranked by best-fit rescue.</li>"
+            )
+    lines.append(
+        "<li><b>Clinical counterparts by pathway.</b> Each simulated intervention is set beside "
+        "the trials of drugs acting on the same pathway (IL-6/IL-6R: tocilizumab, sirukumab; "
+        "microglia: minocycline); anti-TNF trials (infliximab) test another cytokine and are "
+        "never a counterpart.</li>"
+    )
+    return '<ul class="caveats">' + "".join(lines) + "</ul>"
 
 
 def who_benefits_section(
@@ -115,7 +190,8 @@ def who_benefits_section(
                 html_table(
                     _columns(review.clinic_bridge, list(review.clinic_bridge.columns)),
                     table_id=slug("clinic-bridge", review.name),
-                    caption="Model interventions beside the clinical evidence for their drug class",
+                    caption="Simulated interventions beside the trials that test the same "
+                    "pathway (not ranked; never anti-TNF)",
                     empty_text="No model-to-clinic comparison.",
                 )
             )
@@ -131,6 +207,7 @@ def who_benefits_section(
     if mechanism is None or mechanism.cascade_fit is None:
         parts.append('<p class="missing">The cascade model was not fitted in this run.</p>')
     else:
+        parts.append(mechanism_caveats(mechanism))
         fit = mechanism.cascade_fit.get("fit")
         if isinstance(fit, Mapping) and isinstance(fit.get("estimates"), Mapping):
             summary = {
@@ -164,10 +241,10 @@ def who_benefits_section(
             (
                 "interventions",
                 mechanism.interventions,
-                ["intervention", "description", "timing", "rescue_sd_best", "rescue_sd_region_min",
-                 "rescue_sd_region_max", "rank_best_within_timing"],
+                ["intervention", "description", "pathway", "timing", "rescue_sd_best",
+                 "rescue_sd_region_min", "rescue_sd_region_max", "region_span_log10", "ranking"],
                 "Simulated interventions: rescue in SD units at the best fit and across the "
-                "plausible parameter region",
+                "plausible parameter region (orders of magnitude spanned; no rank where wide)",
             ),
         )  # fmt: skip
         for name, frame, columns, caption in tables:
