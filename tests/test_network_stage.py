@@ -17,7 +17,6 @@ import pytest
 
 from inflamed.errors import InputError
 from inflamed.network import (
-    FREQUENTIST_FILES,
     load_arms,
     network_models,
     read_network,
@@ -25,6 +24,7 @@ from inflamed.network import (
     validate_network,
     write_rankings,
 )
+from inflamed.pipeline.layout import NETWORK_FILES
 from simulated_network import HEADER, simulated_rows, write_simulated_network
 
 REPO = Path(__file__).resolve().parents[1]
@@ -153,7 +153,7 @@ def _hashes(folder: Path) -> dict[str, str]:
 def test_stage_writes_every_artefact_byte_identically(tmp_path):
     summary = _run(tmp_path / "data", tmp_path / "one")
     _run(tmp_path / "data", tmp_path / "two")
-    assert sorted(p.name for p in (tmp_path / "one").iterdir()) == sorted(FREQUENTIST_FILES)
+    assert sorted(p.name for p in (tmp_path / "one").iterdir()) == sorted(NETWORK_FILES.values())
     assert _hashes(tmp_path / "one") == _hashes(tmp_path / "two")
     assert summary["reference"] == "placebo" and summary["studies"] == 11
     assert set(summary["models"]) == {"FE", "REML"}
@@ -236,7 +236,8 @@ def test_shipped_config_networks_validate():
 
 @pytest.mark.mcmc
 def test_bayes_stage_writes_its_artefacts_and_flags_short_runs(tmp_path):
-    from inflamed.network import BAYES_FILES, bayes_available, run_bayes
+    from inflamed.network import bayes_available, run_bayes
+    from inflamed.pipeline.layout import NETWORK_BAYES_FILES
 
     if not bayes_available():
         pytest.skip("the Bayesian engine (NumPyro/JAX) is not installed")
@@ -246,7 +247,9 @@ def test_bayes_stage_writes_its_artefacts_and_flags_short_runs(tmp_path):
     summary = run_bayes(
         arms, tmp_path / "out", reference="placebo", small_values="bad", settings=settings
     )
-    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == sorted(BAYES_FILES)
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == sorted(
+        NETWORK_BAYES_FILES.values()
+    )
     ranks = pd.read_csv(tmp_path / "out" / "rank_probabilities.csv")
     assert list(ranks.columns[:2]) == ["treatment", "rank_1"]
     assert ranks.iloc[:, 1:].sum(axis=1).round(9).eq(1).all()

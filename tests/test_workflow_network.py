@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from inflamed.network import FREQUENTIST_FILES
+from inflamed.pipeline.layout import NETWORK_FILES, NETWORK_RANKINGS
 from simulated_network import write_simulated_network
 from test_workflow import make_project, planned_jobs, snakemake, tree_hashes
 
@@ -23,7 +23,7 @@ pytestmark = pytest.mark.workflow
 
 NETWORK = "sim-network"
 OUTCOMES = ("dropout", "response")
-TABLES = [*FREQUENTIST_FILES, "rankings.csv"]
+TABLES = [*NETWORK_FILES.values(), NETWORK_RANKINGS]
 FIGURES = ["network_graph", "forest", "league_heatmap", "ranking", "node_split"]
 
 

@@ -11,14 +11,14 @@ rule network_frequentist:
     input:
         sheet=network_sheet,
     output:
-        arms=network_table("arms.csv"),
-        data_log=network_table("data_log.csv", "network_data_log"),
-        effects=network_table("effects.csv", "network_effects"),
-        league=network_table("league.csv", "network_league"),
-        pscores=network_table("pscores.csv"),
-        design=network_table("design_decomposition.csv", "network_design_decomposition"),
-        node_split=network_table("node_split.csv", "network_node_split_table"),
-        summary=network_table("frequentist.json"),
+        arms=network_table("arms"),
+        data_log=network_table("data_log", "network_data_log"),
+        effects=network_table("effects", "network_effects"),
+        league=network_table("league", "network_league"),
+        pscores=network_table("pscores"),
+        design=network_table("design_decomposition", "network_design_decomposition"),
+        node_split=network_table("node_split", "network_node_split_table"),
+        summary=network_table("frequentist"),
         provenance=provenance_path("network_frequentist", "{network}/{outcome}"),
     log:
         log_path("network_frequentist", "{network}/{outcome}"),
@@ -45,10 +45,10 @@ rule network_bayes:
     input:
         sheet=network_sheet,
     output:
-        effects=network_table("bayes_effects.csv", "network_bayes_effects"),
-        rank_probabilities=network_table("rank_probabilities.csv"),
-        diagnostics=network_table("diagnostics.csv", "network_diagnostics"),
-        summary=network_table("bayes.json"),
+        effects=network_table("bayes_effects", "network_bayes_effects"),
+        rank_probabilities=network_table("rank_probabilities"),
+        diagnostics=network_table("diagnostics", "network_diagnostics"),
+        summary=network_table("bayes"),
         provenance=provenance_path("network_bayes", "{network}/{outcome}"),
     log:
         log_path("network_bayes", "{network}/{outcome}"),
@@ -72,9 +72,9 @@ rule network_bayes:
 rule network_rankings:
     input:
         unpack(network_bayes_summary),
-        pscores="results/{network}/network/{outcome}/pscores.csv",
+        pscores=network_table("pscores"),
     output:
-        rankings=network_table("rankings.csv", "network_rankings"),
+        rankings=network_table("rankings", "network_rankings"),
         provenance=provenance_path("network_rankings", "{network}/{outcome}"),
     log:
         log_path("network_rankings", "{network}/{outcome}"),
@@ -121,12 +121,12 @@ rule network_efficacy_acceptability:
         unpack(network_pair_inputs),
     output:
         png=report(
-            f"results/{{network}}/network/figures/{PAIR_FIGURE}.png",
+            f"results/{{network}}/network/figures/{NETWORK_PAIR_FIGURE}.png",
             caption="../report/network_efficacy_acceptability.rst",
             category="Network meta-analysis",
             subcategory="{network}",
         ),
-        svg=f"results/{{network}}/network/figures/{PAIR_FIGURE}.svg",
+        svg=f"results/{{network}}/network/figures/{NETWORK_PAIR_FIGURE}.svg",
         provenance=provenance_path("network_efficacy_acceptability", "{network}"),
     log:
         log_path("network_efficacy_acceptability", "{network}"),

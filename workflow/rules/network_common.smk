@@ -1,15 +1,13 @@
 # The network stage's shared part: which networks, their sheets checked at parse time, which
 # models can run here, target lists and input functions. network.smk holds the rules.
 
-from inflamed.network import (
-    BAYES_FILES,
-    FIGURES,
-    FREQUENTIST_FILES,
-    PAIR_FIGURE,
-    RANKINGS_FILE,
-    bayes_available,
-    network_models,
-    validate_network,
+from inflamed.network import bayes_available, network_models, validate_network
+from inflamed.pipeline.layout import (
+    NETWORK_BAYES_FILES,
+    NETWORK_FIGURES,
+    NETWORK_FILES,
+    NETWORK_PAIR_FIGURE,
+    NETWORK_RANKINGS,
 )
 
 NETWORKS = sorted(config.get("networks", {}))
@@ -41,10 +39,9 @@ if (
         "inflamed: the Bayesian NMA engine cannot be imported; model 'bayes' is skipped."
     )
 
-# File names come from inflamed.network.stage, their one definition (the report asks it too).
-NETWORK_TABLES = [*FREQUENTIST_FILES, RANKINGS_FILE]
-NETWORK_BAYES_TABLES = list(BAYES_FILES)
-NETWORK_FIGURES = list(FIGURES)
+# File names come from inflamed.pipeline.layout, their one definition (the report asks it too).
+NETWORK_TABLES = [*NETWORK_FILES.values(), NETWORK_RANKINGS]
+NETWORK_BAYES_TABLES = list(NETWORK_BAYES_FILES.values())
 
 
 def network_runs_bayes(network):
@@ -90,12 +87,15 @@ def network_artefacts():
                 ext=FIGURE_FORMATS,
             )
         if network_pair(network):
-            files += expand(f"{base}/figures/{PAIR_FIGURE}.{{ext}}", ext=FIGURE_FORMATS)
+            files += expand(
+                f"{base}/figures/{NETWORK_PAIR_FIGURE}.{{ext}}", ext=FIGURE_FORMATS
+            )
     return files
 
 
-def network_table(name, caption=None):
-    path = f"results/{{network}}/network/{{outcome}}/{name}"
+def network_table(key, caption=None):
+    """A per-outcome network artefact by its layout key (wildcards left for Snakemake)."""
+    path = layout.network_file("{network}", "{outcome}", key)
     if caption is None:
         return path
     return report(
@@ -109,27 +109,19 @@ def network_table(name, caption=None):
 def network_bayes_summary(wildcards):
     if network_runs_bayes(wildcards.network):
         return {
-            "bayes": f"results/{wildcards.network}/network/{wildcards.outcome}/bayes.json"
+            "bayes": layout.network_file(wildcards.network, wildcards.outcome, "bayes")
         }
     return {}
 
 
 def network_figure_inputs(wildcards):
-    base = f"results/{wildcards.network}/network/{wildcards.outcome}"
-    files = {
-        name.split(".")[0]: f"{base}/{name}"
-        for name in [
-            "arms.csv",
-            "effects.csv",
-            "league.csv",
-            "node_split.csv",
-            "rankings.csv",
-            "frequentist.json",
-        ]
-    }
+    keys = ["arms", "effects", "league", "node_split", "rankings", "frequentist"]
     if network_runs_bayes(wildcards.network):
-        files["rank_probabilities"] = f"{base}/rank_probabilities.csv"
-    return files
+        keys.append("rank_probabilities")
+    return {
+        key: layout.network_file(wildcards.network, wildcards.outcome, key)
+        for key in keys
+    }
 
 
 def network_figure_outputs():
@@ -148,10 +140,12 @@ def network_figure_outputs():
 
 def network_pair_inputs(wildcards):
     efficacy, acceptability = network_pair(wildcards.network)
-    base = f"results/{wildcards.network}/network"
+    network = wildcards.network
     return {
-        "efficacy": f"{base}/{efficacy}/effects.csv",
-        "acceptability": f"{base}/{acceptability}/effects.csv",
-        "efficacy_summary": f"{base}/{efficacy}/frequentist.json",
-        "acceptability_summary": f"{base}/{acceptability}/frequentist.json",
+        "efficacy": layout.network_file(network, efficacy, "effects"),
+        "acceptability": layout.network_file(network, acceptability, "effects"),
+        "efficacy_summary": layout.network_file(network, efficacy, "frequentist"),
+        "acceptability_summary": layout.network_file(
+            network, acceptability, "frequentist"
+        ),
     }

@@ -21,11 +21,6 @@ from inflamed.network.sheet import (
     validate_network,
 )
 from inflamed.network.stage import (
-    BAYES_FILES,
-    FIGURES,
-    FREQUENTIST_FILES,
-    PAIR_FIGURE,
-    RANKINGS_FILE,
     bayes_available,
     load_arms,
     run_bayes,
@@ -34,11 +29,6 @@ from inflamed.network.stage import (
 )
 
 __all__ = [
-    "BAYES_FILES",
-    "FIGURES",
-    "FREQUENTIST_FILES",
-    "PAIR_FIGURE",
-    "RANKINGS_FILE",
     "NetworkArms",
     "bayes_available",
     "load_arms",

@@ -18,6 +18,8 @@ TSD2 random-effects model, SUCRA, rank probabilities). It writes, under
                                the Bayesian fit (when the network runs model ``bayes``)
 ``rankings.csv``               P-scores and SUCRA side by side (:func:`write_rankings`)
 
+The file names are defined once, in :mod:`inflamed.pipeline.layout`.
+
 Estimates are on the analysis scale (log odds ratio, log risk ratio; RD, MD, SMD as they are);
 ``scale`` in the JSON says which.
 """
@@ -33,34 +35,16 @@ import pandas as pd
 
 from inflamed.io import write_csv, write_json
 from inflamed.network.sheet import NetworkArms, outcome_arms, read_network
+from inflamed.pipeline.layout import NETWORK_BAYES_FILES, NETWORK_FILES
 from inflamed.stats.measures import is_ratio
 
 __all__ = [
-    "BAYES_FILES",
-    "FREQUENTIST_FILES",
     "bayes_available",
     "load_arms",
     "run_bayes",
     "run_frequentist",
     "write_rankings",
 ]
-
-FREQUENTIST_FILES = (
-    "arms.csv",
-    "data_log.csv",
-    "effects.csv",
-    "league.csv",
-    "pscores.csv",
-    "design_decomposition.csv",
-    "node_split.csv",
-    "frequentist.json",
-)
-BAYES_FILES = ("bayes_effects.csv", "rank_probabilities.csv", "diagnostics.csv", "bayes.json")
-RANKINGS_FILE = "rankings.csv"
-#: Per-outcome figures, ``results/<network>/network/figures/<outcome>_<name>.png`` (and .svg).
-FIGURES = ("network_graph", "forest", "league_heatmap", "ranking", "node_split")
-#: Per-network figure, drawn when the network names an efficacy and an acceptability outcome.
-PAIR_FIGURE = "efficacy_acceptability"
 
 
 def bayes_available() -> bool:
@@ -169,13 +153,13 @@ def run_frequentist(
     # The decomposition of Q as netmeta's decomp.design reports it (common-effect weights).
     decomposition = decomp_design(data, method="FE")
     split = node_split(data, method=method, level=level, fit=fits[method])
-    write_csv(outdir / "arms.csv", arms.frame)
-    write_csv(outdir / "data_log.csv", _log_frame(arms, data.log))
-    write_csv(outdir / "effects.csv", _first(effects, "model"))
-    write_csv(outdir / "league.csv", _first(league, "model"))
-    write_csv(outdir / "pscores.csv", pscores)
-    write_csv(outdir / "design_decomposition.csv", _decomposition_frame(decomposition))
-    write_csv(outdir / "node_split.csv", split.frame().assign(model=method))
+    write_csv(outdir / NETWORK_FILES["arms"], arms.frame)
+    write_csv(outdir / NETWORK_FILES["data_log"], _log_frame(arms, data.log))
+    write_csv(outdir / NETWORK_FILES["effects"], _first(effects, "model"))
+    write_csv(outdir / NETWORK_FILES["league"], _first(league, "model"))
+    write_csv(outdir / NETWORK_FILES["pscores"], pscores)
+    write_csv(outdir / NETWORK_FILES["design_decomposition"], _decomposition_frame(decomposition))
+    write_csv(outdir / NETWORK_FILES["node_split"], split.frame().assign(model=method))
     summary = {
         "reference": reference,
         "measure": arms.measure,
@@ -191,7 +175,7 @@ def run_frequentist(
         "models": {m: _fit_summary(fit) for m, fit in fits.items()},
         "design_decomposition": _decomposition_summary(decomposition),
     }
-    write_json(outdir / "frequentist.json", summary)
+    write_json(outdir / NETWORK_FILES["frequentist"], summary)
     return summary
 
 
@@ -261,9 +245,9 @@ def run_bayes(
     ranks = fit.rank_probabilities.copy()
     ranks.index.name = "treatment"
     ranks.columns = [f"rank_{c}" for c in ranks.columns]
-    write_csv(outdir / "bayes_effects.csv", fit.effects)
-    write_csv(outdir / "rank_probabilities.csv", ranks.reset_index())
-    write_csv(outdir / "diagnostics.csv", fit.diagnostics)
+    write_csv(outdir / NETWORK_BAYES_FILES["bayes_effects"], fit.effects)
+    write_csv(outdir / NETWORK_BAYES_FILES["rank_probabilities"], ranks.reset_index())
+    write_csv(outdir / NETWORK_BAYES_FILES["diagnostics"], fit.diagnostics)
     summary = {
         "reference": fit.reference,
         "measure": fit.measure,
@@ -285,7 +269,7 @@ def run_bayes(
         "min_ess_bulk": float(np.nanmin(fit.diagnostics["ess_bulk"])),
         "min_ess_tail": float(np.nanmin(fit.diagnostics["ess_tail"])),
     }
-    write_json(outdir / "bayes.json", summary)
+    write_json(outdir / NETWORK_BAYES_FILES["bayes"], summary)
     return summary
 
 

@@ -18,6 +18,11 @@ __all__ = [
     "FIGURE_FORMATS",
     "INGEST_FILES",
     "MECHANISM_REVIEW_FILES",
+    "NETWORK_BAYES_FILES",
+    "NETWORK_FIGURES",
+    "NETWORK_FILES",
+    "NETWORK_PAIR_FIGURE",
+    "NETWORK_RANKINGS",
     "OUTCOME_FIGURES",
     "POOLED_HISTORY",
     "POOLED_TABLE",
@@ -25,6 +30,7 @@ __all__ = [
     "RESULTS",
     "REVIEW_FIGURES",
     "cascade_artefacts",
+    "network_file",
     "outcome_figure",
     "pool_file",
     "review_artefacts",
@@ -88,6 +94,31 @@ CASCADE_TABLES = {
 }
 CASCADE_FIGURES = ("model_diagram", "fit_vs_targets", "profiles", "interventions")
 
+#: network, per outcome (``results/<network>/network/<outcome>/<file>``): the frequentist fit.
+NETWORK_FILES = {
+    "arms": "arms.csv",
+    "data_log": "data_log.csv",
+    "effects": "effects.csv",
+    "league": "league.csv",
+    "pscores": "pscores.csv",
+    "design_decomposition": "design_decomposition.csv",
+    "node_split": "node_split.csv",
+    "frequentist": "frequentist.json",
+}
+#: network, per outcome: the Bayesian fit (only where the network runs model ``bayes``).
+NETWORK_BAYES_FILES = {
+    "bayes_effects": "bayes_effects.csv",
+    "rank_probabilities": "rank_probabilities.csv",
+    "diagnostics": "diagnostics.csv",
+    "bayes": "bayes.json",
+}
+#: network, per outcome: P-scores and SUCRA side by side.
+NETWORK_RANKINGS = "rankings.csv"
+#: network figures per outcome (``results/<network>/network/figures/<outcome>_<figure>.<ext>``).
+NETWORK_FIGURES = ("network_graph", "forest", "league_heatmap", "ranking", "node_split")
+#: network figure per network, drawn when it names an efficacy and an acceptability outcome.
+NETWORK_PAIR_FIGURE = "efficacy_acceptability"
+
 #: figures drawn for every outcome (``results/<review>/figures/<outcome>_<figure>.<ext>``).
 OUTCOME_FIGURES = ("forest", "funnel", "leave_one_out", "influence", "cumulative")
 #: figures drawn once per review (``results/<review>/figures/<figure>.<ext>``).
@@ -116,6 +147,13 @@ def outcome_figure(
 def review_figure(review: str, figure: str, ext: str = "png", *, results: str = RESULTS) -> str:
     """``results/<review>/figures/<figure>.<ext>``."""
     return str(PurePosixPath(results, review, "figures", f"{figure}.{ext}"))
+
+
+def network_file(network: str, outcome: str, key: str, *, results: str = RESULTS) -> str:
+    """One per-outcome network artefact by its key in :data:`NETWORK_FILES`,
+    :data:`NETWORK_BAYES_FILES` or ``"rankings"``."""
+    names = {**NETWORK_FILES, **NETWORK_BAYES_FILES, "rankings": NETWORK_RANKINGS}
+    return str(PurePosixPath(results, network, "network", outcome, names[key]))
 
 
 def _each(names: Iterable[str], formats: Sequence[str]) -> list[tuple[str, str]]:

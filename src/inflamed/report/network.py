@@ -21,7 +21,13 @@ from typing import Any
 
 import pandas as pd
 
-from inflamed.network.stage import FIGURES, PAIR_FIGURE
+from inflamed.pipeline.layout import (
+    NETWORK_BAYES_FILES,
+    NETWORK_FIGURES,
+    NETWORK_FILES,
+    NETWORK_PAIR_FIGURE,
+    NETWORK_RANKINGS,
+)
 from inflamed.report.html import embed_png, esc, heading, html_table, num
 from inflamed.report.network_confidence import confidence_rules_text, confidence_table
 from inflamed.stats.measures import is_ratio
@@ -39,7 +45,7 @@ AWAITING_DATA = {
     )
 }
 
-#: What each figure of :data:`inflamed.network.FIGURES` shows (its caption in the report).
+#: What each network figure (:data:`inflamed.pipeline.layout.NETWORK_FIGURES`) shows.
 FIGURE_CAPTIONS = {
     "network_graph": "Network graph (node area: participants; edge width: trials)",
     "forest": "Every treatment vs the reference",
@@ -84,8 +90,8 @@ def _ranking_text(
         t = str(row["treatment"])
         if t == reference:
             continue
-        where = f"{(base / 'effects.csv').as_posix()}#model={model}&treatment={t}"
-        rank_where = f"{(base / 'rankings.csv').as_posix()}#treatment={t}"
+        where = f"{(base / NETWORK_FILES['effects']).as_posix()}#model={model}&treatment={t}"
+        rank_where = f"{(base / NETWORK_RANKINGS).as_posix()}#treatment={t}"
         sucra = (
             f", SUCRA {num(row['sucra'], rank_where + '/sucra')}"
             if has_sucra and pd.notna(row["sucra"])
@@ -120,7 +126,7 @@ def _value(effects: pd.DataFrame, model: str, treatment: str, column: str) -> fl
 
 
 def _inconsistency_text(base: Path, summary: Mapping[str, Any], split: pd.DataFrame | None) -> str:
-    source = (base / "frequentist.json").as_posix()
+    source = (base / NETWORK_FILES["frequentist"]).as_posix()
     dd = summary.get("design_decomposition", {})
     models = summary.get("models", {})
     parts = ["<p><b>Heterogeneity and inconsistency.</b> "]
@@ -138,7 +144,7 @@ def _inconsistency_text(base: Path, summary: Mapping[str, Any], split: pd.DataFr
     )
     if split is not None and len(split):
         flagged = split[split["pval"] < 0.10]
-        where = (base / "node_split.csv").as_posix()
+        where = (base / NETWORK_FILES["node_split"]).as_posix()
         if len(flagged):
             items = ", ".join(
                 f"{esc(str(r['treat1']))} vs {esc(str(r['treat2']))} "
@@ -161,10 +167,10 @@ def _convergence_text(base: Path, bayes: Mapping[str, Any] | None) -> str:
     if bayes is None:
         return (
             '<p class="note"><b>Bayesian model.</b> Not run for this network (not configured, or '
-            f"its engine could not be imported where the pipeline ran: no {esc((base / 'bayes.json').as_posix())}); "
+            f"its engine could not be imported where the pipeline ran: no {esc((base / NETWORK_BAYES_FILES['bayes']).as_posix())}); "
             "rankings are frequentist P-scores.</p>"
         )
-    source = (base / "bayes.json").as_posix()
+    source = (base / NETWORK_BAYES_FILES["bayes"]).as_posix()
     flag = (
         '<b class="missing">Convergence warning:</b> '
         + esc("; ".join(w.rstrip(".") for w in bayes["warnings"]))
@@ -190,15 +196,15 @@ def _outcome_html(results: Path, network: str, outcome: str, spec: Mapping[str, 
     base = results / network / "network" / outcome
     label = spec["outcomes"][outcome]["label"]
     parts = [heading(4, f"nma-{network}-{outcome}", label)]
-    summary = _read_json(base / "frequentist.json")
-    effects = _read_csv(base / "effects.csv")
-    rankings = _read_csv(base / "rankings.csv")
-    league = _read_csv(base / "league.csv")
-    split = _read_csv(base / "node_split.csv")
-    log = _read_csv(base / "data_log.csv")
+    summary = _read_json(base / NETWORK_FILES["frequentist"])
+    effects = _read_csv(base / NETWORK_FILES["effects"])
+    rankings = _read_csv(base / NETWORK_RANKINGS)
+    league = _read_csv(base / NETWORK_FILES["league"])
+    split = _read_csv(base / NETWORK_FILES["node_split"])
+    log = _read_csv(base / NETWORK_FILES["data_log"])
     if summary is None or effects is None or rankings is None or league is None:
-        return "".join(parts) + _missing(base / "frequentist.json")
-    source = (base / "frequentist.json").as_posix()
+        return "".join(parts) + _missing(base / NETWORK_FILES["frequentist"])
+    source = (base / NETWORK_FILES["frequentist"]).as_posix()
     model = "REML" if "REML" in summary["models"] else next(iter(summary["models"]))
     parts.append(
         f"<p>{num(summary['studies'], source + '#/studies', kind='int')} studies, "
@@ -207,11 +213,11 @@ def _outcome_html(results: Path, network: str, outcome: str, spec: Mapping[str, 
         f"{len(summary['treatments'])} treatments; reference {esc(summary['reference'])}; "
         f"{esc(summary['measure'])} on the {esc(summary['scale'])} scale. "
         f"{0 if log is None else len(log)} data decisions are listed in "
-        f"<code>{esc((base / 'data_log.csv').as_posix())}</code>.</p>"
+        f"<code>{esc((base / NETWORK_FILES['data_log']).as_posix())}</code>.</p>"
     )
     parts.append(_ranking_text(base, effects, rankings, league, summary, model, label))
     parts.append(_inconsistency_text(base, summary, split))
-    parts.append(_convergence_text(base, _read_json(base / "bayes.json")))
+    parts.append(_convergence_text(base, _read_json(base / NETWORK_BAYES_FILES["bayes"])))
     ratio = is_ratio(summary["measure"])
     global_p = summary.get("design_decomposition", {}).get("between_pval")
     table = confidence_table(
@@ -230,7 +236,7 @@ def _outcome_html(results: Path, network: str, outcome: str, spec: Mapping[str, 
     )
     parts.append(f'<p class="note">{esc(confidence_rules_text())}</p>')
     figures = results / network / "network" / "figures"
-    for figure in FIGURES:
+    for figure in NETWORK_FIGURES:
         caption = FIGURE_CAPTIONS[figure]
         parts.append(
             embed_png(figures / f"{outcome}_{figure}.png", f"{caption} ({label})", caption=caption)
@@ -266,7 +272,7 @@ def network_section(results_dir: str | Path, run_config: Mapping[str, Any]) -> s
         if spec.get("efficacy") and spec.get("acceptability"):
             parts.append(
                 embed_png(
-                    results / name / "network" / "figures" / f"{PAIR_FIGURE}.png",
+                    results / name / "network" / "figures" / f"{NETWORK_PAIR_FIGURE}.png",
                     "Efficacy vs acceptability",
                     caption="Efficacy (x) vs acceptability (y), both vs the reference with 95% CIs; "
                     "shaded: better than the reference on both.",
