@@ -86,6 +86,12 @@ def numeric_column(
     return values
 
 
+def numeric_vector(values: Sequence[float] | np.ndarray | pd.Series, name: str) -> np.ndarray:
+    """A plain sequence as float, checked like :func:`numeric_column` (``name`` in the error)."""
+    frame = pd.DataFrame({name: pd.Series(np.asarray(values, dtype=object))})
+    return numeric_column(frame, name, argument=name)
+
+
 def optional_numeric(frame: pd.DataFrame, column: str, *, argument: str) -> np.ndarray:
     """``numeric_column`` with empty cells allowed; an absent column is all NaN."""
     if column not in frame.columns:

@@ -11,15 +11,10 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
 from inflamed.errors import InputError
-from inflamed.figures._common import numeric_column, require_columns
+from inflamed.figures._common import numeric_column, numeric_vector, require_columns
 from inflamed.figures.style import PALETTE, apply_style
 
 LINE_COLUMNS = ("x", "pred", "ci_lb", "ci_ub")
-
-
-def _vector(values: Sequence[float] | np.ndarray | pd.Series, name: str) -> np.ndarray:
-    frame = pd.DataFrame({name: pd.Series(np.asarray(values, dtype=object))})
-    return numeric_column(frame, name, argument=name)
 
 
 def bubble_plot(
@@ -66,7 +61,7 @@ def bubble_plot(
     on meta-regression.
     """
     apply_style()
-    xs, ys, vs = _vector(x, "x"), _vector(yi, "yi"), _vector(vi, "vi")
+    xs, ys, vs = numeric_vector(x, "x"), numeric_vector(yi, "yi"), numeric_vector(vi, "vi")
     if not len(xs) == len(ys) == len(vs):
         raise InputError(
             "x, yi and vi differ in length",

@@ -21,6 +21,7 @@ from inflamed.figures._common import (
     is_ratio,
     measure_label,
     numeric_column,
+    numeric_vector,
     require_columns,
     set_ratio_axis,
 )
@@ -28,11 +29,6 @@ from inflamed.figures.style import PALETTE, apply_style
 
 #: Shades of the significance contours, from the outermost (p < 1 - max level) inwards.
 _CONTOUR_SHADES = ("#FFFFFF", "#E6E6E6", "#C8C8C8", "#A0A0A0")
-
-
-def _array(values: Sequence[float] | np.ndarray | pd.Series, name: str) -> np.ndarray:
-    frame = pd.DataFrame({name: pd.Series(np.asarray(values, dtype=object))})
-    return numeric_column(frame, name, argument=name)
 
 
 def funnel_plot(
@@ -90,8 +86,8 @@ def funnel_plot(
     Duval & Tweedie (2000, Biometrics 56:455) for trim and fill.
     """
     apply_style()
-    y = _array(yi, "yi")
-    v = _array(vi, "vi")
+    y = numeric_vector(yi, "yi")
+    v = numeric_vector(vi, "vi")
     if len(y) != len(v):
         raise InputError(
             "yi and vi differ in length", value=(len(y), len(v)), expected="equal lengths"
