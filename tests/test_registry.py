@@ -72,8 +72,18 @@ def test_saved_record_agrees_with_the_sheet_and_gives_between_arm_rows(spec):
     review, registry = load_review_with_registry(spec, instruments=INSTRUMENTS)
     assert registry["arm_level_rows_read"] == 5 and registry["arm_level_rows_added"] == 0
     assert registry["disagreements_with_sheets"] == [] and registry["unmapped_measures"] == []
-    assert review.contrasts.equals(plain.contrasts)
+    # The CRP > 5 and > 3 mg/L differences are sheet rows already (the sheet wins, and agrees);
+    # the whole-sample difference (a change, beside the sheet's week-12 endpoint) is added.
+    assert registry["contrast_level_rows_added"] == 1
+    n = len(plain.contrasts)
+    assert review.contrasts.iloc[:n].equals(plain.contrasts)
+    (added,) = review.contrasts.iloc[n:].to_dict("records")
+    assert (added["subgroup"], added["diff"], added["diff_se"], added["diff_n"]) == ("whole", 2.1, 1.8, 60)
+    assert added["diff_direction"] == "negative_favours_treatment" and added["diff_measure"] == "MD"
+    assert "Least Squares Mean (Standard Error)" in added["source_location"]
+    assert added["source"] == "https://clinicaltrials.gov/study/NCT00463580?tab=results"
     rows = {r["subgroup"]: r for r in registry["between_arm_rows"]}
+    assert (rows["crp_high_other"]["estimate"], rows["crp_high_other"]["n_total"]) == (-1.8, 27)
     assert (rows["crp_high"]["estimate"], rows["crp_high"]["se"]) == (-3.1, 3.3)
     assert rows["crp_high"]["n_total"] == 22 and rows["whole"]["estimate"] == 2.1
     assert rows["crp_high"]["source"] == "https://clinicaltrials.gov/study/NCT00463580?tab=results"

@@ -19,12 +19,13 @@ turns them into schemas and documentation is in :mod:`inflamed.ingest.codebook_d
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from importlib import resources
 from typing import Any
 
 __all__ = [
     "ARM_FIELDS",
+    "CONTRAST_FIELDS",
     "DEFAULT_OUTCOMES",
     "MEASURE_KINDS",
     "SHEETS",
@@ -43,7 +44,7 @@ DEFAULT_OUTCOMES = (
     "remission",
     "serious_ae",
 )
-SUBGROUPS = ("whole", "crp_high", "crp_low")
+SUBGROUPS = ("whole", "crp_high", "crp_low", "crp_high_other")
 MEASURE_KINDS = ("endpoint", "change", "events")
 CHANGE_DIRECTIONS = ("post_minus_pre", "pre_minus_post")
 CRP_UNITS = ("mg/L", "mg/dL")
@@ -79,6 +80,9 @@ class Column:
         Whether every row must fill it (a non-empty cell).
     enum, pattern, minimum, maximum
         Allowed values, as in JSON schema.
+    optional_column
+        The column may be left out of the file (all its cells are then empty), so sheets made
+        before it existed still read; every other column must be in the header.
     """
 
     name: str
@@ -91,6 +95,7 @@ class Column:
     minimum: float | None = None
     maximum: float | None = None
     examples: tuple[Any, ...] = field(default_factory=tuple)
+    optional_column: bool = False
 
     def schema(self) -> dict[str, Any]:
         """The JSON-schema property for this column (``null`` allowed unless required)."""
@@ -165,6 +170,135 @@ def _arm_columns() -> list[Column]:
             )
     return cols
 
+
+#: Contrast-level columns of outcomes.csv (generic inverse-variance input): a row fills either
+#: these or the arm-level columns, never both.
+CONTRAST_FIELDS = (
+    "diff",
+    "diff_se",
+    "diff_ci_lb",
+    "diff_ci_ub",
+    "diff_ci_level",
+    "diff_measure",
+    "diff_direction",
+    "diff_n",
+    "sd_pooled",
+    "sd_pooled_source",
+)
+DIFF_MEASURES = ("MD",)
+DIFF_DIRECTIONS = ("negative_favours_treatment", "positive_favours_treatment")
+
+
+def _contrast_columns() -> list[Column]:
+    what = "Contrast-level row (a between-arm difference instead of arm numbers): "
+    columns = [
+        Column(
+            "diff",
+            "number",
+            what + "the difference as reported, e.g. a least-squares mean difference, "
+            "infliximab minus placebo. Leave every arm-level column empty on such a row.",
+            unit="instrument points",
+            examples=(-3.1,),
+        ),
+        Column(
+            "diff_se",
+            "number",
+            what + "standard error of diff. diff_se or both CI bounds are required.",
+            unit="instrument points",
+            minimum=0,
+            examples=(3.3,),
+        ),
+        Column(
+            "diff_ci_lb",
+            "number",
+            what + "lower confidence limit of diff (used when diff_se is empty).",
+            unit="instrument points",
+        ),
+        Column(
+            "diff_ci_ub",
+            "number",
+            what + "upper confidence limit of diff; the interval must contain diff.",
+            unit="instrument points",
+        ),
+        Column(
+            "diff_ci_level",
+            "number",
+            what + "confidence level of diff_ci_lb/diff_ci_ub; empty = 95.",
+            unit="percent",
+            minimum=50,
+            maximum=99.99,
+            examples=(95,),
+        ),
+        Column(
+            "diff_measure",
+            "string",
+            what + "the scale of diff: MD = mean difference in the instrument's points "
+            "(required on a contrast-level row).",
+            enum=DIFF_MEASURES,
+        ),
+        Column(
+            "diff_direction",
+            "string",
+            what + "what the sign of diff means, as the source states it (required on a "
+            "contrast-level row), e.g. negative_favours_treatment for 'a negative change score "
+            "favors infliximab'.",
+            enum=DIFF_DIRECTIONS,
+        ),
+        Column(
+            "diff_n",
+            "integer",
+            what + "participants analysed in the comparison, both arms together, as reported "
+            "(per-arm n often is not).",
+            unit="participants",
+            minimum=2,
+            examples=(22,),
+        ),
+        Column(
+            "sd_pooled",
+            "number",
+            what + "pooled within-group SD of the instrument for this comparison, only if a "
+            "source gives it; needed (with diff_n) for an SMD, otherwise the row enters MD "
+            "analyses only.",
+            unit="instrument points",
+            minimum=0,
+        ),
+        Column(
+            "sd_pooled_source",
+            "string",
+            what + "URL or DOI and location of sd_pooled (required with sd_pooled).",
+        ),
+    ]
+    # Contrast-level input came after the sheet format: older sheets without these columns read.
+    return [replace(c, optional_column=True) for c in columns]
+
+
+_CONTRAST_NOTES = """### Contrast-level rows (generic inverse variance)
+
+A row gives either arm-level numbers (`n_`, `mean_`, `sd_`, ... `_treat`/`_ctrl`) or a between-arm
+difference (`diff` and its `diff_se` or `diff_ci_lb`/`diff_ci_ub`), never both. The `diff_*`,
+`sd_pooled` and `sd_pooled_source` columns may be left out of the header of a sheet that has no
+such row. Rules checked when the sheet is read: `diff`, `diff_measure` (`MD`), `diff_direction`
+and `instrument` are filled; `diff_se` or both confidence limits are given and the interval
+contains `diff`; no `shared_ctrl`; not an `events` row; `sd_pooled` only with its source.
+
+The extract stage takes `yi` = `diff` (negated when `diff_direction` is
+`negative_favours_treatment`, so that positive favours treatment), `vi` = `diff_se`^2, or the SE
+from the interval with the normal quantile ((ub - lb) / (2 x 1.96) for a 95 % CI). An SMD is
+computed only with a sourced `sd_pooled` and `diff_n`; otherwise the row enters the mean-difference
+analysis in the instrument's points only, and the missing-data table says why.
+
+Example (the ClinicalTrials.gov record of NCT00463580, least-squares mean difference in HDRS-17
+change, infliximab minus placebo, baseline hs-CRP > 5 mg/L):
+
+| column | value |
+|---|---|
+| `subgroup` | `crp_high` |
+| `subgroup_definition` | `baseline hs-CRP > 5 mg/L (exploratory, post hoc)` |
+| `instrument`, `timepoint_weeks`, `measure_kind` | `HAMD17`, `12`, `change` |
+| `diff`, `diff_se`, `diff_n` | `-3.1`, `3.3`, `22` |
+| `diff_measure`, `diff_direction` | `MD`, `negative_favours_treatment` |
+| `source_location` | `Results, Secondary outcome 'Change in HDRS-17 Scores Subgrouped by Baseline Hs-CRP', group 'Baseline Hs-CRP of >5 mg/L', Least Squares Mean (Standard Error)` |
+"""
 
 SHEETS: dict[str, dict[str, Any]] = {
     "studies": {
@@ -271,6 +405,7 @@ SHEETS: dict[str, dict[str, Any]] = {
     },
     "outcomes": {
         "title": "outcomes.csv: one row per study x arm contrast x subgroup x outcome x time point",
+        "notes": _CONTRAST_NOTES,
         "key": ["study_id", "contrast", "subgroup", "outcome", "instrument", "timepoint_weeks"],
         "columns": [
             Column("study_id", "string", "Study id; must appear in studies.csv.", required=True),
@@ -301,7 +436,11 @@ SHEETS: dict[str, dict[str, Any]] = {
             Column(
                 "subgroup",
                 "string",
-                "Which participants: the whole sample or a CRP stratum.",
+                "Which participants: the whole sample; a CRP stratum at the trial's cut-off "
+                "(studies.csv crp_cutoff): crp_high or crp_low; or crp_high_other, a CRP-high "
+                "stratum at another cut-off the source also reports (listed beside the analyses, "
+                "never pooled, so that no trial counts twice and the choice of cut-off stays "
+                "visible for RoB 2 'selection of the reported result').",
                 required=True,
                 enum=SUBGROUPS,
             ),
@@ -343,6 +482,7 @@ SHEETS: dict[str, dict[str, Any]] = {
                 enum=CHANGE_DIRECTIONS,
             ),
             *_arm_columns(),
+            *_contrast_columns(),
             *_provenance(),
             Column("extractor", "string", "Who extracted the row (initials or name)."),
             Column("notes", "string", "Free-text notes."),

@@ -40,7 +40,7 @@ def sheet_schema(sheet: str) -> dict[str, Any]:
         "type": "object",
         "x-key": list(spec["key"]),
         "properties": {c.name: c.schema() for c in cols},
-        "required": [c.name for c in cols],
+        "required": [c.name for c in cols if not c.optional_column],
         "additionalProperties": bool(spec.get("additional_columns", False)),
     } | (
         {"patternProperties": {c.name: c.schema() for c in spec["pattern_columns"]}}
@@ -99,6 +99,8 @@ def codebook_markdown() -> str:
                 f"| `{c.name}` | {c.type} | {c.unit} | {'yes' if c.required else ''} | {allowed} | {c.description} |"
             )
         lines.append("")
+        if spec.get("notes"):
+            lines += [spec["notes"], ""]
     return "\n".join(lines)
 
 

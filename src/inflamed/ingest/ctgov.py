@@ -60,7 +60,7 @@ import pandas as pd
 from inflamed.errors import InputError
 from inflamed.ingest.arm_checks import arm_problem
 from inflamed.ingest.mapping_schema import MAPPING_SCHEMA
-from inflamed.ingest.sheets import ARM_COLUMNS, CONTRAST_COLUMNS
+from inflamed.ingest.sheets import CONTRAST_COLUMNS, NUMBER_COLUMNS
 from inflamed.io import load_json, load_yaml, parse_number
 
 __all__ = ["MAPPING_SCHEMA", "read_ctgov_record", "read_mapping"]
@@ -128,7 +128,7 @@ def _row(
     mapping: dict[str, Any], contrast: dict[str, Any], shared: str, file: str
 ) -> dict[str, Any]:
     row: dict[str, Any] = dict.fromkeys(CONTRAST_COLUMNS, "")
-    for c in [*ARM_COLUMNS, "timepoint_weeks"]:
+    for c in NUMBER_COLUMNS:
         row[c] = math.nan
     row.update(
         study_id=mapping["study_id"], contrast=contrast["contrast"], treat_arm=contrast["treat"], ctrl_arm=contrast["ctrl"],
@@ -429,6 +429,6 @@ def read_ctgov_record(path: str | Path, mapping: str | Path | Mapping[str, Any])
                 expected=problem.expected,
             )
     frame = pd.DataFrame(rows, columns=CONTRAST_COLUMNS)
-    for c in [*ARM_COLUMNS, "timepoint_weeks"]:
+    for c in NUMBER_COLUMNS:
         frame[c] = frame[c].astype(float)
     return frame

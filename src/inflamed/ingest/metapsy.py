@@ -28,6 +28,7 @@ from inflamed.ingest.codebook import SHEETS
 from inflamed.ingest.sheets import (
     CONTRAST_COLUMNS,
     CONVERSION_COLUMNS,
+    NUMBER_COLUMNS,
     Review,
     empty_sheet,
 )
@@ -339,14 +340,7 @@ def metapsy_to_contrasts(frame: pd.DataFrame, *, review: str = "metapsy") -> pd.
     out["notes"] = "outcome_type " + sub["outcome_type"]
     out["review"] = review
     out["row_ref"] = sub["row_ref"]
-    numeric = [
-        c
-        for c in CONTRAST_COLUMNS
-        if c.rsplit("_", 1)[0]
-        in {"n", "mean", "sd", "se", "ci_lb", "ci_ub", "median", "q1", "q3", "min", "max", "events"}
-        or c == "timepoint_weeks"
-    ]
-    for c in numeric:
+    for c in NUMBER_COLUMNS:
         out[c] = out[c].astype(float)
     return out
 

@@ -33,8 +33,10 @@ record is reported as not fetched, so a review without internet runs exactly as 
 **not** added: the sheet, checked by people, wins, and every value on which the two differ is
 listed. Registry rows with new keys are added with the record's URL and JSON location.
 
-Between-arm (contrast-level) rows are read and reported but not yet pooled: they wait for the
-sheet format's generic inverse-variance (difference + SE or CI) rows.
+Between-arm measures become contrast-level rows of the contrasts table (``diff`` with its SE or
+95 % CI, ``diff_n`` = the group's N analysed; generic inverse variance, see
+:mod:`inflamed.extract.contrast`) and are merged like arm-level rows: the sheet wins on a matching
+key. They are also listed (:data:`BETWEEN_ARM_COLUMNS`) in the ingest summary.
 """
 
 from __future__ import annotations
@@ -51,9 +53,17 @@ import pandas as pd
 import yaml
 
 from inflamed.errors import InputError
+from inflamed.ingest.codebook import DIFF_DIRECTIONS, SUBGROUPS
+from inflamed.ingest.contrast_checks import contrast_problem
 from inflamed.ingest.ctgov import read_ctgov_record, read_mapping
 from inflamed.ingest.mapping_schema import MAPPING_SCHEMA
-from inflamed.ingest.sheets import ARM_COLUMNS, Review, decode_utf8, read_instruments
+from inflamed.ingest.sheets import (
+    CONTRAST_COLUMNS,
+    NUMBER_COLUMNS,
+    Review,
+    decode_utf8,
+    read_instruments,
+)
 
 __all__ = [
     "REGISTRY_MAPPING_SCHEMA",
@@ -118,6 +128,7 @@ REGISTRY_MAPPING_SCHEMA: dict[str, Any] = {
                                 "contrast": {"description": "Which comparison the differences are (a contrast name of the review).", "type": "string", "pattern": _SNAKE},
                                 "difference": {"description": "Direction of the reported difference, as the record's description states it.", "enum": ["treat_minus_ctrl", "ctrl_minus_treat"]},
                                 "measure_kind": {"description": "What was differenced: change scores or endpoint values.", "enum": ["change", "endpoint"]},
+                                "diff_direction": {"description": "What a negative value of the record means, as its description states it (e.g. 'A negative change score favors infliximab' = negative_favours_treatment). Default: read from difference and the instrument's scoring direction.", "enum": list(DIFF_DIRECTIONS)},
                                 "timepoint_weeks": {"description": "Weeks since randomisation.", "type": "number", "minimum": 0},
                                 "groups": {
                                     "description": "Strata to read, by group title.",
@@ -129,7 +140,7 @@ REGISTRY_MAPPING_SCHEMA: dict[str, Any] = {
                                         "required": ["title", "subgroup"],
                                         "properties": {
                                             "title": {"description": "Group title as in the record.", "type": "string"},
-                                            "subgroup": {"description": "Review subgroup the stratum is.", "enum": ["whole", "crp_high", "crp_low"]},
+                                            "subgroup": {"description": "Review subgroup the stratum is (crp_high_other: a CRP-high stratum at another cut-off than the trial's own; listed, never pooled).", "enum": list(SUBGROUPS)},
                                             "subgroup_definition": {"description": "Definition as reported.", "type": "string"},
                                         },
                                     },
@@ -164,7 +175,8 @@ class RegistryData:
     Attributes
     ----------
     contrasts
-        Arm-level rows (the contrasts table's columns) from every mapped, saved record.
+        Arm-level and contrast-level rows (the contrasts table's columns) from every mapped,
+        saved record.
     between_arm
         Contrast-level rows (:data:`BETWEEN_ARM_COLUMNS`).
     not_fetched
@@ -216,9 +228,52 @@ def _number(value: Any) -> float:
         return math.nan
 
 
+def _readable(code: str) -> str:
+    """``LEAST_SQUARES_MEAN`` -> ``Least Squares Mean`` (the record's enum as its page prints it)."""
+    return code.replace("_", " ").title()
+
+
+def _contrast_row(
+    listed: dict[str, Any], entry: dict[str, Any], spec: dict[str, Any], direction: str, path: Path
+) -> dict[str, Any]:
+    """One listed between-arm difference as a contrast-level row of the contrasts table."""
+    arms = {c["contrast"]: c for c in entry.get("contrasts", [])}.get(spec["contrast"], {})
+    row: dict[str, Any] = dict.fromkeys(CONTRAST_COLUMNS, "")
+    row.update(dict.fromkeys(NUMBER_COLUMNS, math.nan))
+    row.update(
+        {k: listed[k] for k in ("study_id", "contrast", "subgroup", "subgroup_definition", "outcome",
+                                "instrument", "timepoint_weeks", "measure_kind", "source", "row_ref")},
+        treat_arm=arms.get("treat", spec["contrast"]), ctrl_arm=arms.get("ctrl", spec["contrast"]),
+        diff=listed["estimate"], diff_se=listed["se"], diff_ci_lb=listed["ci_lb"], diff_ci_ub=listed["ci_ub"],
+        diff_ci_level=95.0 if not math.isnan(listed["ci_lb"]) else math.nan, diff_measure="MD",
+        diff_direction=direction, diff_n=listed["n_total"], source_location=listed["source_location"],
+        extractor="ClinicalTrials.gov v2 reader", notes=listed["notes"] + "; per-arm n in the stratum not reported",
+    )  # fmt: skip
+    problem = contrast_problem(row)
+    if problem is not None:
+        raise InputError(
+            problem.message, file=str(path), column=f"between_arm {spec['title']!r}: {problem.column}",
+            value=problem.value, expected=problem.expected,
+        )  # fmt: skip
+    return row
+
+
+def _direction(spec: dict[str, Any], sign: float, higher_is_worse: str | None) -> str:
+    """What a negative treatment-minus-control value means for this measure."""
+    if "diff_direction" in spec:  # stated for the record's own sign; the row is treat - ctrl
+        negative = spec["diff_direction"] == "negative_favours_treatment"
+        return DIFF_DIRECTIONS[0] if negative == (sign > 0) else DIFF_DIRECTIONS[1]
+    return DIFF_DIRECTIONS[0] if higher_is_worse == "true" else DIFF_DIRECTIONS[1]
+
+
 def _between_arm(
-    record: dict[str, Any], entry: dict[str, Any], path: Path, ref: str
-) -> list[dict[str, Any]]:
+    record: dict[str, Any],
+    entry: dict[str, Any],
+    path: Path,
+    ref: str,
+    directions: Mapping[str, str] | None = None,
+) -> list[tuple[dict[str, Any], dict[str, Any]]]:
+    """``(listed row, contrast-level row)`` for every mapped stratum of every between-arm measure."""
     measures = record["resultsSection"].get("outcomeMeasuresModule", {}).get("outcomeMeasures", [])
     rows = []
     for spec in entry.get("between_arm", []):
@@ -263,7 +318,7 @@ def _between_arm(
                     expected="STANDARD_ERROR or CONFIDENCE_INTERVAL_95",
                 )  # fmt: skip
             ci = (sign * lo, sign * hi) if sign > 0 else (sign * hi, sign * lo)
-            rows.append({
+            listed = {
                 "study_id": entry["study_id"], "contrast": spec["contrast"], "subgroup": g["subgroup"],
                 "subgroup_definition": g.get("subgroup_definition", ""), "outcome": spec["outcome"],
                 "instrument": spec.get("instrument", ""), "timepoint_weeks": float(spec.get("timepoint_weeks", math.nan)),
@@ -275,7 +330,15 @@ def _between_arm(
                 "source_location": f"resultsSection.outcomeMeasuresModule: '{om.get('title')}', group '{group['title']}'; {om.get('paramType', '')} ({disp}), {om.get('unitOfMeasure', '')}; time frame '{om.get('timeFrame', '')}'",
                 "row_ref": f"{ref}:outcomeMeasures[{i}].groups[{group['id']}]",
                 "notes": "between-arm difference as reported" + ("" if sign > 0 else "; sign flipped to treatment minus control"),
-            })  # fmt: skip
+            }  # fmt: skip
+            listed["source_location"] = (
+                f"Results, outcome measure '{om.get('title')}', group '{group['title']}', "
+                f"{_readable(om.get('paramType', ''))} ({_readable(disp)}), {om.get('unitOfMeasure', '')}; "
+                f"time frame '{om.get('timeFrame', '')}' ({listed['row_ref']})"
+            )
+            hiw = (directions or {}).get(listed["instrument"])
+            direction = _direction(spec, sign, hiw)
+            rows.append((listed, _contrast_row(listed, entry, spec, direction, path)))
     return rows
 
 
@@ -296,7 +359,9 @@ def load_registry(
     """
     folder = Path(folder)
     entries = read_registry_mapping(mapping_path)
-    known = set(read_instruments(instruments_path)["instrument"])
+    table = read_instruments(instruments_path)
+    known = set(table["instrument"])
+    directions = dict(zip(table["instrument"], table["higher_is_worse"].astype(str), strict=True))
     registry = folder / REGISTRY_DIR
     frames, between, not_fetched, unmapped = [], [], [], []
     mapped_ids = {e["nct_id"] for e in entries}
@@ -316,7 +381,10 @@ def load_registry(
             frame = read_ctgov_record(path, read_mapping(arm))
             frame["row_ref"] = frame["row_ref"].str.replace(path.name, ref, n=1, regex=False)
             frames.append(frame)
-        between += _between_arm(record, entry, path, ref)
+        pairs = _between_arm(record, entry, path, ref, directions)
+        between += [listed for listed, _ in pairs]
+        if pairs:
+            frames.append(pd.DataFrame([row for _, row in pairs], columns=CONTRAST_COLUMNS))
         used = {
             _norm(o["title"])
             for key in ("outcomes", "between_arm", "not_used")
@@ -377,7 +445,9 @@ def merge_registry(review: Review, registry: RegistryData) -> tuple[Review, pd.D
         if key not in sheet_keys:
             continue
         s, r = sheet.loc[sheet_keys[key]], reg.loc[idx]
-        for c in ARM_COLUMNS:
+        for c in NUMBER_COLUMNS:
+            if c == "timepoint_weeks":
+                continue
             a, b = float(s[c]), float(r[c])
             if not (math.isnan(a) and math.isnan(b)) and not math.isclose(
                 a, b, rel_tol=1e-9, abs_tol=1e-12
@@ -388,14 +458,29 @@ def merge_registry(review: Review, registry: RegistryData) -> tuple[Review, pd.D
 
 
 def registry_summary(
-    registry: RegistryData, disagreements: pd.DataFrame, added: int
+    registry: RegistryData, disagreements: pd.DataFrame, added: pd.DataFrame | int
 ) -> dict[str, Any]:
-    """The registry part of the ingest summary: what was added, differs, is unmapped or missing."""
+    """The registry part of the ingest summary: what was added, differs, is unmapped or missing.
+
+    ``added`` is the rows merged into the review (or, as before, their number: all arm-level).
+    """
+
+    def contrast_level(frame: pd.DataFrame) -> pd.Series:
+        return frame["diff"].notna() if "diff" in frame else pd.Series(False, index=frame.index)
+
+    read = registry.contrasts
+    n_read = int((~contrast_level(read)).sum()) if len(read) else 0
+    if isinstance(added, int):
+        n_added, n_added_contrast = added, 0
+    else:
+        n_added_contrast = int(contrast_level(added).sum())
+        n_added = len(added) - n_added_contrast
     return {
-        "arm_level_rows_added": added,
-        "arm_level_rows_read": len(registry.contrasts),
+        "arm_level_rows_added": n_added,
+        "arm_level_rows_read": n_read,
+        "contrast_level_rows_added": n_added_contrast,
         "between_arm_rows": registry.between_arm.to_dict(orient="records"),
-        "between_arm_note": "read and listed, not pooled: contrast-level rows wait for the sheets' inverse-variance format",
+        "between_arm_note": "each is a contrast-level row (generic inverse variance) of the contrasts table, unless the sheets have a row with the same key (the sheets win)",
         "disagreements_with_sheets": disagreements.to_dict(orient="records"),
         "not_fetched": list(registry.not_fetched),
         "unmapped_measures": [{"nct_id": n, "title": t} for n, t in registry.unmapped],
@@ -412,7 +497,7 @@ def review_registry(
         instruments_path=instruments, outcomes=sorted(spec["outcomes"]),
     )  # fmt: skip
     merged, differ = merge_registry(review, registry)
-    added = len(merged.contrasts) - len(review.contrasts)
+    added = merged.contrasts.iloc[len(review.contrasts) :]
     return merged, registry_summary(registry, differ, added)
 
 

@@ -25,6 +25,7 @@ import pandas as pd
 from inflamed.errors import InputError
 from inflamed.ingest.arm_checks import arm_problem, check_duplicate_arms
 from inflamed.ingest.codebook import ARM_FIELDS, DEFAULT_OUTCOMES, SHEETS
+from inflamed.ingest.contrast_checks import contrast_problem
 from inflamed.ingest.sheet_reader import (
     CRP_COLUMNS,
     Sheet,
@@ -36,6 +37,7 @@ from inflamed.io import decode_utf8
 
 __all__ = [
     "CONTRAST_COLUMNS",
+    "NUMBER_COLUMNS",
     "Review",
     "Sheet",
     "decode_utf8",
@@ -54,6 +56,8 @@ CONTRAST_COLUMNS: list[str] = [c.name for c in SHEETS["outcomes"]["columns"]] + 
 
 #: Arm-level numeric columns of the contrasts table.
 ARM_COLUMNS = [f"{f}_{arm}" for arm in ("treat", "ctrl") for f in ARM_FIELDS]
+#: Every numeric column of the contrasts table (float; NaN = empty), from the codebook's types.
+NUMBER_COLUMNS = [c.name for c in SHEETS["outcomes"]["columns"] if c.type in ("number", "integer")]
 OPTIONAL_SHEETS = ("risk_of_bias", "published_estimates", "prisma")
 
 
@@ -277,7 +281,7 @@ def read_review(
                 column="change_direction",
                 expected="post_minus_pre or pre_minus_post",
             )
-        problem = arm_problem(rec, {})
+        problem = contrast_problem(rec) or arm_problem(rec, {})
         if problem is not None:
             raise InputError(
                 problem.message,
