@@ -78,7 +78,12 @@ def test_saved_record_agrees_with_the_sheet_and_gives_between_arm_rows(spec):
     n = len(plain.contrasts)
     assert review.contrasts.iloc[:n].equals(plain.contrasts)
     (added,) = review.contrasts.iloc[n:].to_dict("records")
-    assert (added["subgroup"], added["diff"], added["diff_se"], added["diff_n"]) == ("whole", 2.1, 1.8, 60)
+    assert (added["subgroup"], added["diff"], added["diff_se"], added["diff_n"]) == (
+        "whole",
+        2.1,
+        1.8,
+        60,
+    )
     assert added["diff_direction"] == "negative_favours_treatment" and added["diff_measure"] == "MD"
     assert "Least Squares Mean (Standard Error)" in added["source_location"]
     assert added["source"] == "https://clinicaltrials.gov/study/NCT00463580?tab=results"

@@ -131,7 +131,9 @@ def _set_summary(
     rows: pd.DataFrame, settings: Mapping[str, Any], measure: str
 ) -> tuple[dict[str, Any], Any | None]:
     fit, reason = _fit(rows, settings)
-    n = rows[["n_treat", "n_ctrl"]].sum(min_count=1).sum() if len(rows) else 0
+    # n_total: both arms (after a shared-control split), or a contrast-level row's reported N.
+    counts = rows["n_total"] if "n_total" in rows else rows[["n_treat", "n_ctrl"]].sum(axis=1)
+    n = counts.sum(min_count=1) if len(rows) else 0
     summary: dict[str, Any] = {
         "k": len(rows),
         "n_participants": int(n) if not pd.isna(n) else None,
@@ -183,6 +185,43 @@ def _binary_sensitivity(rows: pd.DataFrame, measure: str, level: float) -> dict[
 def _estimability(result: dict[str, Any]) -> dict[str, Any]:
     """Say "not estimable" and why where the engine returns NaN (its ``reason``), never 0 or 1."""
     return {"estimable": result.get("reason") is None, **result}
+
+
+def instrument_md(rows: pd.DataFrame, settings: Mapping[str, Any], outcome: str) -> dict[str, Any]:
+    """The mean difference in each instrument's own points, per analysis set.
+
+    Parameters
+    ----------
+    rows
+        The extract stage's ``instrument_effects.csv`` (measure MD; other outcomes ignored).
+    settings
+        :func:`rma_settings`.
+    outcome
+        The outcome's name.
+
+    Returns
+    -------
+    dict
+        ``{instrument: {"measure": "MD", "unit": ..., "sets": {set: set summary}}}``; each set
+        summary as in ``summary.json`` plus ``contrast_level_rows`` (how many of its studies
+        gave a between-arm difference instead of arm numbers). Instruments are never mixed.
+    """
+    rows = rows[rows["outcome"] == outcome].dropna(subset=["yi", "vi"])
+    out: dict[str, Any] = {}
+    if rows.empty:
+        return out
+    sets = analysis_sets(rows)
+    for instrument in sorted(sets["instrument"].unique()):
+        part = sets[sets["instrument"] == instrument]
+        block: dict[str, Any] = {}
+        for name in ("crp_high", "whole", "crp_low"):
+            set_rows = part[part["analysis_set"] == name]
+            if set_rows.empty:
+                continue
+            block[name], _ = _set_summary(set_rows, settings, "MD")
+            block[name]["contrast_level_rows"] = int((set_rows["input_level"] == "contrast").sum())
+        out[instrument] = {"measure": "MD", "unit": f"{instrument} points", "sets": block}
+    return out
 
 
 def _subgroup_block(
@@ -238,6 +277,7 @@ def analyse_outcome(
     spec: Mapping[str, Any],
     pooling: Mapping[str, Any],
     primary_subgroup: str = "crp_high",
+    instrument_effects: pd.DataFrame | None = None,
 ) -> OutcomeAnalysis:
     """Run every analysis of one outcome.
 
@@ -253,6 +293,9 @@ def analyse_outcome(
         The validated ``pooling`` config.
     primary_subgroup
         The analysis set whose estimate is the headline.
+    instrument_effects
+        The extract stage's ``instrument_effects.csv``: for an outcome analysed as SMD, the
+        summary also holds the MD in each instrument's points (``instrument_md``).
     """
     settings = rma_settings(pooling)
     level = settings["level"]
@@ -276,6 +319,8 @@ def analyse_outcome(
         "settings": {**settings, "preset": pooling.get("preset", "cochrane")},
         "sets": {},
     }
+    if instrument_effects is not None and not instrument_effects.empty:
+        summary["instrument_md"] = instrument_md(instrument_effects, settings, outcome)
     study_frames = []
     fits: dict[str, Any] = {}
     for name in ("crp_high", "whole", "crp_low"):
@@ -373,35 +418,47 @@ def analyse_outcome(
 
 
 def pooled_table(summary_paths: Sequence[str | Path]) -> pd.DataFrame:
-    """One row per outcome x analysis set: the headline numbers of every ``summary.json``."""
+    """One row per outcome x analysis set: the headline numbers of every ``summary.json``.
+
+    Outcomes analysed as SMDs add one row per instrument x analysis set with the mean difference
+    in that instrument's points (``measure`` MD, ``instrument`` named; empty for the configured
+    analysis), after the configured rows of the same outcome and set.
+    """
     rows = []
     for path in summary_paths:
         summary = json.loads(Path(path).read_text(encoding="utf-8"))
-        for set_name, block in summary["sets"].items():
-            result = block.get("result", {})
-            ratio = block.get("ratio_scale", {})
-            rows.append(
-                {
-                    "outcome": summary["outcome"],
-                    "label": summary["label"],
-                    "measure": summary["measure"],
-                    "analysis_set": set_name,
-                    "primary": set_name == summary["primary_set"],
-                    "k": block["k"],
-                    "n_participants": block.get("n_participants"),
-                    "estimable": block["estimable"],
-                    "estimate": result.get("estimate"),
-                    "ci_lb": result.get("ci_lb"),
-                    "ci_ub": result.get("ci_ub"),
-                    "pi_lb": result.get("pi_lb"),
-                    "pi_ub": result.get("pi_ub"),
-                    "pval": result.get("pval"),
-                    "tau2": result.get("tau2"),
-                    "i2": result.get("i2"),
-                    "ratio_estimate": ratio.get("estimate"),
-                    "ratio_ci_lb": ratio.get("ci_lb"),
-                    "ratio_ci_ub": ratio.get("ci_ub"),
-                    "reason": block.get("reason", block.get("note", "")),
-                }
-            )
+        analyses = [("", summary["label"], summary["measure"], summary["sets"])]
+        analyses += [
+            (name, f"{summary['label']}, {md['unit']}", md["measure"], md["sets"])
+            for name, md in summary.get("instrument_md", {}).items()
+        ]
+        for instrument, label, measure, sets in analyses:
+            for set_name, block in sets.items():
+                result = block.get("result", {})
+                ratio = block.get("ratio_scale", {})
+                rows.append(
+                    {
+                        "outcome": summary["outcome"],
+                        "label": label,
+                        "measure": measure,
+                        "instrument": instrument,
+                        "analysis_set": set_name,
+                        "primary": set_name == summary["primary_set"] and not instrument,
+                        "k": block["k"],
+                        "n_participants": block.get("n_participants"),
+                        "estimable": block["estimable"],
+                        "estimate": result.get("estimate"),
+                        "ci_lb": result.get("ci_lb"),
+                        "ci_ub": result.get("ci_ub"),
+                        "pi_lb": result.get("pi_lb"),
+                        "pi_ub": result.get("pi_ub"),
+                        "pval": result.get("pval"),
+                        "tau2": result.get("tau2"),
+                        "i2": result.get("i2"),
+                        "ratio_estimate": ratio.get("estimate"),
+                        "ratio_ci_lb": ratio.get("ci_lb"),
+                        "ratio_ci_ub": ratio.get("ci_ub"),
+                        "reason": block.get("reason", block.get("note", "")),
+                    }
+                )
     return pd.DataFrame(rows).sort_values(["outcome", "analysis_set"], kind="mergesort")

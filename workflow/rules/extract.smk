@@ -26,6 +26,12 @@ rule extract:
             category="Trial extraction",
             subcategory="{review}",
         ),
+        instrument_effects=report(
+            review_file("extract", "instrument_effects"),
+            caption="../report/instrument_effects.rst",
+            category="Trial extraction",
+            subcategory="{review}",
+        ),
         provenance=provenance_path("extract"),
     log:
         log_path("extract"),

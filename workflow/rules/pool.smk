@@ -11,6 +11,7 @@ localrules:
 rule pool:
     input:
         effects=review_file("extract", "effects"),
+        instrument_effects=review_file("extract", "instrument_effects"),
     output:
         **{k: v for k, v in pool_outputs().items() if k != "summary"},
         summary=report(

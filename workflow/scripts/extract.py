@@ -26,6 +26,7 @@ def step(smk):
     write_csv(smk.output.effects, result.effects)
     write_csv(smk.output.derivation_log, result.derivation_log)
     write_csv(smk.output.missing, result.missing)
+    write_csv(smk.output.instrument_effects, result.instrument_effects)
 
 
 run_rule(snakemake, step)

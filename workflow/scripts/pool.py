@@ -9,6 +9,7 @@ def step(smk):
     effects = read_artefact_csv(smk.input.effects)
     analysis = analyse_outcome(
         effects,
+        instrument_effects=read_artefact_csv(smk.input.instrument_effects),
         outcome=smk.wildcards.outcome,
         spec=dict(smk.params.outcome),
         pooling=dict(smk.params.pooling),

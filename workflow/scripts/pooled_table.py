@@ -9,10 +9,12 @@ from inflamed.pool import pooled_table
 def step(smk):
     table = pooled_table(list(smk.input.summaries))
     write_csv(smk.output.table, table)
+    # The living review's history follows the configured analyses; the per-instrument MD rows
+    # (instrument named) are in pooled.csv only.
     update_history(
         smk.params.store,
         smk.output.history,
-        table,
+        table[table["instrument"] == ""],
         summaries=list(smk.input.summaries),
         data_files=list(smk.input.data),
     )

@@ -380,12 +380,14 @@ def extract_effects(
         missing += found[2]
         if otype == "continuous" and measure != "MD":
             # The same selection within each instrument, on its own points: the MD analysis
-            # that never mixes instruments (its log and gaps are those of the main pass).
+            # that never mixes instruments. Its gaps are those of the main pass; its log is
+            # kept for contrast-level rows, whose MD is otherwise derived nowhere.
             for instrument in sorted(set(rows["instrument"]) - {""}):
                 part = rows[rows["instrument"] == instrument]
-                by_instrument += _extract_outcome(
-                    outcome, {**spec, "type": otype}, "MD", part, ctx
-                )[0]
+                md, md_log, _ = _extract_outcome(outcome, {**spec, "type": otype}, "MD", part, ctx)
+                by_instrument += md
+                own = {e["row_ref"] for e in md if e["input_level"] == "contrast"}
+                log += [x for x in md_log if x["row_ref"] in own]
     eff, dlog, miss = sort_tables(effects, log, missing)
     return ExtractionResult(
         effects=eff,

@@ -280,6 +280,8 @@ def comparison_input(
     printed = pd.read_csv(published_csv, dtype=str, keep_default_na=False)
     rows = []
     ours = pooled[(pooled["analysis_set"] == primary_subgroup) & pooled["estimable"].astype(bool)]
+    if "instrument" in ours:  # the configured measure only, not the per-instrument MD rows
+        ours = ours[ours["instrument"].fillna("") == ""]
     for _, row in ours.iterrows():
         rows.append(
             {

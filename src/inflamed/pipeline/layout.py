@@ -57,6 +57,8 @@ EXTRACT_FILES = {
     "effects": "effects.csv",
     "derivation_log": "derivation_log.csv",
     "missing": "missing_data.csv",
+    # continuous outcomes analysed as SMDs: the MD in each instrument's own points
+    "instrument_effects": "instrument_effects.csv",
 }
 
 #: pool: per outcome (``results/<review>/pool/<outcome>/<file>``).
