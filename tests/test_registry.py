@@ -173,3 +173,69 @@ def test_unknown_stratum_title_stops(spec):
 def test_committed_schema_is_the_python_one():
     path = ROOT / "src" / "inflamed" / "schemas" / "registry_mapping.schema.json"
     assert json.loads(path.read_text(encoding="utf-8")) == REGISTRY_MAPPING_SCHEMA
+
+
+def _drop_sheet_rows(spec, subgroups):
+    path = Path(spec["path"]) / "outcomes.csv"
+    lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+    keep = [
+        line
+        for line in lines
+        if not (line.startswith("RAISON2013,") and line.split(",")[5] in subgroups)
+        or ",depression_severity,HAMD17,12,change," not in line
+    ]
+    assert len(keep) == len(lines) - len(subgroups)
+    path.write_text("".join(keep), encoding="utf-8")
+
+
+def test_a_stratum_difference_the_sheets_lack_enters_as_a_contrast_level_row(spec):
+    _drop_sheet_rows(spec, {"crp_high"})
+    _save(spec)
+    review, registry = load_review_with_registry(spec, instruments=INSTRUMENTS)
+    assert registry["contrast_level_rows_added"] == 2 and registry["arm_level_rows_added"] == 0
+    rows = review.contrasts.query("study_id == 'RAISON2013' and subgroup == 'crp_high'")
+    row = rows[rows["diff"].notna()].iloc[0]
+    assert (row["diff"], row["diff_se"], row["diff_n"]) == (-3.1, 3.3, 22)
+    assert row["diff_direction"] == "negative_favours_treatment" and row["measure_kind"] == "change"
+    assert row["row_ref"].startswith(f"{NAME}/registry/NCT00463580.json:outcomeMeasures[5]")
+    assert (
+        "group 'Baseline Hs-CRP of >5 mg/L', Least Squares Mean (Standard Error)"
+        in (row["source_location"])
+    )
+    assert row["source"] == "https://clinicaltrials.gov/study/NCT00463580?tab=results"
+
+
+def test_a_control_minus_treatment_difference_is_turned_with_its_direction(spec):
+    _drop_sheet_rows(spec, {"crp_high", "crp_high_other"})
+    _save(spec)
+    mapping = Path(spec["path"]) / "registry_mapping.yaml"
+    text = mapping.read_text(encoding="utf-8")
+    mapping.write_text(
+        text.replace("difference: treat_minus_ctrl", "difference: ctrl_minus_treat").replace(
+            "diff_direction: negative_favours_treatment",
+            "diff_direction: positive_favours_treatment",
+        ),
+        encoding="utf-8",
+    )
+    review, _ = load_review_with_registry(spec, instruments=INSTRUMENTS)
+    row = review.contrasts.query("subgroup == 'crp_high' and diff.notna()", engine="python").iloc[0]
+    # The record's -3.1 read as placebo minus infliximab is infliximab minus placebo = 3.1; the
+    # stated "positive favours treatment" (of placebo minus infliximab) becomes "negative favours
+    # treatment" for the turned difference.
+    assert row["diff"] == 3.1 and row["diff_direction"] == "negative_favours_treatment"
+
+
+def test_a_contrast_difference_disagreeing_with_the_sheet_is_listed(spec):
+    def edit(record):
+        values = _measures(record)[5]["classes"][0]["categories"][0]["measurements"]
+        values[3]["spread"] = "3.4"
+
+    _save(spec, edit)
+    _, registry = load_review_with_registry(spec, instruments=INSTRUMENTS)
+    (d,) = registry["disagreements_with_sheets"]
+    assert (d["column"], d["sheet"], d["registry"], d["subgroup"]) == (
+        "diff_se",
+        3.3,
+        3.4,
+        "crp_high",
+    )
