@@ -12,13 +12,15 @@ Questions answered:
 * Is the mean difference pooled within one instrument, never across instruments?
 * Does pooling contrast-level rows agree with metafor's rma(yi, sei =, REML, knha) (1e-6)?
 * Does the shipped review give the registry's CRP-stratum differences, pooling only the trial's
-  own cut-off?
+  own cut-off, and does the report list them with numbers that resolve to their artefacts?
 """
 
 from __future__ import annotations
 
 import csv
+import dataclasses
 import json
+import re
 import math
 import shutil
 from pathlib import Path
@@ -35,7 +37,11 @@ from inflamed.ingest import CONTRAST_COLUMNS, Review, read_review
 from inflamed.ingest.codebook import CONTRAST_FIELDS
 from inflamed.ingest.review import load_review_with_registry
 from inflamed.pipeline.config import load_config
+from inflamed.io import read_artefact_csv, write_csv, write_json
 from inflamed.pool import analyse_outcome, pooled_table
+from inflamed.report.artefacts import OutcomeArtefacts, ReviewArtefacts
+from inflamed.report.html import resolve_source
+from inflamed.report.registry_strata import registry_strata_block
 from inflamed.stats.pooling import rma
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -293,3 +299,47 @@ def test_shipped_review_gives_the_registry_crp_stratum_differences():
     )  # fmt: skip
     high = analysis.summary["instrument_md"]["HAMD17"]["sets"]["crp_high"]
     assert "RAISON2013" in high["studies"] and high["contrast_level_rows"] == 1  # > 3 never pooled
+
+
+# --- the report -------------------------------------------------------------------------------
+
+
+def test_report_lists_the_registry_crp_stratum_differences(tmp_path):
+    config = yaml.safe_load((ROOT / "config.yaml").read_text(encoding="utf-8"))
+    checked = load_config(config, ROOT / "workflow" / "schemas" / "config.schema.yaml")
+    spec = dict(checked["reviews"]["anti-inflammatory-crp"])
+    review, _ = load_review_with_registry(spec, instruments=ROOT / "data" / "instruments.csv")
+    outcomes = {k: dict(v) for k, v in spec["outcomes"].items()}
+    res = extract_effects(review, outcomes, dict(checked["extraction"]))
+    analysis = analyse_outcome(
+        res.effects, outcome="depression_severity", spec=outcomes["depression_severity"],
+        pooling=dict(checked["pooling"]), instrument_effects=res.instrument_effects,
+    )  # fmt: skip
+    base = tmp_path / "results" / "r"
+    write_csv(base / "ingest" / "contrasts.csv", review.contrasts)
+    write_json(base / "pool" / "depression_severity" / "summary.json", analysis.summary)
+    paths = {"ingest/contrasts.csv": (base / "ingest" / "contrasts.csv").as_posix()}
+    outcome = OutcomeArtefacts(
+        name="depression_severity", spec=outcomes["depression_severity"], summary=analysis.summary,
+        studies=None, subgroups=None, small_study=None, leave_one_out=None, influence=None,
+        cumulative=None, figures={},
+        paths={"summary": (base / "pool" / "depression_severity" / "summary.json").as_posix()},
+    )  # fmt: skip
+    artefacts = ReviewArtefacts(
+        name="r", title="r", spec=spec, results_dir=str(tmp_path / "results"),
+        outcomes={"depression_severity": outcome}, studies=review.studies, risk_of_bias=None,
+        published=None, prisma=None, effects=None, derivation_log=None, missing_data=None,
+        pooled=None, who_benefits=None, crp_predictions=None, clinic_bridge=None, figures={},
+        paths=paths, contrasts=read_artefact_csv(base / "ingest" / "contrasts.csv"),
+    )  # fmt: skip
+    html = registry_strata_block(artefacts, outcome)
+    assert "Registry CRP-stratum differences" in html and html.count("<tr") == 3  # head + 2
+    assert "Raison 2013" in html and "-9.6 to 3.4" in html and "-7.3 to 3.7" in html
+    assert "no: another cut-off than the trial&#x27;s own" in html
+    assert 'href="https://clinicaltrials.gov/study/NCT00463580?tab=results"' in html
+    assert "per-arm n not reported" in html and "mean difference in HAMD17 points" in html
+    spans = re.findall(r'data-source="([^"]+)" data-value="([^"]+)"', html)
+    assert len(spans) >= 8
+    for source, value in spans:
+        assert float(resolve_source(source.replace("&amp;", "&"))) == pytest.approx(float(value))
+    assert registry_strata_block(artefacts, dataclasses.replace(outcome, name="response")) == ""

@@ -21,6 +21,7 @@ from inflamed.report.html import (
     num,
 )
 from inflamed.report.layout import section_heading, slug, wrap
+from inflamed.report.registry_strata import registry_strata_block
 from inflamed.report.tables import SET_LABELS, flatten_json, sets_table
 from inflamed.report.zero_events import zero_event_studies, zero_event_text
 from inflamed.stats.measures import RATIO_MEASURES
@@ -296,6 +297,7 @@ def results_section(reviews: Sequence[ReviewArtefacts]) -> str:
                     caption="Analysis sets side by side (CRP-high and whole sample share patients: not tested against each other)",
                 )
             )
+            parts.append(registry_strata_block(review, outcome))
             parts.append("<p><b>Subgroups.</b></p>" + _subgroup_text(outcome))
             parts.append(
                 "<p><b>Sensitivity.</b></p>"
