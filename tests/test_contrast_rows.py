@@ -20,8 +20,8 @@ from __future__ import annotations
 import csv
 import dataclasses
 import json
-import re
 import math
+import re
 import shutil
 from pathlib import Path
 
@@ -36,8 +36,8 @@ from inflamed.extract.contrast import se_from_ci
 from inflamed.ingest import CONTRAST_COLUMNS, Review, read_review
 from inflamed.ingest.codebook import CONTRAST_FIELDS
 from inflamed.ingest.review import load_review_with_registry
-from inflamed.pipeline.config import load_config
 from inflamed.io import read_artefact_csv, write_csv, write_json
+from inflamed.pipeline.config import load_config
 from inflamed.pool import analyse_outcome, pooled_table
 from inflamed.report.artefacts import OutcomeArtefacts, ReviewArtefacts
 from inflamed.report.html import resolve_source
