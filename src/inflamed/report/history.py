@@ -35,8 +35,9 @@ def _registry_parts(ingest_dir: Path) -> list[str]:
         f"{registry['arm_level_rows_read']} arm-level row(s) read, "
         f"{registry['arm_level_rows_added']} added to the sheets' rows, "
         f"{len(registry['disagreements_with_sheets'])} value(s) differing from the sheets (the "
-        f"sheets were kept), {len(registry['between_arm_rows'])} between-arm row(s) listed but not "
-        f"pooled; not yet fetched: {esc(', '.join(registry['not_fetched']) or 'none')}. "
+        f"sheets were kept), {len(registry['between_arm_rows'])} between-arm difference(s) read "
+        f"({registry.get('contrast_level_rows_added', 0)} added as contrast-level rows, the others "
+        f"already in the sheets); not yet fetched: {esc(', '.join(registry['not_fetched']) or 'none')}. "
         f"Source: {where}.</p>"
     ]
     if registry["disagreements_with_sheets"]:
