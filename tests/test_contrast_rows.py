@@ -343,3 +343,45 @@ def test_report_lists_the_registry_crp_stratum_differences(tmp_path):
     for source, value in spans:
         assert float(resolve_source(source.replace("&amp;", "&"))) == pytest.approx(float(value))
     assert registry_strata_block(artefacts, dataclasses.replace(outcome, name="response")) == ""
+
+
+def test_a_ctgov_folder_mapping_turns_stratum_differences_into_contrast_rows(tmp_path):
+    from inflamed.ingest.ctgov_review import read_ctgov_review
+
+    record = ROOT / "tests" / "fixtures" / "ctgov" / "NCT00463580.json"
+    mapping = yaml.safe_load(record.with_name("NCT00463580.mapping.yaml").read_text("utf-8"))
+    mapping["outcomes"] = mapping["outcomes"][:1]
+    del mapping["serious_adverse_events"]
+    mapping["between_arm"] = [
+        {
+            "title": "Change in Hamilton Depression Rating Scale 17 (HDRS-17) Scores Subgrouped by Baseline Hs-CRP.",
+            "outcome": "depression_severity", "instrument": "HAMD17",
+            "contrast": "infliximab_vs_placebo", "difference": "treat_minus_ctrl",
+            "diff_direction": "negative_favours_treatment", "measure_kind": "change",
+            "timepoint_weeks": 12,
+            "groups": [
+                {"title": "Baseline Hs-CRP of >5 mg/L", "subgroup": "crp_high", "subgroup_definition": "hs-CRP > 5 mg/L"},
+                {"title": "Baseline Hs-CRP of > 3", "subgroup": "crp_high_other", "subgroup_definition": "hs-CRP > 3 mg/L"},
+            ],
+        }
+    ]  # fmt: skip
+    folder = tmp_path / "ctgov-review"
+    folder.mkdir()
+    (folder / record.name).write_bytes(record.read_bytes())
+    (folder / "NCT00463580.mapping.yaml").write_text(yaml.safe_dump(mapping), encoding="utf-8")
+    review = read_ctgov_review(
+        folder, instruments_path=ROOT / "data" / "instruments.csv", outcomes=["depression_severity"]
+    )
+    rows = review.contrasts[review.contrasts["diff"].notna()].set_index("subgroup")
+    assert rows.loc["crp_high", ["diff", "diff_se", "diff_n"]].tolist() == [-3.1, 3.3, 22]
+    assert rows.loc["crp_high_other", ["diff", "diff_se", "diff_n"]].tolist() == [-1.8, 2.8, 27]
+    assert (
+        rows.loc["crp_high", "source"] == "https://clinicaltrials.gov/study/NCT00463580?tab=results"
+    )
+    assert rows.loc["crp_high", "row_ref"].startswith("NCT00463580.json:outcomeMeasures[5]")
+    assert "Least Squares Mean (Standard Error)" in rows.loc["crp_high", "source_location"]
+    res = extract_effects(review, OUTCOMES, {"target_weeks": 12})
+    md = res.instrument_effects.set_index("subgroup")
+    assert (
+        md.loc["crp_high", "yi"] == pytest.approx(3.1) and md.loc["whole", "input_level"] == "arm"
+    )

@@ -44,7 +44,9 @@ participant-flow withdrawals.
 Status: tested on the real record tests/fixtures/ctgov/NCT00463580.json (re-expressed from the
 registry XML) and on simulated v2 records for LS means, CRP classes and percentages. Outcome
 measures whose groups are strata reporting between-arm differences (as NCT00463580's CRP
-subgroup outcome) cannot become arm-level rows and stop with an error naming the group titles.
+subgroup outcome) cannot become arm-level rows and stop with an error naming the group titles;
+the mapping's ``between_arm`` entry reads them as contrast-level rows instead
+(:mod:`inflamed.ingest.between_arm`).
 """
 
 from __future__ import annotations

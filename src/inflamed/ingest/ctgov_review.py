@@ -2,7 +2,8 @@
 
 The records and mappings are read by :mod:`inflamed.ingest.ctgov`; this module gathers them into a
 :class:`~inflamed.ingest.sheets.Review` with the studies sheet (``studies.csv`` beside the
-records, or one minimal row per record).
+records, or one minimal row per record). A mapping's ``between_arm`` measures (strata reporting
+between-arm differences) become contrast-level rows (:mod:`inflamed.ingest.between_arm`).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from pathlib import Path
 import pandas as pd
 
 from inflamed.errors import InputError
+from inflamed.ingest.between_arm import read_between_arm
 from inflamed.ingest.codebook import SHEETS
 from inflamed.ingest.ctgov import read_ctgov_record, read_mapping
 from inflamed.ingest.sheets import (
@@ -80,6 +82,21 @@ def read_ctgov_review(
         mapping = read_mapping(mapping_path)
         mapping.setdefault("review", review)
         frame = read_ctgov_record(record, mapping)
+        if mapping.get("between_arm"):
+            # Strata reporting between-arm differences: contrast-level rows (generic inverse
+            # variance) with the record's URL and location.
+            data = load_json(record, what="a ClinicalTrials.gov API v2 study record (JSON)")
+            directions = dict(
+                zip(
+                    instruments["instrument"],
+                    instruments["higher_is_worse"].astype(str),
+                    strict=True,
+                )
+            )
+            pairs = read_between_arm(data, mapping, record, record.name, directions)
+            extra = pd.DataFrame([row for _, row in pairs], columns=CONTRAST_COLUMNS)
+            extra["review"] = mapping["review"]
+            frame = pd.concat([frame, extra], ignore_index=True) if len(frame) else extra
         for row in frame.to_dict("records"):
             if outcomes is not None and row["outcome"] not in set(outcomes):
                 raise InputError(

@@ -9,11 +9,50 @@ from __future__ import annotations
 
 from typing import Any
 
-from inflamed.ingest.codebook import MEASURE_KINDS, SUBGROUPS
+from inflamed.ingest.codebook import DIFF_DIRECTIONS, MEASURE_KINDS, SUBGROUPS
 
-__all__ = ["MAPPING_SCHEMA"]
+__all__ = ["BETWEEN_ARM_SCHEMA", "MAPPING_SCHEMA"]
 
 _SNAKE = "^[a-z][a-z0-9_]*$"
+
+#: ``between_arm``: outcome measures whose groups are strata reporting between-arm differences
+#: (read by :mod:`inflamed.ingest.between_arm`, in a ClinicalTrials.gov mapping and in a review's
+#: ``registry_mapping.yaml``).
+BETWEEN_ARM_SCHEMA: dict[str, Any] = {
+        "description": "Outcome measures whose groups are strata (e.g. CRP) and whose values are between-arm differences.",
+        "type": "array",
+        "items": {
+            "type": "object",
+            "additionalProperties": False,
+            "required": ["title", "outcome", "contrast", "difference", "measure_kind", "groups"],
+            "properties": {
+                "title": {"description": "Outcome-measure title as in the record.", "type": "string"},
+                "outcome": {"description": "Review outcome.", "type": "string", "pattern": _SNAKE},
+                "instrument": {"description": "Instrument key of data/instruments.csv.", "type": "string"},
+                "contrast": {"description": "Which comparison the differences are (a contrast name of the review).", "type": "string", "pattern": _SNAKE},
+                "difference": {"description": "Direction of the reported difference, as the record's description states it.", "enum": ["treat_minus_ctrl", "ctrl_minus_treat"]},
+                "measure_kind": {"description": "What was differenced: change scores or endpoint values.", "enum": ["change", "endpoint"]},
+                "diff_direction": {"description": "What a negative value of the record means, as its description states it (e.g. 'A negative change score favors infliximab' = negative_favours_treatment). Default: read from difference and the instrument's scoring direction.", "enum": list(DIFF_DIRECTIONS)},
+                "timepoint_weeks": {"description": "Weeks since randomisation.", "type": "number", "minimum": 0},
+                "groups": {
+                    "description": "Strata to read, by group title.",
+                    "type": "array",
+                    "minItems": 1,
+                    "items": {
+                        "type": "object",
+                        "additionalProperties": False,
+                        "required": ["title", "subgroup"],
+                        "properties": {
+                            "title": {"description": "Group title as in the record.", "type": "string"},
+                            "subgroup": {"description": "Review subgroup the stratum is (crp_high_other: a CRP-high stratum at another cut-off than the trial's own; listed, never pooled).", "enum": list(SUBGROUPS)},
+                            "subgroup_definition": {"description": "Definition as reported.", "type": "string"},
+                        },
+                    },
+                },
+            },
+        },
+    }  # fmt: skip
+
 MAPPING_SCHEMA: dict[str, Any] = {
     "$schema": "https://json-schema.org/draft/2020-12/schema",
     "$id": "https://inflamed.invalid/schemas/ctgov_mapping.schema.json",
@@ -83,5 +122,6 @@ MAPPING_SCHEMA: dict[str, Any] = {
                 "timepoint_weeks": {"description": "Weeks since randomisation the adverse-event time frame covers.", "type": "number", "minimum": 0},
             },
         },
+        "between_arm": BETWEEN_ARM_SCHEMA,
     },
 }  # fmt: skip

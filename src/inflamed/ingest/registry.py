@@ -53,10 +53,9 @@ import pandas as pd
 import yaml
 
 from inflamed.errors import InputError
-from inflamed.ingest.codebook import DIFF_DIRECTIONS, SUBGROUPS
-from inflamed.ingest.contrast_checks import contrast_problem
+from inflamed.ingest.between_arm import BETWEEN_ARM_COLUMNS, read_between_arm, title_key
 from inflamed.ingest.ctgov import read_ctgov_record, read_mapping
-from inflamed.ingest.mapping_schema import MAPPING_SCHEMA
+from inflamed.ingest.mapping_schema import BETWEEN_ARM_SCHEMA, MAPPING_SCHEMA
 from inflamed.ingest.sheets import (
     CONTRAST_COLUMNS,
     NUMBER_COLUMNS,
@@ -86,12 +85,6 @@ ROW_KEY = (
     "instrument",
     "measure_kind",
 )
-#: Columns of a between-arm row (provisional names, until the sheets' contrast-level format lands).
-BETWEEN_ARM_COLUMNS = (
-    "study_id", "contrast", "subgroup", "subgroup_definition", "outcome", "instrument",
-    "timepoint_weeks", "measure_kind", "measure", "estimate", "se", "ci_lb", "ci_ub", "n_total",
-    "source", "source_location", "row_ref", "notes",
-)  # fmt: skip
 _ARM_KEYS = ("nct_id", "study_id", "review", "contrasts", "outcomes", "serious_adverse_events")
 _SNAKE = "^[a-z][a-z0-9_]*$"
 
@@ -114,40 +107,7 @@ REGISTRY_MAPPING_SCHEMA: dict[str, Any] = {
                 "properties": {
                     **{k: MAPPING_SCHEMA["properties"][k] for k in _ARM_KEYS if k != "review"},
                     "contrasts": {**MAPPING_SCHEMA["properties"]["contrasts"], "minItems": 0},
-                    "between_arm": {
-                        "description": "Outcome measures whose groups are strata (e.g. CRP) and whose values are between-arm differences.",
-                        "type": "array",
-                        "items": {
-                            "type": "object",
-                            "additionalProperties": False,
-                            "required": ["title", "outcome", "contrast", "difference", "measure_kind", "groups"],
-                            "properties": {
-                                "title": {"description": "Outcome-measure title as in the record.", "type": "string"},
-                                "outcome": {"description": "Review outcome.", "type": "string", "pattern": _SNAKE},
-                                "instrument": {"description": "Instrument key of data/instruments.csv.", "type": "string"},
-                                "contrast": {"description": "Which comparison the differences are (a contrast name of the review).", "type": "string", "pattern": _SNAKE},
-                                "difference": {"description": "Direction of the reported difference, as the record's description states it.", "enum": ["treat_minus_ctrl", "ctrl_minus_treat"]},
-                                "measure_kind": {"description": "What was differenced: change scores or endpoint values.", "enum": ["change", "endpoint"]},
-                                "diff_direction": {"description": "What a negative value of the record means, as its description states it (e.g. 'A negative change score favors infliximab' = negative_favours_treatment). Default: read from difference and the instrument's scoring direction.", "enum": list(DIFF_DIRECTIONS)},
-                                "timepoint_weeks": {"description": "Weeks since randomisation.", "type": "number", "minimum": 0},
-                                "groups": {
-                                    "description": "Strata to read, by group title.",
-                                    "type": "array",
-                                    "minItems": 1,
-                                    "items": {
-                                        "type": "object",
-                                        "additionalProperties": False,
-                                        "required": ["title", "subgroup"],
-                                        "properties": {
-                                            "title": {"description": "Group title as in the record.", "type": "string"},
-                                            "subgroup": {"description": "Review subgroup the stratum is (crp_high_other: a CRP-high stratum at another cut-off than the trial's own; listed, never pooled).", "enum": list(SUBGROUPS)},
-                                            "subgroup_definition": {"description": "Definition as reported.", "type": "string"},
-                                        },
-                                    },
-                                },
-                            },
-                        },
-                    },
+                    "between_arm": BETWEEN_ARM_SCHEMA,
                     "not_used": {
                         "description": "Outcome measures deliberately left out, each with the reason (they are not reported as unmapped).",
                         "type": "array",
@@ -217,131 +177,6 @@ def read_registry_mapping(path: str | Path) -> list[dict[str, Any]]:
     return records
 
 
-def _norm(text: Any) -> str:
-    return " ".join(str(text or "").split()).casefold()
-
-
-def _number(value: Any) -> float:
-    try:
-        return float(str(value).replace(",", "")) if value not in (None, "", "NA") else math.nan
-    except ValueError:
-        return math.nan
-
-
-def _readable(code: str) -> str:
-    """``LEAST_SQUARES_MEAN`` -> ``Least Squares Mean`` (the record's enum as its page prints it)."""
-    return code.replace("_", " ").title()
-
-
-def _contrast_row(
-    listed: dict[str, Any], entry: dict[str, Any], spec: dict[str, Any], direction: str, path: Path
-) -> dict[str, Any]:
-    """One listed between-arm difference as a contrast-level row of the contrasts table."""
-    arms = {c["contrast"]: c for c in entry.get("contrasts", [])}.get(spec["contrast"], {})
-    row: dict[str, Any] = dict.fromkeys(CONTRAST_COLUMNS, "")
-    row.update(dict.fromkeys(NUMBER_COLUMNS, math.nan))
-    row.update(
-        {k: listed[k] for k in ("study_id", "contrast", "subgroup", "subgroup_definition", "outcome",
-                                "instrument", "timepoint_weeks", "measure_kind", "source", "row_ref")},
-        treat_arm=arms.get("treat", spec["contrast"]), ctrl_arm=arms.get("ctrl", spec["contrast"]),
-        diff=listed["estimate"], diff_se=listed["se"], diff_ci_lb=listed["ci_lb"], diff_ci_ub=listed["ci_ub"],
-        diff_ci_level=95.0 if not math.isnan(listed["ci_lb"]) else math.nan, diff_measure="MD",
-        diff_direction=direction, diff_n=listed["n_total"], source_location=listed["source_location"],
-        extractor="ClinicalTrials.gov v2 reader", notes=listed["notes"] + "; per-arm n in the stratum not reported",
-    )  # fmt: skip
-    problem = contrast_problem(row)
-    if problem is not None:
-        raise InputError(
-            problem.message, file=str(path), column=f"between_arm {spec['title']!r}: {problem.column}",
-            value=problem.value, expected=problem.expected,
-        )  # fmt: skip
-    return row
-
-
-def _direction(spec: dict[str, Any], sign: float, higher_is_worse: str | None) -> str:
-    """What a negative treatment-minus-control value means for this measure."""
-    if "diff_direction" in spec:  # stated for the record's own sign; the row is treat - ctrl
-        negative = spec["diff_direction"] == "negative_favours_treatment"
-        return DIFF_DIRECTIONS[0] if negative == (sign > 0) else DIFF_DIRECTIONS[1]
-    return DIFF_DIRECTIONS[0] if higher_is_worse == "true" else DIFF_DIRECTIONS[1]
-
-
-def _between_arm(
-    record: dict[str, Any],
-    entry: dict[str, Any],
-    path: Path,
-    ref: str,
-    directions: Mapping[str, str] | None = None,
-) -> list[tuple[dict[str, Any], dict[str, Any]]]:
-    """``(listed row, contrast-level row)`` for every mapped stratum of every between-arm measure."""
-    measures = record["resultsSection"].get("outcomeMeasuresModule", {}).get("outcomeMeasures", [])
-    rows = []
-    for spec in entry.get("between_arm", []):
-        hits = [
-            (i, m) for i, m in enumerate(measures) if _norm(m.get("title")) == _norm(spec["title"])
-        ]
-        if len(hits) != 1:
-            raise InputError(
-                "outcome-measure title not found" if not hits else "outcome-measure title is ambiguous",
-                file=str(path), column="resultsSection.outcomeMeasuresModule.outcomeMeasures[].title",
-                value=spec["title"], expected=f"one of: {[m.get('title') for m in measures]}",
-            )  # fmt: skip
-        i, om = hits[0]
-        disp = om.get("dispersionType", "")
-        groups = {_norm(g.get("title")): g for g in om.get("groups", [])}
-        classes = om.get("classes", [])
-        if len(classes) != 1 or len(classes[0].get("categories", [])) != 1:
-            raise InputError(
-                "a between-arm measure must have one class and one category",
-                file=str(path), column=f"outcomeMeasures[{i}].classes", value=len(classes),
-                expected="one value per stratum",
-            )  # fmt: skip
-        values = {m["groupId"]: m for m in classes[0]["categories"][0].get("measurements", [])}
-        denoms = {
-            c["groupId"]: c.get("value") for c in (om.get("denoms") or [{}])[0].get("counts", [])
-        }
-        sign = 1.0 if spec["difference"] == "treat_minus_ctrl" else -1.0
-        for g in spec["groups"]:
-            group = groups.get(_norm(g["title"]))
-            if group is None or group["id"] not in values:
-                raise InputError(
-                    "between-arm group not found", file=str(path), column=f"outcomeMeasures[{i}].groups[].title",
-                    value=g["title"], expected=f"one of: {[x.get('title') for x in om.get('groups', [])]}",
-                )  # fmt: skip
-            m = values[group["id"]]
-            lo, hi = _number(m.get("lowerLimit")), _number(m.get("upperLimit"))
-            se = _number(m.get("spread")) if disp == "STANDARD_ERROR" else math.nan
-            if disp not in ("STANDARD_ERROR", "CONFIDENCE_INTERVAL_95"):
-                raise InputError(
-                    "a between-arm difference needs its standard error or 95% CI",
-                    file=str(path), column=f"outcomeMeasures[{i}].dispersionType", value=disp,
-                    expected="STANDARD_ERROR or CONFIDENCE_INTERVAL_95",
-                )  # fmt: skip
-            ci = (sign * lo, sign * hi) if sign > 0 else (sign * hi, sign * lo)
-            listed = {
-                "study_id": entry["study_id"], "contrast": spec["contrast"], "subgroup": g["subgroup"],
-                "subgroup_definition": g.get("subgroup_definition", ""), "outcome": spec["outcome"],
-                "instrument": spec.get("instrument", ""), "timepoint_weeks": float(spec.get("timepoint_weeks", math.nan)),
-                "measure_kind": spec["measure_kind"], "measure": "MD", "estimate": sign * _number(m.get("value")),
-                "se": se, "ci_lb": ci[0] if disp == "CONFIDENCE_INTERVAL_95" else math.nan,
-                "ci_ub": ci[1] if disp == "CONFIDENCE_INTERVAL_95" else math.nan,
-                "n_total": _number(denoms.get(group["id"])),
-                "source": f"https://clinicaltrials.gov/study/{entry['nct_id']}?tab=results",
-                "source_location": f"resultsSection.outcomeMeasuresModule: '{om.get('title')}', group '{group['title']}'; {om.get('paramType', '')} ({disp}), {om.get('unitOfMeasure', '')}; time frame '{om.get('timeFrame', '')}'",
-                "row_ref": f"{ref}:outcomeMeasures[{i}].groups[{group['id']}]",
-                "notes": "between-arm difference as reported" + ("" if sign > 0 else "; sign flipped to treatment minus control"),
-            }  # fmt: skip
-            listed["source_location"] = (
-                f"Results, outcome measure '{om.get('title')}', group '{group['title']}', "
-                f"{_readable(om.get('paramType', ''))} ({_readable(disp)}), {om.get('unitOfMeasure', '')}; "
-                f"time frame '{om.get('timeFrame', '')}' ({listed['row_ref']})"
-            )
-            hiw = (directions or {}).get(listed["instrument"])
-            direction = _direction(spec, sign, hiw)
-            rows.append((listed, _contrast_row(listed, entry, spec, direction, path)))
-    return rows
-
-
 def load_registry(
     folder: str | Path,
     mapping_path: str | Path,
@@ -381,12 +216,12 @@ def load_registry(
             frame = read_ctgov_record(path, read_mapping(arm))
             frame["row_ref"] = frame["row_ref"].str.replace(path.name, ref, n=1, regex=False)
             frames.append(frame)
-        pairs = _between_arm(record, entry, path, ref, directions)
+        pairs = read_between_arm(record, entry, path, ref, directions)
         between += [listed for listed, _ in pairs]
         if pairs:
             frames.append(pd.DataFrame([row for _, row in pairs], columns=CONTRAST_COLUMNS))
         used = {
-            _norm(o["title"])
+            title_key(o["title"])
             for key in ("outcomes", "between_arm", "not_used")
             for o in entry.get(key, [])
         }
@@ -395,7 +230,7 @@ def load_registry(
             .get("outcomeMeasuresModule", {})
             .get("outcomeMeasures", [])
         ):
-            if _norm(om.get("title")) not in used:
+            if title_key(om.get("title")) not in used:
                 unmapped.append((entry["nct_id"], str(om.get("title", ""))))
     contrasts = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
     rows = pd.DataFrame(between, columns=list(BETWEEN_ARM_COLUMNS))
