@@ -22,7 +22,11 @@ from inflamed.report.html import (
 )
 from inflamed.report.layout import section_heading, slug, wrap
 from inflamed.report.tables import SET_LABELS, flatten_json, sets_table
-from inflamed.report.zero_events import zero_event_studies, zero_event_text
+from inflamed.report.zero_events import (
+    risk_difference_text,
+    zero_event_studies,
+    zero_event_text,
+)
 from inflamed.stats.measures import RATIO_MEASURES
 
 __all__ = ["FIGURE_ALT", "headline", "results_section"]
@@ -288,7 +292,8 @@ def results_section(reviews: Sequence[ReviewArtefacts]) -> str:
                 s for s in ("whole", "crp_low", "crp_high") if s != primary
             ]:
                 zero = zero_event_studies(review, outcome.name, set_name)
-                parts.append(headline(outcome, set_name, zero_event_text(zero) if zero else ""))
+                rd = risk_difference_text(review, outcome.name, set_name)
+                parts.append(headline(outcome, set_name, zero_event_text(zero, rd) if zero else ""))
             parts.append(
                 html_table(
                     sets_table(outcome.summary),
