@@ -38,7 +38,9 @@ POOLING = {"preset": "cochrane", "level": 95, "rare_events": ["MH_RD", "PETO"]}
 
 def _case(dataset: str, extra: str, fun: str = "rma.mh") -> dict:
     return next(
-        c for c in CASES if c["dataset"].startswith(dataset) and c["extra"] == extra and c["fun"] == fun
+        c
+        for c in CASES
+        if c["dataset"].startswith(dataset) and c["extra"] == extra and c["fun"] == fun
     )
 
 
@@ -155,9 +157,10 @@ def test_pool_stage_keeps_the_double_zero_trial_in_the_risk_difference() -> None
     assert with_aside.summary["sets"]["whole"]["k"] == 1  # the ratio analysis is unchanged
     without = analyse_outcome(_effects(), outcome="serious_ae", spec=SPEC, pooling=POOLING)
     assert without.summary["sets"]["whole"]["rare_events"]["k"] == 1
-    assert block["MH_RD"]["estimate"] != without.summary["sets"]["whole"]["rare_events"]["MH_RD"][
-        "estimate"
-    ]  # the double zero weighs in
+    assert (
+        block["MH_RD"]["estimate"]
+        != without.summary["sets"]["whole"]["rare_events"]["MH_RD"]["estimate"]
+    )  # the double zero weighs in
     off = analyse_outcome(
         _effects(), outcome="serious_ae", spec=SPEC, pooling={**POOLING, "rare_events": []}
     )
