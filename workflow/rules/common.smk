@@ -181,6 +181,7 @@ FIGURE_CATEGORIES = {
     "cumulative": "Cumulative meta-analysis",
     "rob_traffic_light": "Risk of bias",
     "rob_summary": "Risk of bias",
+    "rob_results": "Risk of bias",
     "prisma": "PRISMA",
     "comparison": "Published estimates",
 }

@@ -22,7 +22,13 @@ from __future__ import annotations
 
 import pandas as pd
 
-from inflamed.ingest.rob2 import SOME_CONCERNS_FOR_HIGH, overall_judgement
+from inflamed.ingest.rob2 import (
+    SOME_CONCERNS_FOR_HIGH,
+    is_post_hoc_subgroup,
+    overall_judgement,
+    result_judgements,
+    study_domains,
+)
 from inflamed.report.artefacts import ReviewArtefacts
 from inflamed.report.tables import SET_LABELS, study_labels
 
@@ -34,40 +40,15 @@ __all__ = [
     "study_judgements",
 ]
 
-D5 = "D5_selection_of_reported_result"
-
-
-def _domains(risk_of_bias: pd.DataFrame, study: str) -> dict[str, str]:
-    rows = risk_of_bias[risk_of_bias["study_id"].astype(str) == study]
-    return dict(zip(rows["domain"].astype(str), rows["judgement"].astype(str), strict=True))
-
 
 def study_judgements(risk_of_bias: pd.DataFrame | None) -> dict[str, tuple[str, str]]:
     """Study id -> (overall judgement, reason) by the algorithm, for the whole-sample result."""
     if risk_of_bias is None or risk_of_bias.empty:
         return {}
     return {
-        str(s): overall_judgement(_domains(risk_of_bias, str(s)))
+        str(s): overall_judgement(study_domains(risk_of_bias, str(s)))
         for s in sorted(set(risk_of_bias["study_id"].astype(str)))
     }
-
-
-def result_judgements(
-    risk_of_bias: pd.DataFrame | None, study: str, *, post_hoc_subgroup: bool
-) -> tuple[dict[str, str], str, str]:
-    """Domains, overall judgement and reason for one result of one study.
-
-    ``post_hoc_subgroup`` applies the result-level rule of the module: domain 5 is high.
-    """
-    domains = _domains(risk_of_bias, study) if risk_of_bias is not None else {}
-    if len(domains) > 1 or post_hoc_subgroup:
-        domains.pop("overall", None)
-    if post_hoc_subgroup:
-        domains[D5] = "high"
-    judgement, reason = overall_judgement(domains)
-    if post_hoc_subgroup:
-        reason += " (D5 high: subgroup formed after the fact, one of several possible cut-offs)"
-    return domains, judgement, reason
 
 
 def per_result_table(review: ReviewArtefacts) -> pd.DataFrame:
@@ -79,9 +60,7 @@ def per_result_table(review: ReviewArtefacts) -> pd.DataFrame:
         if studies is None or studies.empty or "analysis_set" not in studies:
             continue
         for _, r in studies.iterrows():
-            post_hoc = (
-                r.get("analysis_set") != "whole" and r.get("inflammation_selection") == "post_hoc"
-            )
+            post_hoc = is_post_hoc_subgroup(r.get("analysis_set"), r.get("inflammation_selection"))
             _, judgement, reason = result_judgements(
                 review.risk_of_bias, str(r["study_id"]), post_hoc_subgroup=post_hoc
             )
