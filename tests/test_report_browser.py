@@ -11,6 +11,7 @@ the test's temporary folder). Skipped, with the reason, where ``playwright`` (Py
 from __future__ import annotations
 
 import os
+import re
 import shutil
 from pathlib import Path
 
@@ -26,6 +27,8 @@ FLAGS = [
     "--disable-sync",
 ]
 WIDTHS = {"laptop": (1366, 768), "phone": (390, 844)}
+#: A header that reads like an artefact key: snake_case, or a bare key part such as "ci lb".
+KEY_LIKE = r"_|\b(lb|ub|log10|pval|zval)\b|^[a-z][a-z]"  # "k" is a symbol, "study" a key
 
 pytestmark = pytest.mark.workflow
 
@@ -62,11 +65,26 @@ def _check(html: Path, shots: Path, tag: str) -> None:
                                      && !e.closest('.table-wrap'))
                         .slice(0, 5).map(e => e.tagName + '.' + e.className)"""
                 )
+                # Tables fit a laptop screen: none scrolls inside its own box at 1366 px (at phone
+                # width they reflow into cards). Headers are words, never artefact keys.
+                scrolling = page.evaluate(
+                    """() => [...document.querySelectorAll('.table-wrap')]
+                        .filter(w => w.scrollWidth > w.clientWidth + 1)
+                        .map(w => (w.querySelector('table') || {}).id + ': ' + w.scrollWidth
+                                  + ' > ' + w.clientWidth)"""
+                )
+                headers = page.evaluate(
+                    "() => [...new Set([...document.querySelectorAll('th')]"
+                    ".map(t => t.textContent.trim()))]"
+                )
                 page.screenshot(path=str(shots / f"{tag}-{name}.png"), full_page=True)
                 page.screenshot(path=str(shots / f"{tag}-{name}-first-screen.png"))
                 page.close()
                 assert overflow <= 0, f"{tag} at {width} px overflows by {overflow} px: {wide}"
                 assert not errors, f"{tag} at {width} px: console errors {errors}"
+                assert not scrolling, f"{tag} at {width} px: tables wider than the page {scrolling}"
+                keys = [h for h in headers if re.search(KEY_LIKE, h)]
+                assert not keys, f"{tag}: table headers that are artefact keys, not words: {keys}"
         finally:
             browser.close()
 

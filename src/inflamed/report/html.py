@@ -32,6 +32,7 @@ __all__ = [
     "format_estimate",
     "heading",
     "html_table",
+    "human_column",
     "is_missing",
     "num",
     "resolve_source",
@@ -41,7 +42,10 @@ __all__ = [
 #: scroll boxes, no page breaks inside figures or table rows), no external resources.
 REPORT_CSS = """
 <style>
-.inflamed-report { font-size: 1rem; line-height: 1.45; max-width: 70rem; }
+/* Tables may use a laptop's full width (80rem); running text keeps a readable line length. */
+.inflamed-report { font-size: 1rem; line-height: 1.45; max-width: 80rem; }
+.inflamed-report p, .inflamed-report ul, .inflamed-report ol, .inflamed-report figure,
+.inflamed-report h1, .inflamed-report h2, .inflamed-report h3 { max-width: 70rem; }
 .inflamed-report img, .jp-RenderedHTMLCommon img { max-width: 100%; height: auto; }
 .inflamed-report figure { margin: 0.8rem 0; }
 .inflamed-report figcaption { font-size: 0.9rem; color: #333; }
@@ -55,6 +59,7 @@ body { counter-reset: figure; }
   vertical-align: top; text-align: left !important; }
 .inflamed-report th { background: #eee; }
 .inflamed-report td { min-width: 3rem; }
+.inflamed-report td.long-text { min-width: 16rem; }
 .inflamed-report table.sof td { min-width: 7rem; }
 .inflamed-report table.sof td:nth-child(-n+4) { min-width: 3rem; }
 .inflamed-report caption { caption-side: top; text-align: left; font-weight: 600; }
@@ -104,6 +109,53 @@ body { counter-reset: figure; }
 }
 </style>
 """
+
+
+#: Column names shown to a reader for artefact keys that "replace _ by a space" leaves cryptic.
+#: Every report table passes its header through :func:`human_column` (one place).
+COLUMN_NAMES = {
+    "ci_lb": "95% CI lower",
+    "ci_ub": "95% CI upper",
+    "pi_lb": "95% PI lower",
+    "pi_ub": "95% PI upper",
+    "k": "k",
+    "k_trials": "Trials (k)",
+    "clinical_k": "Clinical trials (k)",
+    "n": "N",
+    "sd": "SD",
+    "se": "SE",
+    "i2": "I\u00b2",
+    "tau2": "\u03c4\u00b2",
+    "crp": "CRP",
+    "sha256": "SHA-256",
+    "key": "Item",
+    "study_id": "Study",
+    "tau\u00b2": "\u03c4\u00b2",
+    "model_rescue_sd_best_after_stress": "Model rescue after stress (SD), best fit",
+    "model_rescue_sd_region_min": "Model rescue (SD), plausible region: lowest",
+    "model_rescue_sd_region_max": "Model rescue (SD), plausible region: highest",
+    "rescue_sd_best": "Rescue (SD), best fit",
+    "rescue_sd_region_min": "Rescue (SD), plausible region: lowest",
+    "rescue_sd_region_max": "Rescue (SD), plausible region: highest",
+    "region_span_log10": "Span of the plausible region (orders of magnitude)",
+}
+
+
+#: Characters beyond which a column counts as prose (class ``long-text``, a wider minimum).
+LONG_TEXT = 160
+
+
+def human_column(name: Any) -> str:
+    """A column header in words: ``ci_lb`` -> "95% CI lower", ``source_location`` -> "Source location".
+
+    Known artefact keys come from :data:`COLUMN_NAMES`; any other snake_case key has its
+    underscores replaced and its first letter capitalised (headers already in words keep theirs).
+    """
+    text = str(name)
+    if text in COLUMN_NAMES:
+        return COLUMN_NAMES[text]
+    words = text.replace("_", " ").strip()
+    return words[:1].upper() + words[1:] if words[:1].islower() else words
 
 
 def esc(text: Any) -> str:
@@ -289,8 +341,15 @@ def html_table(
     if frame is None or frame.empty:
         return f'<p class="missing"{id_attr}>{esc(empty_text)}</p>'
     # Human column names: artefact keys such as ``source_location`` are shown in words.
-    names = {c: str(c).replace("_", " ") for c in frame.columns}
-    head = "".join(f'<th scope="col">{esc(names[c])}</th>' for c in frame.columns)
+    names = {c: human_column(c) for c in frame.columns}
+    # Columns of long prose (sources, notes) get a readable width; the others share the rest.
+    long = {
+        c
+        for c in frame.columns
+        if frame[c].map(lambda v: 0 if is_missing(v) else len(str(v))).max() > LONG_TEXT
+    }
+    cls = {c: ' class="long-text"' if c in long else "" for c in frame.columns}
+    head = "".join(f'<th scope="col"{cls[c]}>{esc(names[c])}</th>' for c in frame.columns)
     body = []
     for i, (_, row) in enumerate(frame.iterrows()):
         attrs = ""
@@ -299,9 +358,9 @@ def html_table(
         if row_classes is not None and row_classes[i]:
             attrs += f' class="{esc(row_classes[i])}"'
         cells = "".join(
-            f'<td data-label="{esc(names[c])}">{"" if is_missing(row[c]) else row[c]}</td>'
+            f'<td data-label="{esc(names[c])}"{cls[c]}>{"" if is_missing(row[c]) else row[c]}</td>'
             if c in raw
-            else f'<td data-label="{esc(names[c])}">{esc(row[c])}</td>'
+            else f'<td data-label="{esc(names[c])}"{cls[c]}>{esc(row[c])}</td>'
             for c in frame.columns
         )
         body.append(f"<tr{attrs}>{cells}</tr>")

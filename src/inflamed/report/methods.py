@@ -238,8 +238,8 @@ def methods_text(
     )
     parts += [
         '<h3 id="methods-software">Software</h3>',
-        '<div class="table-wrap"><table id="software-versions"><thead><tr><th>package</th>'
-        f"<th>version</th></tr></thead><tbody>{rows}</tbody></table></div>",
+        '<div class="table-wrap"><table id="software-versions"><thead><tr><th>Package</th>'
+        f"<th>Version</th></tr></thead><tbody>{rows}</tbody></table></div>",
     ]
     return "\n".join(parts)
 
