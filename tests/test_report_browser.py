@@ -105,3 +105,52 @@ def test_named_report_fits_laptop_and_phone(shots: Path) -> None:
     if not named:
         pytest.skip("set INFLAMED_REPORT_HTML=<report.html> to check a built report")
     _check(Path(named), shots, Path(named).parent.name or "report")
+
+
+def test_sortable_table_sorts_on_a_click_offline(tmp_path: Path) -> None:
+    """The large-review per-study table sorts by the clicked header (numbers as numbers, "n/a"
+    last, a second click reverses) with inline script only and no console error."""
+    import pandas as pd
+
+    from inflamed.report.html import REPORT_CSS, html_table
+    from inflamed.report.large import SORT_SCRIPT
+
+    frame = pd.DataFrame(
+        {"Study": ["B 2001", "A 2000", "C 2002", "D 2003"], "Effect": ["10", "-1.5", "n/a", "9"]}
+    )
+    page_html = tmp_path / "sortable.html"
+    page_html.write_text(
+        f'<!DOCTYPE html><html><head><meta charset="utf-8">{REPORT_CSS}</head><body>'
+        f'<div class="inflamed-report">{html_table(frame, table_id="t", sortable=True)}'
+        f"{SORT_SCRIPT}</div></body></html>",
+        encoding="utf-8",
+    )
+    sync_api = _browser_or_skip()
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS, headless=True)
+        try:
+            page = browser.new_page(viewport={"width": 1366, "height": 768})
+            errors: list[str] = []
+            page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+            page.on("pageerror", lambda e: errors.append(str(e)))
+            page.route(
+                "**/*",
+                lambda r: r.abort() if not r.request.url.startswith("file:") else r.continue_(),
+            )
+            page.goto(page_html.resolve().as_uri(), wait_until="load")
+
+            def column(i: int) -> list[str]:
+                return page.eval_on_selector_all(
+                    "#t tbody tr", f"rows => rows.map(r => r.cells[{i}].textContent)"
+                )
+
+            page.click("#t thead th:nth-child(2)")
+            assert column(1) == ["-1.5", "9", "10", "n/a"]
+            page.click("#t thead th:nth-child(2)")
+            assert column(1) == ["n/a", "10", "9", "-1.5"]
+            page.click("#t thead th:nth-child(1)")
+            assert column(0) == ["A 2000", "B 2001", "C 2002", "D 2003"]
+            assert page.get_attribute("#t thead th:nth-child(1)", "aria-sort") == "ascending"
+            assert not errors, errors
+        finally:
+            browser.close()

@@ -14,6 +14,7 @@ import base64
 import html
 import json
 import math
+import os
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -36,6 +37,7 @@ __all__ = [
     "is_missing",
     "num",
     "resolve_source",
+    "set_embedding",
 ]
 
 #: Inline style sheet: readable on a phone (fluid images, scrollable tables), printable (no
@@ -291,6 +293,33 @@ def heading(level: int, anchor: str, text: str) -> str:
     return f'<h{level} id="{esc(anchor)}">{esc(text)}</h{level}>'
 
 
+#: The report build's figure settings (:func:`set_embedding`): PNGs above ``max_bytes`` are linked
+#: from ``link_root`` (the folder of report.html) instead of embedded. One report per process.
+_EMBEDDING: dict[str, Any] = {"max_bytes": None, "link_root": "results"}
+
+
+def set_embedding(max_bytes: int | None, link_root: str | Path = "results") -> None:
+    """Embed PNGs up to ``max_bytes`` (``None``: all); link larger ones relative to ``link_root``.
+
+    Set once per report build from config ``report.embed_max_bytes``
+    (:func:`inflamed.report.large.configure`): a 45 MB forest plot embedded as base64 made a
+    64 MB report.
+    """
+    _EMBEDDING["max_bytes"] = None if max_bytes is None else int(max_bytes)
+    _EMBEDDING["link_root"] = str(link_root)
+
+
+def _linked_png(path: Path, alt: str, caption: str) -> str:
+    href = Path(os.path.relpath(path, _EMBEDDING["link_root"])).as_posix()
+    size = path.stat().st_size / 1e6
+    return (
+        f'<figure class="linked-figure"><p><a href="{esc(href)}" data-file="{esc(path.as_posix())}">'
+        f"Open the figure ({esc(path.name)}, {size:.1f} MB PNG)</a>: too large to embed in this "
+        f"report (above config report.embed_max_bytes); it sits beside the report in the results "
+        f"folder.</p><figcaption>{esc(caption or alt)}</figcaption></figure>"
+    )
+
+
 def embed_png(path: str | Path, alt: str | None = None, *, caption: str | None = None) -> str:
     """A PNG embedded as base64 (self-contained HTML), or a visible note when it is absent.
 
@@ -311,6 +340,9 @@ def embed_png(path: str | Path, alt: str | None = None, *, caption: str | None =
         return (
             f'<p class="missing">Figure not available: {esc(path.as_posix())} was not produced.</p>'
         )
+    limit = _EMBEDDING["max_bytes"]
+    if limit is not None and path.stat().st_size > limit:
+        return _linked_png(path, alt, caption)
     data = base64.b64encode(path.read_bytes()).decode("ascii")
     caption_html = f"<figcaption>{esc(caption)}</figcaption>" if caption else ""
     return (
@@ -329,12 +361,17 @@ def html_table(
     row_classes: Sequence[str] | None = None,
     empty_text: str = "Nothing to show.",
     table_class: str | None = None,
+    sortable: bool = False,
 ) -> str:
     """Render ``frame`` as a scrollable, printable HTML table.
 
     Cells are escaped except in ``raw_columns`` (which hold HTML made by this module, e.g.
     :func:`num` spans). An empty frame renders ``empty_text`` instead of an empty table.
+    ``sortable`` adds class ``sortable``: a click on a header sorts the rows
+    (:data:`inflamed.report.large.SORT_SCRIPT`, inline, no network).
     """
+    if sortable:
+        table_class = f"{table_class} sortable" if table_class else "sortable"
     raw = set(raw_columns)
     id_attr = f' id="{esc(table_id)}"' if table_id else ""
     class_attr = f' class="{esc(table_class)}"' if table_class else ""

@@ -20,6 +20,7 @@ from inflamed.report.html import (
     is_missing,
     num,
 )
+from inflamed.report.large import studies_table
 from inflamed.report.layout import section_heading, slug, wrap
 from inflamed.report.tables import SET_LABELS, flatten_json, sets_table
 from inflamed.report.zero_events import (
@@ -308,6 +309,7 @@ def results_section(reviews: Sequence[ReviewArtefacts]) -> str:
                 + _sensitivity_text(outcome)
             )
             parts.append("<p><b>Small-study effects.</b></p>" + _small_study_text(outcome))
+            parts.append(studies_table(outcome, slug("every-study", review.name, outcome.name)))
             for figure, path in outcome.figures.items():
                 reason = figure_not_drawn(outcome, figure)
                 if reason:
