@@ -101,6 +101,8 @@ def _registry_parts(ingest_dir: Path) -> list[str]:
     )
     if not registry:
         return []
+    if not registry["arm_level_rows_read"] and not registry["between_arm_rows"]:
+        return []  # no saved record gave a row: the fetch line above already says so
     where = esc(path.as_posix())
     parts = [
         f"<p>Registry records (saved by <code>inflamed fetch ctgov</code>): "
