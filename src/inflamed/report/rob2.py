@@ -37,17 +37,28 @@ __all__ = [
 D5 = "D5_selection_of_reported_result"
 
 
-def _domains(risk_of_bias: pd.DataFrame, study: str) -> dict[str, str]:
-    rows = risk_of_bias[risk_of_bias["study_id"].astype(str) == study]
-    return dict(zip(rows["domain"].astype(str), rows["judgement"].astype(str), strict=True))
+def _domain_index(risk_of_bias: pd.DataFrame | None) -> dict[str, dict[str, str]]:
+    """study -> {domain: judgement}, in one pass (a filter per study is quadratic in studies)."""
+    index: dict[str, dict[str, str]] = {}
+    if risk_of_bias is None:
+        return index
+    for study, domain, judgement in zip(
+        risk_of_bias["study_id"].astype(str),
+        risk_of_bias["domain"].astype(str),
+        risk_of_bias["judgement"].astype(str),
+        strict=True,
+    ):
+        index.setdefault(study, {})[domain] = judgement
+    return index
 
 
 def study_judgements(risk_of_bias: pd.DataFrame | None) -> dict[str, tuple[str, str]]:
     """Study id -> (overall judgement, reason) by the algorithm, for the whole-sample result."""
     if risk_of_bias is None or risk_of_bias.empty:
         return {}
+    index = _domain_index(risk_of_bias)
     return {
-        str(s): overall_judgement(_domains(risk_of_bias, str(s)))
+        str(s): overall_judgement(dict(index.get(str(s), {})))
         for s in sorted(set(risk_of_bias["study_id"].astype(str)))
     }
 
@@ -59,7 +70,11 @@ def result_judgements(
 
     ``post_hoc_subgroup`` applies the result-level rule of the module: domain 5 is high.
     """
-    domains = _domains(risk_of_bias, study) if risk_of_bias is not None else {}
+    domains = dict(_domain_index(risk_of_bias).get(study, {}))
+    return _judge(domains, post_hoc_subgroup)
+
+
+def _judge(domains: dict[str, str], post_hoc_subgroup: bool) -> tuple[dict[str, str], str, str]:
     if len(domains) > 1 or post_hoc_subgroup:
         domains.pop("overall", None)
     if post_hoc_subgroup:
@@ -73,6 +88,7 @@ def result_judgements(
 def per_result_table(review: ReviewArtefacts) -> pd.DataFrame:
     """One row per result the analyses use: study, outcome, analysis set, RoB 2 overall, why."""
     labels = study_labels(review.studies)
+    index = _domain_index(review.risk_of_bias)
     rows = []
     for outcome in review.outcomes.values():
         studies = outcome.studies
@@ -82,9 +98,8 @@ def per_result_table(review: ReviewArtefacts) -> pd.DataFrame:
             post_hoc = (
                 r.get("analysis_set") != "whole" and r.get("inflammation_selection") == "post_hoc"
             )
-            _, judgement, reason = result_judgements(
-                review.risk_of_bias, str(r["study_id"]), post_hoc_subgroup=post_hoc
-            )
+            domains = dict(index.get(str(r["study_id"]), {}))
+            _, judgement, reason = _judge(domains, post_hoc)
             rows.append(
                 {
                     "Study": labels.get(str(r["study_id"]), str(r["study_id"])),
