@@ -3,9 +3,10 @@
 Status: reproduces metafor 3.8-1 ``cumul()`` to 1e-6 on the committed fixtures
 ``tests/reference/fixtures/diagnostics_cumul.json`` (except tau^2/I^2/H^2 of the first, single-study
 step, which inflamed reports as NaN and metafor as 0/0/1). The first step is
-:func:`inflamed.stats.pooling.rma`; the others are fitted together by
-:func:`inflamed.stats.batch.rma_batch` (the same estimators, vectorised; the test suite checks the
-two agree to 1e-10), or one :func:`~inflamed.stats.pooling.rma` at a time for options the batch
+:func:`inflamed.stats.pooling.rma`; the others come from prefix sums in linear cost
+(:mod:`inflamed.stats.subset_sums`), with the steps that path cannot certify (typically the first
+few, whose tau^2 lies far from the full data's) fitted together by
+:func:`inflamed.stats.batch.rma_batch` (the test suite checks all paths agree to 1e-10), or one :func:`~inflamed.stats.pooling.rma` at a time for options the batch
 engine does not take.
 """
 

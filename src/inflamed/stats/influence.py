@@ -2,10 +2,11 @@
 
 Status: reproduces metafor 3.8-1 ``leave1out()`` and ``influence()`` for ``rma.uni`` models
 (intercept-only and, for the influence diagnostics, meta-regression) to 1e-6 on the committed
-fixtures ``tests/reference/fixtures/diagnostics_{leave1out,influence}.json``. Every fit goes
-through :func:`inflamed.stats.pooling.rma` or, for models without moderators, through the
-vectorised :func:`inflamed.stats.batch.rma_batch` (the same estimators; the test suite checks the
-two paths agree to 1e-10); there is no second random-effects engine here.
+fixtures ``tests/reference/fixtures/diagnostics_{leave1out,influence}.json``. For models without
+moderators the k deletion fits come from sums in linear cost (:mod:`inflamed.stats.subset_sums`,
+which shares the batch engine's inference and hands every deletion it cannot certify to
+:func:`inflamed.stats.batch.rma_batch`; the test suite checks both against per-model refits to
+1e-10); meta-regressions refit :func:`inflamed.stats.pooling.rma` once per study.
 """
 
 from __future__ import annotations
