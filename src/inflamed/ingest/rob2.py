@@ -20,7 +20,9 @@ import pandas as pd
 __all__ = [
     "D5",
     "SOME_CONCERNS_FOR_HIGH",
+    "domain_index",
     "is_post_hoc_subgroup",
+    "judge_result",
     "overall_judgement",
     "result_judgements",
     "study_domains",
@@ -76,8 +78,22 @@ def overall_judgement(domains: Mapping[str, str]) -> tuple[str, str]:
 
 def study_domains(risk_of_bias: pd.DataFrame, study: str) -> dict[str, str]:
     """Domain -> judgement of one study in the ingested ``risk_of_bias.csv``."""
-    rows = risk_of_bias[risk_of_bias["study_id"].astype(str) == study]
-    return dict(zip(rows["domain"].astype(str), rows["judgement"].astype(str), strict=True))
+    return dict(domain_index(risk_of_bias).get(study, {}))
+
+
+def domain_index(risk_of_bias: pd.DataFrame | None) -> dict[str, dict[str, str]]:
+    """Study -> {domain: judgement}, in one pass (a filter per study is quadratic in studies)."""
+    index: dict[str, dict[str, str]] = {}
+    if risk_of_bias is None:
+        return index
+    for study, domain, judgement in zip(
+        risk_of_bias["study_id"].astype(str),
+        risk_of_bias["domain"].astype(str),
+        risk_of_bias["judgement"].astype(str),
+        strict=True,
+    ):
+        index.setdefault(study, {})[domain] = judgement
+    return index
 
 
 def is_post_hoc_subgroup(analysis_set: object, inflammation_selection: object) -> bool:
@@ -96,6 +112,13 @@ def result_judgements(
     Used by the report's per-result table and the per-result traffic-light figure.
     """
     domains = study_domains(risk_of_bias, study) if risk_of_bias is not None else {}
+    return judge_result(domains, post_hoc_subgroup=post_hoc_subgroup)
+
+
+def judge_result(
+    domains: dict[str, str], *, post_hoc_subgroup: bool
+) -> tuple[dict[str, str], str, str]:
+    """:func:`result_judgements` from a study's domains already looked up (``domains`` is changed)."""
     if len(domains) > 1 or post_hoc_subgroup:
         domains.pop("overall", None)
     if post_hoc_subgroup:

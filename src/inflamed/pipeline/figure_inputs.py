@@ -19,7 +19,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from inflamed.figures.style import apply_style
-from inflamed.ingest.rob2 import is_post_hoc_subgroup, result_judgements
+from inflamed.ingest.rob2 import domain_index, is_post_hoc_subgroup, judge_result
 from inflamed.io import read_artefact_csv
 from inflamed.labels import study_label
 from inflamed.pipeline.published import align_published
@@ -474,13 +474,14 @@ def rob_results_input(
     -------
     pandas.DataFrame
         ``study_id`` (row label "Raison 2013 | Response, CRP-high"), ``domain``, ``judgement``:
-        by :func:`inflamed.ingest.rob2.result_judgements`, as the report's per-result table.
+        by :func:`inflamed.ingest.rob2.judge_result`, as the report's per-result table.
     """
     labels = (
         {str(r["study_id"]): study_label(r) for _, r in studies.iterrows()}
         if studies is not None and not studies.empty
         else {}
     )
+    index = domain_index(rob)
     rows: list[dict[str, str]] = []
     seen: set[str] = set()
     for outcome, frame in results.items():
@@ -494,7 +495,9 @@ def rob_results_input(
                 continue
             seen.add(name)
             post_hoc = is_post_hoc_subgroup(r.get("analysis_set"), r.get("inflammation_selection"))
-            domains, overall, _ = result_judgements(rob, study, post_hoc_subgroup=post_hoc)
+            domains, overall, _ = judge_result(
+                dict(index.get(study, {})), post_hoc_subgroup=post_hoc
+            )
             rows += [{"study_id": name, "domain": d, "judgement": j} for d, j in domains.items()]
             rows.append({"study_id": name, "domain": "overall", "judgement": overall})
     return pd.DataFrame(rows, columns=["study_id", "domain", "judgement"])

@@ -388,17 +388,20 @@ def html_table(
     cls = {c: ' class="long-text"' if c in long else "" for c in frame.columns}
     head = "".join(f'<th scope="col"{cls[c]}>{esc(names[c])}</th>' for c in frame.columns)
     body = []
-    for i, (_, row) in enumerate(frame.iterrows()):
+    columns = list(enumerate(frame.columns))
+    # ``frame.values`` holds what iterrows would give (one common dtype per row), without a
+    # Series per row: large reviews have tables of thousands of rows
+    for i, row in enumerate(frame.values):
         attrs = ""
         if row_ids is not None:
             attrs += f' id="{esc(row_ids[i])}"'
         if row_classes is not None and row_classes[i]:
             attrs += f' class="{esc(row_classes[i])}"'
         cells = "".join(
-            f'<td data-label="{esc(names[c])}"{cls[c]}>{"" if is_missing(row[c]) else row[c]}</td>'
+            f'<td data-label="{esc(names[c])}"{cls[c]}>{"" if is_missing(row[j]) else row[j]}</td>'
             if c in raw
-            else f'<td data-label="{esc(names[c])}"{cls[c]}>{esc(row[c])}</td>'
-            for c in frame.columns
+            else f'<td data-label="{esc(names[c])}"{cls[c]}>{esc(row[j])}</td>'
+            for j, c in columns
         )
         body.append(f"<tr{attrs}>{cells}</tr>")
     caption_html = f"<caption>{esc(caption)}</caption>" if caption else ""

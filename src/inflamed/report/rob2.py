@@ -24,10 +24,11 @@ import pandas as pd
 
 from inflamed.ingest.rob2 import (
     SOME_CONCERNS_FOR_HIGH,
+    domain_index,
     is_post_hoc_subgroup,
+    judge_result,
     overall_judgement,
     result_judgements,
-    study_domains,
 )
 from inflamed.report.artefacts import ReviewArtefacts
 from inflamed.report.tables import SET_LABELS, study_labels
@@ -45,8 +46,9 @@ def study_judgements(risk_of_bias: pd.DataFrame | None) -> dict[str, tuple[str, 
     """Study id -> (overall judgement, reason) by the algorithm, for the whole-sample result."""
     if risk_of_bias is None or risk_of_bias.empty:
         return {}
+    index = domain_index(risk_of_bias)
     return {
-        str(s): overall_judgement(study_domains(risk_of_bias, str(s)))
+        str(s): overall_judgement(dict(index.get(str(s), {})))
         for s in sorted(set(risk_of_bias["study_id"].astype(str)))
     }
 
@@ -54,6 +56,7 @@ def study_judgements(risk_of_bias: pd.DataFrame | None) -> dict[str, tuple[str, 
 def per_result_table(review: ReviewArtefacts) -> pd.DataFrame:
     """One row per result the analyses use: study, outcome, analysis set, RoB 2 overall, why."""
     labels = study_labels(review.studies)
+    index = domain_index(review.risk_of_bias)
     rows = []
     for outcome in review.outcomes.values():
         studies = outcome.studies
@@ -61,8 +64,8 @@ def per_result_table(review: ReviewArtefacts) -> pd.DataFrame:
             continue
         for _, r in studies.iterrows():
             post_hoc = is_post_hoc_subgroup(r.get("analysis_set"), r.get("inflammation_selection"))
-            _, judgement, reason = result_judgements(
-                review.risk_of_bias, str(r["study_id"]), post_hoc_subgroup=post_hoc
+            _, judgement, reason = judge_result(
+                dict(index.get(str(r["study_id"]), {})), post_hoc_subgroup=post_hoc
             )
             rows.append(
                 {
