@@ -12,6 +12,7 @@ import pytest
 
 from inflamed.stats import cumulative as cumul_mod
 from inflamed.stats import refits
+from inflamed.stats import subset_sums as subset_mod
 from inflamed.stats.cumulative import cumulative_meta_analysis
 from inflamed.stats.influence import case_deletion, influence_diagnostics, leave_one_out
 from inflamed.stats.pooling import rma
@@ -96,6 +97,10 @@ def test_batch_path_is_taken(monkeypatch):
     monkeypatch.setattr(refits, "rma_batch", spy)
     y, v = _simulated(9, 10)
     leave_one_out(y, v, method="REML", test="knha")
+    assert all(shape[1] == 9 for shape in calls)  # only rows the linear path cannot certify
+    calls.clear()
+    monkeypatch.setattr(subset_mod, "deletion_sums_fit", lambda *args: None)
+    leave_one_out(y, v, method="REML", test="knha")
     assert calls == [(10, 9)]
 
 
@@ -128,6 +133,7 @@ def test_cumulative_batch_path_is_taken(monkeypatch):
 
     monkeypatch.setattr(refits, "rma_batch", spy)
     y, v = _simulated(14, 6)
+    monkeypatch.setattr(cumul_mod, "prefix_sums_fit", lambda *args: None)
     cumulative_meta_analysis(y, v, **SETTINGS[0])
     assert calls == [(5, 6)]
     assert cumul_mod.fit_in_slices is refits.fit_in_slices

@@ -5,6 +5,9 @@ Questions answered:
   (store and artefact byte-identical)?
 * Is the key the inputs' hashes (same bytes elsewhere = same key), not a time or a path?
 * Does the report section show each version's primary estimate (ratio scale for RR/OR)?
+* Does it say when registry records were last fetched, which trials changed at their last fetch
+  and which outcomes' estimates moved between the last two data versions, and, with no fetch
+  log, say so in one line?
 """
 
 from __future__ import annotations
@@ -92,3 +95,35 @@ def test_report_section_shows_the_path(tmp_path):
     assert "NCT02473289" in html and "IL-6" in html and "17.0" in html
     absent = SimpleNamespace(name="other", title="Other", results_dir=str(tmp_path / "results"))
     assert "No history yet" in history_section([absent])
+
+
+def test_report_says_what_changed_since_the_last_fetch(tmp_path):
+    summaries, data = _files(tmp_path / "a", {"estimate": -0.2}, "x\n")
+    out = tmp_path / "results" / "crp" / "pool" / "history.csv"
+    update_history(tmp_path / "h.csv", out, _pooled(-0.2, 2), summaries=summaries, data_files=data)
+    folder = tmp_path / "data" / "crp"
+    review = SimpleNamespace(
+        name="crp", title="CRP", results_dir=str(tmp_path / "results"), spec={"path": str(folder)}
+    )
+    html = history_section([review])
+    assert "No registry record has been fetched" in html and "inflamed fetch ctgov" in html
+    assert "Only one data version so far" in html
+    log = folder / "registry" / "fetch_log.tsv"
+    log.parent.mkdir(parents=True)
+    log.write_text(
+        "retrieved_utc\tnct_id\turl\thttp_status\tsha256\tbytes\toutcome\tmessage\n"
+        "2026-11-01T09:00:00Z\tNCT00463580\thttp://x/studies/NCT00463580\t200\tab\t10\tnew\tsaved\n"
+        "2026-11-30T10:00:00Z\tNCT00463580\thttp://x/studies/NCT00463580\t200\tcd\t12\tchanged"
+        "\tsaved; results differ\n"
+        "2026-11-30T10:00:02Z\tNCT02473289\thttp://x/studies/NCT02473289\t200\tef\t9\tunchanged"
+        "\tsame bytes as the saved copy\n",
+        encoding="utf-8",
+    )
+    summaries, data = _files(tmp_path / "a", {"estimate": -0.35}, "y\n")
+    update_history(tmp_path / "h.csv", out, _pooled(-0.35, 3), summaries=summaries, data_files=data)
+    html = history_section([review])
+    assert "No registry record has been fetched" not in html
+    assert "last fetched on 2026-11-30T10:00:02Z" in html
+    assert "new or changed at their last fetch: NCT00463580." in html  # not the unchanged one
+    assert "changed: saved; results differ" in html and "2026-11-01" not in html
+    assert "Between data versions 1 and 2, the primary estimate changed for: Severity." in html

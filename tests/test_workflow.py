@@ -134,6 +134,7 @@ def test_dry_run_has_every_stage(tmp_path):
         "who_benefits",
         "outcome_figures",
         "review_figures",
+        "rob_results_figure",
         "figure_comparison",
         "run_config",
         "report",

@@ -37,6 +37,7 @@ from scipy import stats
 
 from inflamed.io import write_csv, write_json
 from inflamed.labels import study_label
+from inflamed.rare_events import COUNTS, rare_event_analyses
 from inflamed.stats.binary import rma_mh, rma_peto
 from inflamed.stats.cumulative import cumulative_meta_analysis
 from inflamed.stats.influence import case_deletion
@@ -182,6 +183,38 @@ def _binary_sensitivity(rows: pd.DataFrame, measure: str, level: float) -> dict[
     return out
 
 
+def _aside_sets(
+    set_aside: pd.DataFrame | None, effects: pd.DataFrame, outcome: str
+) -> pd.DataFrame:
+    """Set-aside tables of ``outcome`` in the analysis sets their trial's other rows define."""
+    if set_aside is None or set_aside.empty:
+        return pd.DataFrame(columns=["study_id", "analysis_set", *COUNTS])
+    tables = set_aside[set_aside["outcome"] == outcome]
+    study_columns = [c for c in ("year", "inflammation_selection") if c in effects]
+    per_study = effects[["study_id", *study_columns]].drop_duplicates("study_id")
+    tables = tables.merge(per_study, on="study_id", how="left")
+    if "year" not in tables:
+        tables["year"] = np.nan
+    return analysis_sets(tables)
+
+
+def _rare_events(
+    rows: pd.DataFrame, aside: pd.DataFrame, name: str, pooling: Mapping[str, Any], level: float
+) -> dict[str, Any]:
+    """The configured rare-event analyses on the set's tables plus its set-aside double zeros."""
+    parts = [
+        rows[["study_id", *COUNTS]],
+        aside.loc[aside["analysis_set"] == name, ["study_id", *COUNTS]],
+    ]
+    parts = [part.astype({c: float for c in COUNTS}) for part in parts if len(part)]
+    tables = (
+        pd.concat(parts, ignore_index=True)
+        if parts
+        else pd.DataFrame(columns=["study_id", *COUNTS])
+    )
+    return rare_event_analyses(tables, pooling["rare_events"], level=level)
+
+
 def _estimability(result: dict[str, Any]) -> dict[str, Any]:
     """Say "not estimable" and why where the engine returns NaN (its ``reason``), never 0 or 1."""
     return {"estimable": result.get("reason") is None, **result}
@@ -278,6 +311,7 @@ def analyse_outcome(
     pooling: Mapping[str, Any],
     primary_subgroup: str = "crp_high",
     instrument_effects: pd.DataFrame | None = None,
+    set_aside: pd.DataFrame | None = None,
 ) -> OutcomeAnalysis:
     """Run every analysis of one outcome.
 
@@ -296,12 +330,16 @@ def analyse_outcome(
     instrument_effects
         The extract stage's ``instrument_effects.csv``: for an outcome analysed as SMD, the
         summary also holds the MD in each instrument's points (``instrument_md``).
+    set_aside
+        2x2 tables extract set aside for no events in both arms
+        (:func:`inflamed.rare_events.set_aside_tables`); used by the rare-event analyses only.
     """
     settings = rma_settings(pooling)
     level = settings["level"]
     measure = spec["measure"]
     rows = effects[(effects["outcome"] == outcome)].dropna(subset=["yi", "vi"])
     sets = analysis_sets(rows)
+    aside = _aside_sets(set_aside, effects, outcome)
 
     summary: dict[str, Any] = {
         "outcome": outcome,
@@ -329,6 +367,8 @@ def analyse_outcome(
         fits[name] = fit
         if spec["type"] == "binary" and set_summary["estimable"]:
             set_summary["fixed_effect_counts"] = _binary_sensitivity(set_rows, measure, level)
+        if spec["type"] == "binary" and pooling.get("rare_events"):
+            set_summary["rare_events"] = _rare_events(set_rows, aside, name, pooling, level)
         summary["sets"][name] = set_summary
         if len(set_rows):
             study_frames.append(_study_rows(set_rows, fit, level))

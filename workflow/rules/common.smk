@@ -131,7 +131,7 @@ def code(script):
 
 #: The pooling keys the pool stage reads (binary_method and continuity_correction are read by the
 #: report and the extract stage: passing them here would rerun every pool job for a prose change).
-POOL_KEYS = ("preset", "method", "test", "level", "small_study_min_k")
+POOL_KEYS = ("preset", "method", "test", "level", "small_study_min_k", "rare_events")
 
 
 def pooling_params(*keys):
@@ -181,6 +181,7 @@ FIGURE_CATEGORIES = {
     "cumulative": "Cumulative meta-analysis",
     "rob_traffic_light": "Risk of bias",
     "rob_summary": "Risk of bias",
+    "rob_results": "Risk of bias",
     "prisma": "PRISMA",
     "comparison": "Published estimates",
 }

@@ -56,6 +56,37 @@ rule review_figures:
         "../scripts/review_figures.py"
 
 
+rule rob_results_figure:
+    input:
+        risk_of_bias=review_file("ingest", "risk_of_bias"),
+        studies=review_file("ingest", "studies"),
+        # The results the analyses use (study x outcome x analysis set), one file per outcome.
+        results=lambda wc: expand(
+            pool_file("studies"), review=wc.review, outcome=outcomes_of(wc.review)
+        ),
+    output:
+        **figure_outputs(["rob_results"], per_outcome=False),
+        provenance=provenance_path("rob_results_figure"),
+    log:
+        log_path("rob_results_figure"),
+    benchmark:
+        benchmark_path("rob_results_figure")
+    conda:
+        "../../envs/figures.yaml"
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=5,
+    params:
+        outcomes=lambda wc: outcomes_of(wc.review),
+        labels=lambda wc: {
+            name: spec["label"] for name, spec in outcome_specs(wc.review, "label").items()
+        },
+        code=code("rob_results_figure.py"),
+    script:
+        "../scripts/rob_results_figure.py"
+
+
 rule figure_comparison:
     input:
         pooled=pooled_table_file(),

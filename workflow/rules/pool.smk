@@ -12,6 +12,9 @@ rule pool:
     input:
         effects=review_file("extract", "effects"),
         instrument_effects=review_file("extract", "instrument_effects"),
+        # Double-zero tables extract set aside (and their counts) for the rare-event analyses.
+        derivation_log=review_file("extract", "derivation_log"),
+        contrasts=review_file("ingest", "contrasts"),
     output:
         **{k: v for k, v in pool_outputs().items() if k != "summary"},
         summary=report(

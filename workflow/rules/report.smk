@@ -40,6 +40,12 @@ rule report:
             for r in REVIEWS
             if Path(config["reviews"][r]["path"], "data_requests.csv").is_file()
         ],
+        # When registry records were last fetched, and what changed (inflamed fetch ctgov).
+        fetch_logs=[
+            f"{config['reviews'][r]['path']}/registry/fetch_log.tsv"
+            for r in REVIEWS
+            if Path(config["reviews"][r]["path"], "registry", "fetch_log.tsv").is_file()
+        ],
     output:
         notebook="results/notebooks/report.ipynb",
         html=report(

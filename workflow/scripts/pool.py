@@ -3,6 +3,7 @@
 from inflamed.io import read_artefact_csv
 from inflamed.pipeline.rules import run_rule
 from inflamed.pool import analyse_outcome
+from inflamed.rare_events import set_aside_tables
 
 
 def step(smk):
@@ -14,6 +15,9 @@ def step(smk):
         spec=dict(smk.params.outcome),
         pooling=dict(smk.params.pooling),
         primary_subgroup=smk.params.primary_subgroup,
+        set_aside=set_aside_tables(
+            read_artefact_csv(smk.input.derivation_log), read_artefact_csv(smk.input.contrasts)
+        ),
     )
     analysis.write(
         summary=smk.output.summary,

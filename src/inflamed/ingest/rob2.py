@@ -15,7 +15,21 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-__all__ = ["SOME_CONCERNS_FOR_HIGH", "overall_judgement"]
+import pandas as pd
+
+__all__ = [
+    "D5",
+    "SOME_CONCERNS_FOR_HIGH",
+    "domain_index",
+    "is_post_hoc_subgroup",
+    "judge_result",
+    "overall_judgement",
+    "result_judgements",
+    "study_domains",
+]
+
+#: The domain a post hoc subgroup result is high in (selection of the reported result).
+D5 = "D5_selection_of_reported_result"
 
 #: Number of domains with some concerns that RoB 2's "multiple domains" clause turns into high.
 SOME_CONCERNS_FOR_HIGH = 3
@@ -60,3 +74,56 @@ def overall_judgement(domains: Mapping[str, str]) -> tuple[str, str]:
         if not low
         else f"{len(unassessed)} domains not assessed, none of concern"
     )
+
+
+def study_domains(risk_of_bias: pd.DataFrame, study: str) -> dict[str, str]:
+    """Domain -> judgement of one study in the ingested ``risk_of_bias.csv``."""
+    return dict(domain_index(risk_of_bias).get(study, {}))
+
+
+def domain_index(risk_of_bias: pd.DataFrame | None) -> dict[str, dict[str, str]]:
+    """Study -> {domain: judgement}, in one pass (a filter per study is quadratic in studies)."""
+    index: dict[str, dict[str, str]] = {}
+    if risk_of_bias is None:
+        return index
+    for study, domain, judgement in zip(
+        risk_of_bias["study_id"].astype(str),
+        risk_of_bias["domain"].astype(str),
+        risk_of_bias["judgement"].astype(str),
+        strict=True,
+    ):
+        index.setdefault(study, {})[domain] = judgement
+    return index
+
+
+def is_post_hoc_subgroup(analysis_set: object, inflammation_selection: object) -> bool:
+    """A result from a subgroup formed after the fact (not the whole sample, selection post hoc)."""
+    return analysis_set != "whole" and inflammation_selection == "post_hoc"
+
+
+def result_judgements(
+    risk_of_bias: pd.DataFrame | None, study: str, *, post_hoc_subgroup: bool
+) -> tuple[dict[str, str], str, str]:
+    """Domains, overall judgement and reason for one result of one study.
+
+    RoB 2 judges results, not trials: the trial's domain judgements apply to each of its results,
+    and a result from a subgroup formed after the fact (``post_hoc_subgroup``), chosen among
+    several possible cut-offs, is at high risk in domain 5 (selection of the reported result).
+    Used by the report's per-result table and the per-result traffic-light figure.
+    """
+    domains = study_domains(risk_of_bias, study) if risk_of_bias is not None else {}
+    return judge_result(domains, post_hoc_subgroup=post_hoc_subgroup)
+
+
+def judge_result(
+    domains: dict[str, str], *, post_hoc_subgroup: bool
+) -> tuple[dict[str, str], str, str]:
+    """:func:`result_judgements` from a study's domains already looked up (``domains`` is changed)."""
+    if len(domains) > 1 or post_hoc_subgroup:
+        domains.pop("overall", None)
+    if post_hoc_subgroup:
+        domains[D5] = "high"
+    judgement, reason = overall_judgement(domains)
+    if post_hoc_subgroup:
+        reason += " (D5 high: subgroup formed after the fact, one of several possible cut-offs)"
+    return domains, judgement, reason

@@ -19,6 +19,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from inflamed.figures.style import apply_style
+from inflamed.ingest.rob2 import domain_index, is_post_hoc_subgroup, judge_result
 from inflamed.io import read_artefact_csv
 from inflamed.labels import study_label
 from inflamed.pipeline.published import align_published
@@ -32,6 +33,8 @@ SET_LABELS = {
     "whole": "Whole-sample results",
     "crp_low": "CRP-low results",
 }
+#: The same sets in a row label of the per-result risk-of-bias figure ("Response, CRP-high").
+SET_SHORT = {"crp_high": "CRP-high", "whole": "whole sample", "crp_low": "CRP-low"}
 
 
 def read_json(path: str | Path) -> dict[str, Any]:
@@ -450,3 +453,53 @@ def risk_of_bias_input(rob: pd.DataFrame, studies: pd.DataFrame | None) -> pd.Da
     labels = {str(r["study_id"]): study_label(r) for _, r in studies.iterrows()}
     ids = rob["study_id"].astype(str)
     return rob.assign(study_id=ids.map(labels).fillna(ids))
+
+
+def rob_results_input(
+    rob: pd.DataFrame,
+    studies: pd.DataFrame | None,
+    results: Mapping[str, pd.DataFrame],
+) -> pd.DataFrame:
+    """RoB 2 judgements per result, in the long form the traffic-light figure draws.
+
+    Parameters
+    ----------
+    rob
+        The ingest stage's ``risk_of_bias.csv`` (per trial and domain).
+    studies
+        The ingested studies sheet (row labels: the one study label).
+    results
+        Outcome label -> that outcome's pool ``studies.csv`` (one row per study x analysis set
+        used in an analysis, with ``analysis_set`` and ``inflammation_selection``).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``study_id`` (row label "Raison 2013 | Response, CRP-high"), ``domain``, ``judgement``:
+        by :func:`inflamed.ingest.rob2.judge_result`, as the report's per-result table.
+    """
+    labels = (
+        {str(r["study_id"]): study_label(r) for _, r in studies.iterrows()}
+        if studies is not None and not studies.empty
+        else {}
+    )
+    index = domain_index(rob)
+    rows: list[dict[str, str]] = []
+    seen: set[str] = set()
+    for outcome, frame in results.items():
+        if frame is None or frame.empty or "analysis_set" not in frame:
+            continue
+        for _, r in frame.iterrows():
+            study = str(r["study_id"])
+            name = f"{labels.get(study, study)} | {outcome}, "
+            name += SET_SHORT.get(str(r["analysis_set"]), str(r["analysis_set"]))
+            if name in seen:  # a multi-arm trial's contrasts share one judgement per result
+                continue
+            seen.add(name)
+            post_hoc = is_post_hoc_subgroup(r.get("analysis_set"), r.get("inflammation_selection"))
+            domains, overall, _ = judge_result(
+                dict(index.get(study, {})), post_hoc_subgroup=post_hoc
+            )
+            rows += [{"study_id": name, "domain": d, "judgement": j} for d, j in domains.items()]
+            rows.append({"study_id": name, "domain": "overall", "judgement": overall})
+    return pd.DataFrame(rows, columns=["study_id", "domain", "judgement"])

@@ -124,7 +124,7 @@ NETWORK_PAIR_FIGURE = "efficacy_acceptability"
 #: figures drawn for every outcome (``results/<review>/figures/<outcome>_<figure>.<ext>``).
 OUTCOME_FIGURES = ("forest", "funnel", "leave_one_out", "influence", "cumulative")
 #: figures drawn once per review (``results/<review>/figures/<figure>.<ext>``).
-REVIEW_FIGURES = ("rob_traffic_light", "rob_summary", "prisma", "comparison")
+REVIEW_FIGURES = ("rob_traffic_light", "rob_summary", "rob_results", "prisma", "comparison")
 #: PNG for the report, SVG for print.
 FIGURE_FORMATS = ("png", "svg")
 

@@ -16,6 +16,7 @@ Modules
 ``tables``     characteristics, missing data, comparison with published estimates, RoB 2
 ``html``       :func:`format_estimate`, :func:`num`, :func:`embed_png`, :func:`html_table`
 ``sections``   one HTML fragment per report section (:data:`SECTION_IDS`)
+``large``      large reviews: sortable per-study tables, big figures linked (:func:`large.configure`)
 
 Status: tested on a simulated finished run (every section, figure and source-tagged number
 checked against the artefacts) and exercised on partial pipeline runs of the fixture and shipped

@@ -22,7 +22,11 @@ from inflamed.report.artefacts import ReviewArtefacts
 from inflamed.report.html import esc, heading, num
 from inflamed.report.layout import section_heading, wrap
 from inflamed.report.tables import SET_LABELS, study_labels
-from inflamed.report.zero_events import zero_event_studies, zero_event_text
+from inflamed.report.zero_events import (
+    risk_difference_text,
+    zero_event_studies,
+    zero_event_text,
+)
 from inflamed.stats.measures import RATIO_MEASURES
 
 __all__ = [
@@ -257,7 +261,8 @@ def can_cannot_box(reviews: Sequence[ReviewArtefacts]) -> str:
 
 def _zero_suffix(review: ReviewArtefacts, outcome: str, analysis_set: str) -> str:
     zero = zero_event_studies(review, outcome, analysis_set)
-    return f" pooled; {zero_event_text(zero)}" if zero else ""
+    rd = risk_difference_text(review, outcome, analysis_set)
+    return f" pooled; {zero_event_text(zero, rd)}" if zero else ""
 
 
 def _estimate_text(o: OutcomeEvidence, block: Mapping[str, Any], set_name: str) -> str:
@@ -287,7 +292,8 @@ def _results_sentences(review: ReviewArtefacts, p: EvidenceProfile) -> list[str]
                 zero = zero_event_studies(review, o.name, set_name)
                 if zero:
                     found.append(
-                        f"{esc(SET_LABELS.get(set_name, set_name))} {zero_event_text(zero)}"
+                        f"{esc(SET_LABELS.get(set_name, set_name))} "
+                        f"{zero_event_text(zero, risk_difference_text(review, o.name, set_name))}"
                     )
         if found:
             sentences.append(f"{esc(o.label)}: {'; '.join(found)}.")

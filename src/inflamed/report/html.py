@@ -14,6 +14,7 @@ import base64
 import html
 import json
 import math
+import os
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -32,16 +33,21 @@ __all__ = [
     "format_estimate",
     "heading",
     "html_table",
+    "human_column",
     "is_missing",
     "num",
     "resolve_source",
+    "set_embedding",
 ]
 
 #: Inline style sheet: readable on a phone (fluid images, scrollable tables), printable (no
 #: scroll boxes, no page breaks inside figures or table rows), no external resources.
 REPORT_CSS = """
 <style>
-.inflamed-report { font-size: 1rem; line-height: 1.45; max-width: 70rem; }
+/* Tables may use a laptop's full width (80rem); running text keeps a readable line length. */
+.inflamed-report { font-size: 1rem; line-height: 1.45; max-width: 80rem; }
+.inflamed-report p, .inflamed-report ul, .inflamed-report ol, .inflamed-report figure,
+.inflamed-report h1, .inflamed-report h2, .inflamed-report h3 { max-width: 70rem; }
 .inflamed-report img, .jp-RenderedHTMLCommon img { max-width: 100%; height: auto; }
 .inflamed-report figure { margin: 0.8rem 0; }
 .inflamed-report figcaption { font-size: 0.9rem; color: #333; }
@@ -55,6 +61,7 @@ body { counter-reset: figure; }
   vertical-align: top; text-align: left !important; }
 .inflamed-report th { background: #eee; }
 .inflamed-report td { min-width: 3rem; }
+.inflamed-report td.long-text { min-width: 16rem; }
 .inflamed-report table.sof td { min-width: 7rem; }
 .inflamed-report table.sof td:nth-child(-n+4) { min-width: 3rem; }
 .inflamed-report caption { caption-side: top; text-align: left; font-weight: 600; }
@@ -104,6 +111,53 @@ body { counter-reset: figure; }
 }
 </style>
 """
+
+
+#: Column names shown to a reader for artefact keys that "replace _ by a space" leaves cryptic.
+#: Every report table passes its header through :func:`human_column` (one place).
+COLUMN_NAMES = {
+    "ci_lb": "95% CI lower",
+    "ci_ub": "95% CI upper",
+    "pi_lb": "95% PI lower",
+    "pi_ub": "95% PI upper",
+    "k": "k",
+    "k_trials": "Trials (k)",
+    "clinical_k": "Clinical trials (k)",
+    "n": "N",
+    "sd": "SD",
+    "se": "SE",
+    "i2": "I\u00b2",
+    "tau2": "\u03c4\u00b2",
+    "crp": "CRP",
+    "sha256": "SHA-256",
+    "key": "Item",
+    "study_id": "Study",
+    "tau\u00b2": "\u03c4\u00b2",
+    "model_rescue_sd_best_after_stress": "Model rescue after stress (SD), best fit",
+    "model_rescue_sd_region_min": "Model rescue (SD), plausible region: lowest",
+    "model_rescue_sd_region_max": "Model rescue (SD), plausible region: highest",
+    "rescue_sd_best": "Rescue (SD), best fit",
+    "rescue_sd_region_min": "Rescue (SD), plausible region: lowest",
+    "rescue_sd_region_max": "Rescue (SD), plausible region: highest",
+    "region_span_log10": "Span of the plausible region (orders of magnitude)",
+}
+
+
+#: Characters beyond which a column counts as prose (class ``long-text``, a wider minimum).
+LONG_TEXT = 160
+
+
+def human_column(name: Any) -> str:
+    """A column header in words: ``ci_lb`` -> "95% CI lower", ``source_location`` -> "Source location".
+
+    Known artefact keys come from :data:`COLUMN_NAMES`; any other snake_case key has its
+    underscores replaced and its first letter capitalised (headers already in words keep theirs).
+    """
+    text = str(name)
+    if text in COLUMN_NAMES:
+        return COLUMN_NAMES[text]
+    words = text.replace("_", " ").strip()
+    return words[:1].upper() + words[1:] if words[:1].islower() else words
 
 
 def esc(text: Any) -> str:
@@ -239,6 +293,33 @@ def heading(level: int, anchor: str, text: str) -> str:
     return f'<h{level} id="{esc(anchor)}">{esc(text)}</h{level}>'
 
 
+#: The report build's figure settings (:func:`set_embedding`): PNGs above ``max_bytes`` are linked
+#: from ``link_root`` (the folder of report.html) instead of embedded. One report per process.
+_EMBEDDING: dict[str, Any] = {"max_bytes": None, "link_root": "results"}
+
+
+def set_embedding(max_bytes: int | None, link_root: str | Path = "results") -> None:
+    """Embed PNGs up to ``max_bytes`` (``None``: all); link larger ones relative to ``link_root``.
+
+    Set once per report build from config ``report.embed_max_bytes``
+    (:func:`inflamed.report.large.configure`): a 45 MB forest plot embedded as base64 made a
+    64 MB report.
+    """
+    _EMBEDDING["max_bytes"] = None if max_bytes is None else int(max_bytes)
+    _EMBEDDING["link_root"] = str(link_root)
+
+
+def _linked_png(path: Path, alt: str, caption: str) -> str:
+    href = Path(os.path.relpath(path, _EMBEDDING["link_root"])).as_posix()
+    size = path.stat().st_size / 1e6
+    return (
+        f'<figure class="linked-figure"><p><a href="{esc(href)}" data-file="{esc(path.as_posix())}">'
+        f"Open the figure ({esc(path.name)}, {size:.1f} MB PNG)</a>: too large to embed in this "
+        f"report (above config report.embed_max_bytes); it sits beside the report in the results "
+        f"folder.</p><figcaption>{esc(caption or alt)}</figcaption></figure>"
+    )
+
+
 def embed_png(path: str | Path, alt: str | None = None, *, caption: str | None = None) -> str:
     """A PNG embedded as base64 (self-contained HTML), or a visible note when it is absent.
 
@@ -259,6 +340,9 @@ def embed_png(path: str | Path, alt: str | None = None, *, caption: str | None =
         return (
             f'<p class="missing">Figure not available: {esc(path.as_posix())} was not produced.</p>'
         )
+    limit = _EMBEDDING["max_bytes"]
+    if limit is not None and path.stat().st_size > limit:
+        return _linked_png(path, alt, caption)
     data = base64.b64encode(path.read_bytes()).decode("ascii")
     caption_html = f"<figcaption>{esc(caption)}</figcaption>" if caption else ""
     return (
@@ -277,32 +361,47 @@ def html_table(
     row_classes: Sequence[str] | None = None,
     empty_text: str = "Nothing to show.",
     table_class: str | None = None,
+    sortable: bool = False,
 ) -> str:
     """Render ``frame`` as a scrollable, printable HTML table.
 
     Cells are escaped except in ``raw_columns`` (which hold HTML made by this module, e.g.
     :func:`num` spans). An empty frame renders ``empty_text`` instead of an empty table.
+    ``sortable`` adds class ``sortable``: a click on a header sorts the rows
+    (:data:`inflamed.report.large.SORT_SCRIPT`, inline, no network).
     """
+    if sortable:
+        table_class = f"{table_class} sortable" if table_class else "sortable"
     raw = set(raw_columns)
     id_attr = f' id="{esc(table_id)}"' if table_id else ""
     class_attr = f' class="{esc(table_class)}"' if table_class else ""
     if frame is None or frame.empty:
         return f'<p class="missing"{id_attr}>{esc(empty_text)}</p>'
     # Human column names: artefact keys such as ``source_location`` are shown in words.
-    names = {c: str(c).replace("_", " ") for c in frame.columns}
-    head = "".join(f'<th scope="col">{esc(names[c])}</th>' for c in frame.columns)
+    names = {c: human_column(c) for c in frame.columns}
+    # Columns of long prose (sources, notes) get a readable width; the others share the rest.
+    long = {
+        c
+        for c in frame.columns
+        if frame[c].map(lambda v: 0 if is_missing(v) else len(str(v))).max() > LONG_TEXT
+    }
+    cls = {c: ' class="long-text"' if c in long else "" for c in frame.columns}
+    head = "".join(f'<th scope="col"{cls[c]}>{esc(names[c])}</th>' for c in frame.columns)
     body = []
-    for i, (_, row) in enumerate(frame.iterrows()):
+    columns = list(enumerate(frame.columns))
+    # ``frame.values`` holds what iterrows would give (one common dtype per row), without a
+    # Series per row: large reviews have tables of thousands of rows
+    for i, row in enumerate(frame.values):
         attrs = ""
         if row_ids is not None:
             attrs += f' id="{esc(row_ids[i])}"'
         if row_classes is not None and row_classes[i]:
             attrs += f' class="{esc(row_classes[i])}"'
         cells = "".join(
-            f'<td data-label="{esc(names[c])}">{"" if is_missing(row[c]) else row[c]}</td>'
+            f'<td data-label="{esc(names[c])}"{cls[c]}>{"" if is_missing(row[j]) else row[j]}</td>'
             if c in raw
-            else f'<td data-label="{esc(names[c])}">{esc(row[c])}</td>'
-            for c in frame.columns
+            else f'<td data-label="{esc(names[c])}"{cls[c]}>{esc(row[j])}</td>'
+            for j, c in columns
         )
         body.append(f"<tr{attrs}>{cells}</tr>")
     caption_html = f"<caption>{esc(caption)}</caption>" if caption else ""

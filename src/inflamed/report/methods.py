@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from inflamed.rare_events import RARE_EVENT_METHODS
 from inflamed.report.html import esc
 
 __all__ = ["describe_settings", "methods_text", "pooling_settings"]
@@ -208,6 +209,7 @@ def methods_text(
             else "; Mantel-Haenszel (and Peto for odds ratios) fixed-effect estimates from the 2x2 counts are reported as sensitivity analyses where counts exist"
         )
         + ".</li>",
+        _rare_events_item(pooling.get("rare_events", [])),
         "<li>The Q-profile confidence interval of tau\u00b2 (and of I\u00b2) is reported for k \u2265 2.</li>",
         "<li>Analysis sets: <code>crp_high</code> (results for the CRP-high stratum, plus the whole "
         "sample of trials that selected patients on inflammation), <code>whole</code> (whole "
@@ -236,7 +238,22 @@ def methods_text(
     )
     parts += [
         '<h3 id="methods-software">Software</h3>',
-        '<div class="table-wrap"><table id="software-versions"><thead><tr><th>package</th>'
-        f"<th>version</th></tr></thead><tbody>{rows}</tbody></table></div>",
+        '<div class="table-wrap"><table id="software-versions"><thead><tr><th>Package</th>'
+        f"<th>Version</th></tr></thead><tbody>{rows}</tbody></table></div>",
     ]
     return "\n".join(parts)
+
+
+def _rare_events_item(methods: list[str]) -> str:
+    """The methods line for config ``pooling.rare_events`` (inflamed.rare_events)."""
+    if not methods:
+        return "<li>Rare events: no analysis that keeps double-zero trials was run.</li>"
+    names = ", ".join(RARE_EVENT_METHODS.get(m, m) for m in methods)
+    return (
+        f"<li>Rare events ({esc(names)}), for every binary outcome on all 2x2 tables: trials with "
+        "no events in either arm are set aside on the ratio scale (no information) but enter the "
+        "Mantel-Haenszel risk difference, computed without continuity correction (metafor "
+        '<code>rma.mh(measure = "RD")</code>); only when no table has an event, so that its '
+        "variance is 0, is 0.5 added to each cell of the tables with a zero cell (as "
+        "RevMan).</li>"
+    )

@@ -20,10 +20,15 @@ from inflamed.report.html import (
     is_missing,
     num,
 )
+from inflamed.report.large import studies_table
 from inflamed.report.layout import section_heading, slug, wrap
 from inflamed.report.registry_strata import registry_strata_block
 from inflamed.report.tables import SET_LABELS, flatten_json, sets_table
-from inflamed.report.zero_events import zero_event_studies, zero_event_text
+from inflamed.report.zero_events import (
+    risk_difference_text,
+    zero_event_studies,
+    zero_event_text,
+)
 from inflamed.stats.measures import RATIO_MEASURES
 
 __all__ = ["FIGURE_ALT", "headline", "results_section"]
@@ -289,7 +294,8 @@ def results_section(reviews: Sequence[ReviewArtefacts]) -> str:
                 s for s in ("whole", "crp_low", "crp_high") if s != primary
             ]:
                 zero = zero_event_studies(review, outcome.name, set_name)
-                parts.append(headline(outcome, set_name, zero_event_text(zero) if zero else ""))
+                rd = risk_difference_text(review, outcome.name, set_name)
+                parts.append(headline(outcome, set_name, zero_event_text(zero, rd) if zero else ""))
             parts.append(
                 html_table(
                     sets_table(outcome.summary),
@@ -305,6 +311,7 @@ def results_section(reviews: Sequence[ReviewArtefacts]) -> str:
                 + _sensitivity_text(outcome)
             )
             parts.append("<p><b>Small-study effects.</b></p>" + _small_study_text(outcome))
+            parts.append(studies_table(outcome, slug("every-study", review.name, outcome.name)))
             for figure, path in outcome.figures.items():
                 reason = figure_not_drawn(outcome, figure)
                 if reason:

@@ -22,7 +22,14 @@ from __future__ import annotations
 
 import pandas as pd
 
-from inflamed.ingest.rob2 import SOME_CONCERNS_FOR_HIGH, overall_judgement
+from inflamed.ingest.rob2 import (
+    SOME_CONCERNS_FOR_HIGH,
+    domain_index,
+    is_post_hoc_subgroup,
+    judge_result,
+    overall_judgement,
+    result_judgements,
+)
 from inflamed.report.artefacts import ReviewArtefacts
 from inflamed.report.tables import SET_LABELS, study_labels
 
@@ -34,56 +41,31 @@ __all__ = [
     "study_judgements",
 ]
 
-D5 = "D5_selection_of_reported_result"
-
-
-def _domains(risk_of_bias: pd.DataFrame, study: str) -> dict[str, str]:
-    rows = risk_of_bias[risk_of_bias["study_id"].astype(str) == study]
-    return dict(zip(rows["domain"].astype(str), rows["judgement"].astype(str), strict=True))
-
 
 def study_judgements(risk_of_bias: pd.DataFrame | None) -> dict[str, tuple[str, str]]:
     """Study id -> (overall judgement, reason) by the algorithm, for the whole-sample result."""
     if risk_of_bias is None or risk_of_bias.empty:
         return {}
+    index = domain_index(risk_of_bias)
     return {
-        str(s): overall_judgement(_domains(risk_of_bias, str(s)))
+        str(s): overall_judgement(dict(index.get(str(s), {})))
         for s in sorted(set(risk_of_bias["study_id"].astype(str)))
     }
-
-
-def result_judgements(
-    risk_of_bias: pd.DataFrame | None, study: str, *, post_hoc_subgroup: bool
-) -> tuple[dict[str, str], str, str]:
-    """Domains, overall judgement and reason for one result of one study.
-
-    ``post_hoc_subgroup`` applies the result-level rule of the module: domain 5 is high.
-    """
-    domains = _domains(risk_of_bias, study) if risk_of_bias is not None else {}
-    if len(domains) > 1 or post_hoc_subgroup:
-        domains.pop("overall", None)
-    if post_hoc_subgroup:
-        domains[D5] = "high"
-    judgement, reason = overall_judgement(domains)
-    if post_hoc_subgroup:
-        reason += " (D5 high: subgroup formed after the fact, one of several possible cut-offs)"
-    return domains, judgement, reason
 
 
 def per_result_table(review: ReviewArtefacts) -> pd.DataFrame:
     """One row per result the analyses use: study, outcome, analysis set, RoB 2 overall, why."""
     labels = study_labels(review.studies)
+    index = domain_index(review.risk_of_bias)
     rows = []
     for outcome in review.outcomes.values():
         studies = outcome.studies
         if studies is None or studies.empty or "analysis_set" not in studies:
             continue
         for _, r in studies.iterrows():
-            post_hoc = (
-                r.get("analysis_set") != "whole" and r.get("inflammation_selection") == "post_hoc"
-            )
-            _, judgement, reason = result_judgements(
-                review.risk_of_bias, str(r["study_id"]), post_hoc_subgroup=post_hoc
+            post_hoc = is_post_hoc_subgroup(r.get("analysis_set"), r.get("inflammation_selection"))
+            _, judgement, reason = judge_result(
+                dict(index.get(str(r["study_id"]), {})), post_hoc_subgroup=post_hoc
             )
             rows.append(
                 {

@@ -200,6 +200,15 @@ def risk_of_bias_section(reviews: Sequence[ReviewArtefacts]) -> str:
             )
         )
         parts.append(
+            embed_png(
+                review.figures["rob_results"],
+                f"Risk of bias per result ({review.title}): one row per study, outcome and "
+                "analysis set used in an analysis; columns D1-D5 and the overall judgement by "
+                "RoB 2's algorithm; a post hoc subgroup result is high in D5. Symbols: + low, "
+                "\u2212 some concerns, \u00d7 high, ? not assessed",
+            )
+        )
+        parts.append(
             html_table(
                 risk_of_bias_table(review.risk_of_bias),
                 table_id=slug("rob-table", review.name),

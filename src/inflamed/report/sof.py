@@ -21,7 +21,11 @@ from inflamed.report.grade_context import grade_context
 from inflamed.report.html import esc, heading, html_table, is_missing, num
 from inflamed.report.layout import section_heading, slug, wrap
 from inflamed.report.tables import SET_LABELS
-from inflamed.report.zero_events import zero_event_studies, zero_event_text
+from inflamed.report.zero_events import (
+    risk_difference_text,
+    zero_event_studies,
+    zero_event_text,
+)
 
 __all__ = ["grade_rules_text", "grade_summary_of_findings", "summary_of_findings_section"]
 
@@ -163,7 +167,7 @@ def _sof_table(
         if row["estimate"] is None or is_missing(row["estimate"]):
             zero = zero_event_studies(review, row["outcome"], a_set)
             if zero:
-                effect = zero_event_text(zero)
+                effect = zero_event_text(zero, risk_difference_text(review, row["outcome"], a_set))
                 statement = (
                     f"No patient of {sum(s.n for s in zero)} had an event in either arm; too few "
                     "to show or rule out a difference."

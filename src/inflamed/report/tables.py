@@ -38,7 +38,11 @@ def study_labels(studies: pd.DataFrame | None) -> dict[str, str]:
     """``study_id`` -> the one label the report uses for it everywhere (``Author Year``)."""
     if studies is None or studies.empty:
         return {}
-    return {str(r["study_id"]): study_label(r) for _, r in studies.iterrows()}
+    # rows as plain mappings of the values iterrows would give (``studies.values``), without
+    # building a Series per row: linear in the rows at a small constant (large reviews)
+    columns = list(studies.columns)
+    rows = (dict(zip(columns, values, strict=True)) for values in studies.values)
+    return {str(r["study_id"]): study_label(r) for r in rows}
 
 
 def _crp(row: Mapping[str, Any], column: str) -> str:
@@ -194,11 +198,18 @@ def comparison_table(published: pd.DataFrame | None, pooled: pd.DataFrame | None
     outcomes.
     """
     columns = [
-        "publication", "outcome", "set", "measure", "published estimate (95% CI)",
-        "benefit direction (as published)", "published, aligned to inflamed's convention",
-        "published k", "published N", "inflamed estimate (95% CI)", "inflamed k", "inflamed N",
-        "source", "notes",
-    ]  # fmt: skip
+        "publication",
+        "outcome",
+        "set",
+        "measure",
+        "published estimate (95% CI)",
+        "benefit direction (as published)",
+        "published, aligned to inflamed's convention",
+        "published k; N",
+        "inflamed estimate (95% CI)",
+        "inflamed k; N",
+        "source and notes",
+    ]  # fmt: skip  (k and N share a cell, and source and notes, so the table fits 1366 px)
     if published is None or published.empty:
         return pd.DataFrame(columns=columns)
     rows = []
@@ -216,12 +227,18 @@ def comparison_table(published: pd.DataFrame | None, pooled: pd.DataFrame | None
                 )
             else:
                 ours = format_estimate(mine["estimate"], mine["ci_lb"], mine["ci_ub"])
-            ours_k, ours_n = fmt_int(mine.get("k")), fmt_int(mine.get("n_participants"))
+            ours_kn = f"{fmt_int(mine.get('k'))}; {fmt_int(mine.get('n_participants'))}"
         else:
-            ours, ours_k, ours_n = "not estimable" if mine is not None else "not analysed", "", ""
+            ours, ours_kn = "not estimable" if mine is not None else "not analysed", ""
         source = str(p.get("source", ""))
         if not is_missing(p.get("source_location")):
             source += f" ({p['source_location']})"
+        if not is_missing(p.get("notes")):
+            source += f". Notes: {p['notes']}"
+        published_kn = "; ".join(
+            fmt_int(p.get(c)) if not is_missing(p.get(c)) else "not reported"
+            for c in ("k", "n_participants")
+        )
         direction = "" if is_missing(p.get("benefit_direction")) else str(p["benefit_direction"])
         rows.append(
             {
@@ -234,17 +251,10 @@ def comparison_table(published: pd.DataFrame | None, pooled: pd.DataFrame | None
                 ),
                 "benefit direction (as published)": direction or "not recorded",
                 "published, aligned to inflamed's convention": _aligned(p, direction),
-                "published k": fmt_int(p.get("k"))
-                if not is_missing(p.get("k"))
-                else "not reported",
-                "published N": fmt_int(p.get("n_participants"))
-                if not is_missing(p.get("n_participants"))
-                else "not reported",
+                "published k; N": published_kn,
                 "inflamed estimate (95% CI)": ours,
-                "inflamed k": ours_k,
-                "inflamed N": ours_n,
-                "source": source,
-                "notes": "" if is_missing(p.get("notes")) else p.get("notes"),
+                "inflamed k; N": ours_kn,
+                "source and notes": source,
             }
         )
     return pd.DataFrame(rows, columns=columns)

@@ -103,6 +103,29 @@ def mechanism_caveats(mechanism: MechanismArtefacts) -> str:
     return '<ul class="caveats">' + "".join(lines) + "</ul>"
 
 
+#: The CRP covariates of the between-trial meta-regression, in words (config mechanism.moderator).
+MODERATOR_NAMES = {
+    "crp_cutoff_mg_l": "CRP cut-off (mg/L)",
+    "baseline_crp_mg_l": "Baseline CRP (mg/L)",
+}
+
+
+def _outcome_label(review: ReviewArtefacts, key: Any) -> Any:
+    """The outcome's label ("Depressive symptom severity"), not its key; unknown keys as given."""
+    outcome = review.outcomes.get(key) if isinstance(key, str) else None
+    return outcome.label if outcome is not None else key
+
+
+def _in_words(frame: pd.DataFrame, review: ReviewArtefacts) -> pd.DataFrame:
+    """Outcome keys as the outcomes' labels and moderator keys as words (values, not headers)."""
+    out = frame.copy()
+    if "outcome" in out:
+        out["outcome"] = out["outcome"].map(lambda v: _outcome_label(review, v))
+    if "moderator" in out:
+        out["moderator"] = out["moderator"].map(lambda v: MODERATOR_NAMES.get(v, v))
+    return out
+
+
 def who_benefits_section(
     reviews: Sequence[ReviewArtefacts], mechanism: MechanismArtefacts | None
 ) -> str:
@@ -126,14 +149,15 @@ def who_benefits_section(
                         for k in ("estimate", "ci_lb", "ci_ub")
                     ]
                     lines.append(
-                        f"<li>{esc(est.get('outcome'))} ({esc(est.get('measure'))}"
+                        f"<li>{esc(_outcome_label(review, est.get('outcome')))} ({esc(est.get('measure'))}"
                         f"{', log scale' if est.get('measure') in RATIO_MEASURES else ''}): CRP-high minus CRP-low "
                         f"difference {spans[0]} (95% CI {spans[1]} to {spans[2]}), k = "
                         f"{num(est.get('k'), f'{source}#/within_trial/pooled/{i}/k', kind='int')}.</li>"
                     )
                 else:
                     lines.append(
-                        f"<li>{esc(est.get('outcome'))}: {esc(est.get('reason', 'not estimable'))}.</li>"
+                        f"<li>{esc(_outcome_label(review, est.get('outcome')))}: "
+                        f"{esc(est.get('reason', 'not estimable'))}.</li>"
                     )
             parts.append(
                 "<p><b>Within-trial interactions</b> (pooled across trials reporting both strata):</p>"
@@ -143,9 +167,12 @@ def who_benefits_section(
                 if lines
                 else '<p class="missing">No trial reports both CRP strata.</p>'
             )
-            agreement = _records_table(
-                wb.get("agreement_within_vs_between"),
-                ["outcome", "measure", "moderator", "status", "explanation"],
+            agreement = _in_words(
+                _records_table(
+                    wb.get("agreement_within_vs_between"),
+                    ["outcome", "measure", "moderator", "status", "explanation"],
+                ),
+                review,
             )
             parts.append(
                 html_table(
@@ -160,24 +187,27 @@ def who_benefits_section(
         if review.crp_predictions is not None:
             parts.append(
                 html_table(
-                    _columns(
-                        review.crp_predictions,
-                        [
-                            "outcome",
-                            "measure",
-                            "moderator",
-                            "crp_mg_l",
-                            "pred",
-                            "estimate",
-                            "ci_lb",
-                            "ci_ub",
-                            "pi_lb",
-                            "pi_ub",
-                            "k_trials",
-                            "extrapolation",
-                            "status",
-                            "reason",
-                        ],
+                    _in_words(
+                        _columns(
+                            review.crp_predictions,
+                            [
+                                "outcome",
+                                "measure",
+                                "moderator",
+                                "crp_mg_l",
+                                "pred",
+                                "estimate",
+                                "ci_lb",
+                                "ci_ub",
+                                "pi_lb",
+                                "pi_ub",
+                                "k_trials",
+                                "extrapolation",
+                                "status",
+                                "reason",
+                            ],
+                        ),
+                        review,
                     ).rename(columns={"pred": "predicted", "crp_mg_l": "CRP (mg/L)"}),
                     table_id=slug("crp-predictions", review.name),
                     caption="Predicted treatment effect at CRP values (between-trial "

@@ -12,13 +12,11 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-import pandas as pd
-from scipy import special
 
+from inflamed.stats.batch_inference import BatchResult, RowSums, Tau2Rows, infer
 from inflamed.stats.errors import InputError
 from inflamed.stats.heterogeneity import zero_rss_bound
 from inflamed.stats.options import check_options
@@ -30,73 +28,6 @@ __all__ = ["BatchResult", "rma_batch"]
 _LOG2PI = float(np.log(2 * np.pi))
 #: Fisher scoring stops when tau^2 changes by less than this times (tau^2 + min vi) of the row.
 _REL_STEP = 1e-13
-
-
-@dataclass(frozen=True, eq=False)
-class BatchResult:
-    """Results of :func:`rma_batch`: one element per analysis (arrays of length m).
-
-    Attributes
-    ----------
-    method, test, level, pi_type, i2_def
-        Settings shared by all analyses.
-    k
-        Number of studies in each analysis.
-    estimate, se, zval, pval, ci_lb, ci_ub
-        Pooled effect and its inference (``zval`` is a t value under t/knha/adhoc).
-    tau2, se_tau2
-        Between-study variance and metafor's standard error of it.
-    i2, h2, i2_ht, h2_ht
-        Heterogeneity (``i2``/``h2`` in the ``i2_def`` definition; ``_ht`` = Higgins-Thompson).
-    q, q_df, q_pval
-        Cochran's Q, its df (k - 1) and p-value.
-    s2w
-        Knapp-Hartung scale factor (1 under z and t).
-    pi_lb, pi_ub
-        Prediction interval.
-    converged, iterations
-        Per-analysis convergence of the tau^2 estimator.
-    """
-
-    method: str
-    test: str
-    level: float
-    pi_type: str
-    i2_def: str
-    k: np.ndarray
-    estimate: np.ndarray
-    se: np.ndarray
-    zval: np.ndarray
-    pval: np.ndarray
-    ci_lb: np.ndarray
-    ci_ub: np.ndarray
-    tau2: np.ndarray
-    se_tau2: np.ndarray
-    i2: np.ndarray
-    h2: np.ndarray
-    i2_ht: np.ndarray
-    h2_ht: np.ndarray
-    q: np.ndarray
-    q_df: np.ndarray
-    q_pval: np.ndarray
-    s2w: np.ndarray
-    pi_lb: np.ndarray
-    pi_ub: np.ndarray
-    converged: np.ndarray
-    iterations: np.ndarray
-
-    _COLUMNS = (
-        "k", "estimate", "se", "zval", "pval", "ci_lb", "ci_ub", "tau2", "se_tau2", "i2", "h2",
-        "i2_ht", "h2_ht", "q", "q_df", "q_pval", "s2w", "pi_lb", "pi_ub", "converged",
-        "iterations",
-    )  # fmt: skip
-
-    def __len__(self) -> int:
-        return int(self.k.size)
-
-    def summary_frame(self) -> pd.DataFrame:
-        """One row per analysis."""
-        return pd.DataFrame({c: getattr(self, c) for c in self._COLUMNS})
 
 
 # ----------------------------------------------------------------------------------------------
@@ -419,81 +350,11 @@ def rma_batch(
     w = mf / (v + tau_use[:, None])
     sw, est = _wmean(w, y)
     rss = (w * (y - est[:, None]) ** 2).sum(axis=1)
-    vb = 1.0 / sw
-    s2w = np.ones(m)
-    use_t = test in ("t", "knha", "adhoc")
-    if test in ("knha", "adhoc"):
-        if method == "FE":
-            warnings.warn(
-                "the Knapp-Hartung method is not meant for fixed-effect models",
-                UserWarning,
-                stacklevel=2,
-            )
-        zero = (rss <= zero_rss_bound(y, w)) & ~one  # the rule of rma, row by row
-        with np.errstate(divide="ignore", invalid="ignore"):
-            s2w = np.where(zero, 0.0, rss / (k - 1))
-        if test == "adhoc" or (con["s2w_zero"] == "adhoc" and zero.any()):  # rma's fallback
-            s2w = np.maximum(1.0, s2w) if test == "adhoc" else np.where(zero, 1.0, s2w)
-        if zero.any() and test == "knha":
-            warnings.warn(f"Knapp-Hartung scale factor s2w = 0 in {int(zero.sum())} analyses "
-                          f"(zero residuals): control s2w_zero='{con['s2w_zero']}'", UserWarning, stacklevel=2)  # fmt: skip
-        s2w = np.where(one, 1.0, s2w)
-    vb = vb * s2w
-    se = np.sqrt(vb)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        zval = est / se
-    alpha = 1 - level / 100
-    zcrit = float(special.ndtri(1 - alpha / 2))
-    if use_t:
-        tcrit = np.where(one, zcrit, special.stdtrit(np.where(one, 1.0, k - 1), 1 - alpha / 2))
-        pval = np.where(
-            one,
-            2 * special.ndtr(-np.abs(zval)),
-            2 * special.stdtr(np.where(one, 1.0, k - 1), -np.abs(zval)),
-        )
-        crit = tcrit
-    else:
-        pval = 2 * special.ndtr(-np.abs(zval))
-        crit = np.full(m, zcrit)
-    ci_lb = est - crit * se
-    ci_ub = est + crit * se
-
+    zero = (rss <= zero_rss_bound(y, w)) & ~one  # the rule of rma, row by row
     # heterogeneity from the fixed-effect weights
     w0 = mf / v
     q, _, sw0 = _q(w0, y)
-    q = np.maximum(0.0, q)
     sw02 = (w0 * w0).sum(axis=1)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        q_pval = np.where(one, 1.0, special.chdtrc(np.maximum(k - 1, 1), q))
-        vt = (k - 1) * sw0 / (sw0 * sw0 - sw02)
-        i2_ht = np.where(q > 0, np.maximum(0.0, 100 * (q - (k - 1)) / q), 0.0)
-        h2_ht = q / (k - 1)
-        if method == "FE":
-            i2_m, h2_m = i2_ht, h2_ht
-        else:
-            i2_m = 100 * tau_use / (vt + tau_use)
-            h2_m = tau_use / vt + 1
-    i2_ht = np.where(one, np.nan, i2_ht)
-    h2_ht = np.where(one, np.nan, h2_ht)
-    i2_m = np.where(one, np.nan, i2_m)
-    h2_m = np.where(one, np.nan, h2_m)
-    i2, h2 = (i2_m, h2_m) if i2_def == "metafor" else (i2_ht, h2_ht)
-
-    # prediction interval
-    kind = pi if pi != "auto" else ("z" if test == "z" else "t")
-    if kind == "z":
-        pcrit = np.full(m, zcrit)
-    else:
-        pdf = k - 1 if kind == "t" else k - 2
-        with np.errstate(invalid="ignore"):
-            pcrit = np.where(pdf >= 1, special.stdtrit(np.maximum(pdf, 1), 1 - alpha / 2), np.nan)
-        pcrit = np.where(one, zcrit, pcrit)
-    spi = np.sqrt(vb + tau_use)
-    return BatchResult(
-        method=method, test=test, level=level, pi_type=pi, i2_def=i2_def, k=kk,
-        estimate=est, se=se, zval=zval, pval=pval, ci_lb=ci_lb, ci_ub=ci_ub,
-        tau2=tau2, se_tau2=se_tau2, i2=i2, h2=h2, i2_ht=i2_ht, h2_ht=h2_ht,
-        q=q, q_df=kk - 1, q_pval=q_pval, s2w=s2w,
-        pi_lb=est - pcrit * spi, pi_ub=est + pcrit * spi,
-        converged=conv, iterations=iters,
-    )  # fmt: skip
+    fit = Tau2Rows(tau2=tau2, se_tau2=se_tau2, converged=conv, iterations=iters)
+    sums = RowSums(k=kk, sw=sw, estimate=est, rss=rss, zero_rss=zero, q=q, sw0=sw0, sw02=sw02)
+    return infer(sums, fit, method=method, test=test, level=level, pi=pi, i2_def=i2_def, con=con)

@@ -253,6 +253,12 @@ def rma_mh(
     if not np.isfinite(beta) or not np.isfinite(se):
         reason = reason or "the Mantel-Haenszel estimate or its variance is undefined"
         beta = se = zval = pval = ci_lb = ci_ub = nan
+    elif se == 0:
+        # RD with no events in any table (e.g. one trial with 0/30 vs 0/30): the Sato-Greenland-
+        # Robins variance is 0. metafor reports the estimate with z = p = NaN (0/0) and a
+        # zero-width interval; callers that need an interval use the 0.5 correction (add, to).
+        zval = pval = nan
+        ci_lb = ci_ub = beta
     else:
         zval, pval, ci_lb, ci_ub = wald(beta, se, level)
     if k_yi > 1:

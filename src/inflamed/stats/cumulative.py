@@ -3,9 +3,10 @@
 Status: reproduces metafor 3.8-1 ``cumul()`` to 1e-6 on the committed fixtures
 ``tests/reference/fixtures/diagnostics_cumul.json`` (except tau^2/I^2/H^2 of the first, single-study
 step, which inflamed reports as NaN and metafor as 0/0/1). The first step is
-:func:`inflamed.stats.pooling.rma`; the others are fitted together by
-:func:`inflamed.stats.batch.rma_batch` (the same estimators, vectorised; the test suite checks the
-two agree to 1e-10), or one :func:`~inflamed.stats.pooling.rma` at a time for options the batch
+:func:`inflamed.stats.pooling.rma`; the others come from prefix sums in linear cost
+(:mod:`inflamed.stats.subset_sums`), with the steps that path cannot certify (typically the first
+few, whose tau^2 lies far from the full data's) fitted together by
+:func:`inflamed.stats.batch.rma_batch` (the test suite checks all paths agree to 1e-10), or one :func:`~inflamed.stats.pooling.rma` at a time for options the batch
 engine does not take.
 """
 
@@ -28,6 +29,7 @@ from inflamed.stats.refits import (
     require_no_moderators,
     study_labels,
 )
+from inflamed.stats.subset_sums import prefix_sums_fit
 
 __all__ = ["CumulativeResult", "cumulative_meta_analysis"]
 
@@ -179,7 +181,7 @@ def cumulative_meta_analysis(
             return index, cols[None, :width] < (steps[:, None] + 2)
 
         first = pd.DataFrame([model_row(fit_quietly(ys[:1], vs[:1], **kw))])
-        later = pd.DataFrame(fit_in_slices(ys, vs, k - 1, k, select, kw)).drop(columns="s2w")
+        later = _later_fits(ys, vs, full.tau2, kw, select)
         frame = pd.concat([first, later], ignore_index=True)
     else:
         rows = [model_row(fit_quietly(y[perm[: j + 1]], v[perm[: j + 1]], **kw)) for j in range(k)]
@@ -192,3 +194,22 @@ def cumulative_meta_analysis(
         method=full.method,
         test=full.test,
     )
+
+
+def _later_fits(
+    ys: np.ndarray, vs: np.ndarray, tau2_full: float, kw: dict[str, Any], select: Any
+) -> pd.DataFrame:
+    """Steps 2..k: from prefix sums in linear cost (:mod:`inflamed.stats.subset_sums`), with
+    every step that path cannot certify refitted by :func:`~inflamed.stats.batch.rma_batch`."""
+    k = ys.size
+    linear = prefix_sums_fit(ys, vs, tau2_full, kw) if k >= 3 else None
+    if linear is None:
+        cols = fit_in_slices(ys, vs, k - 1, k, select, kw)
+    else:
+        cols = {c: val[1:] for c, val in linear[0].items()}
+        redo = np.flatnonzero(~linear[1][1:])  # refit r holds the first r + 2 studies
+        if redo.size:
+            again = fit_in_slices(ys, vs, redo.size, k, lambda rows: select(redo[rows]), kw)
+            for c, val in again.items():
+                cols[c][redo] = val
+    return pd.DataFrame(cols).drop(columns="s2w")

@@ -14,6 +14,7 @@ import numpy as np
 from scipy import optimize, special
 
 __all__ = [
+    "ZERO_RSS_REL",
     "QProfileCI",
     "cochran_q",
     "generalised_q",
@@ -56,6 +57,10 @@ def generalised_q(tau2: float, yi: np.ndarray, vi: np.ndarray, X: np.ndarray) ->
     return float(resid @ resid)
 
 
+#: :func:`zero_rss_bound` is this times the number of studies times ``sum w y^2``.
+ZERO_RSS_REL = (16 * float(np.finfo(float).eps)) ** 2
+
+
 def zero_rss_bound(yi: np.ndarray, w: np.ndarray) -> np.ndarray | float:
     """A weighted RSS at or below this is rounding noise (residuals within 16 eps of ``|y|``).
 
@@ -64,7 +69,7 @@ def zero_rss_bound(yi: np.ndarray, w: np.ndarray) -> np.ndarray | float:
     relative, so rescaled data give the same decision. Works along the last axis (batch rows).
     """
     n = np.count_nonzero(w, axis=-1)
-    return n * (16 * np.finfo(float).eps) ** 2 * np.sum(w * yi * yi, axis=-1)
+    return n * ZERO_RSS_REL * np.sum(w * yi * yi, axis=-1)
 
 
 def cochran_q(yi: np.ndarray, vi: np.ndarray, X: np.ndarray) -> float:

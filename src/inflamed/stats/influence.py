@@ -2,10 +2,11 @@
 
 Status: reproduces metafor 3.8-1 ``leave1out()`` and ``influence()`` for ``rma.uni`` models
 (intercept-only and, for the influence diagnostics, meta-regression) to 1e-6 on the committed
-fixtures ``tests/reference/fixtures/diagnostics_{leave1out,influence}.json``. Every fit goes
-through :func:`inflamed.stats.pooling.rma` or, for models without moderators, through the
-vectorised :func:`inflamed.stats.batch.rma_batch` (the same estimators; the test suite checks the
-two paths agree to 1e-10); there is no second random-effects engine here.
+fixtures ``tests/reference/fixtures/diagnostics_{leave1out,influence}.json``. For models without
+moderators the k deletion fits come from sums in linear cost (:mod:`inflamed.stats.subset_sums`,
+which shares the batch engine's inference and hands every deletion it cannot certify to
+:func:`inflamed.stats.batch.rma_batch`; the test suite checks both against per-model refits to
+1e-10); meta-regressions refit :func:`inflamed.stats.pooling.rma` once per study.
 """
 
 from __future__ import annotations
@@ -19,18 +20,17 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from inflamed.stats.batch import BatchResult
 from inflamed.stats.errors import InputError
 from inflamed.stats.pooling import rma
 from inflamed.stats.refits import (
     MODEL_COLUMNS,
     batchable,
-    fit_in_slices,
     fit_quietly,
     model_row,
     require_no_moderators,
     study_labels,
 )
+from inflamed.stats.subset_sums import deletion_fits
 
 __all__ = [
     "InfluenceResult",
@@ -44,27 +44,6 @@ __all__ = [
 def _batchable(kw: dict[str, Any], k: int) -> bool:
     # k - 1 = 1 refits follow inflamed's k = 1 rule in rma; keep those on the scalar path.
     return k >= 3 and batchable(kw)
-
-
-def _deletion_fits(y: np.ndarray, v: np.ndarray, kw: dict[str, Any]) -> dict[str, np.ndarray]:
-    """Fit the k leave-one-out models with :func:`rma_batch`, a slice of refits at a time.
-
-    Returns the batch columns (``estimate``, ``se``, ``tau2``, ``q``, ``s2w``, ...) of the k refits
-    and ``sum_w_all``: ``sum_j 1 / (v_j + tau2_(-i))`` over all k studies, which the influence
-    diagnostics' dfbetas need.
-    """
-    k = y.size
-    cols = np.arange(k - 1)
-
-    def select(omit: np.ndarray) -> tuple[np.ndarray, None]:
-        # Row r lists every study but omit[r], in input order (the order rma sees).
-        return cols[None, :] + (cols[None, :] >= omit[:, None]), None
-
-    def sum_w_all(res: BatchResult, index: np.ndarray, mask: None) -> dict[str, np.ndarray]:
-        t2 = np.where(np.isfinite(res.tau2), res.tau2, 0.0)
-        return {"sum_w_all": (1.0 / (v[None, :] + t2[:, None])).sum(axis=1)}
-
-    return fit_in_slices(y, v, k, k - 1, select, kw, extra=sum_w_all)
 
 
 @dataclass(frozen=True)
@@ -159,7 +138,7 @@ def leave_one_out(yi: Any, vi: Any, *, labels: Any = None, **rma_kwargs: Any) ->
     labs = study_labels(labels, k)
     kw = {key: val for key, val in rma_kwargs.items() if key != "row_offset"}
     if _batchable(kw, k):
-        return _loo_result(_deletion_fits(y, v, kw), labs, full.method, full.test)
+        return _loo_result(deletion_fits(y, v, kw, full.tau2), labs, full.method, full.test)
     rows = []
     for i in range(k):
         keep = np.arange(k) != i
@@ -293,7 +272,7 @@ def influence_diagnostics(
     labs = study_labels(labels, k)
     plain = {key: val for key, val in rma_kwargs.items() if key != "row_offset"}
     if rma_kwargs.get("mods") is None and _batchable(plain, k):
-        return _influence_result(full, _deletion_fits(y, v, plain), labs)
+        return _influence_result(full, deletion_fits(y, v, plain, full.tau2), labs)
     kw = {key: val for key, val in rma_kwargs.items() if key not in ("mods", "row_offset")}
     kw["intercept"] = False
     beta = np.asarray(full.beta, dtype=float)
@@ -466,7 +445,7 @@ def case_deletion(
             influence_diagnostics(yi, vi, labels=labels, **rma_kwargs),
         )
     labs = study_labels(labels, full.k)
-    fits = _deletion_fits(full.yi, full.vi, kw)
+    fits = deletion_fits(full.yi, full.vi, kw, full.tau2)
     return (
         _loo_result(fits, labs, full.method, full.test),
         _influence_result(full, fits, labs),

@@ -1,0 +1,35 @@
+"""Report tables read as words: do artefact keys become human column names, do prose columns get
+a readable width, and does the comparison table keep to a laptop's width (fewer columns)?"""
+
+from __future__ import annotations
+
+import re
+
+import pandas as pd
+
+from inflamed.report.html import COLUMN_NAMES, LONG_TEXT, html_table, human_column
+from inflamed.report.tables import comparison_table
+
+
+def test_keys_become_words() -> None:
+    assert human_column("ci_lb") == "95% CI lower"
+    assert human_column("source_location") == "Source location"
+    assert human_column("CRP (mg/L)") == "CRP (mg/L)"  # already words: kept
+    assert human_column("k") == "k"
+    assert all("_" not in name for name in COLUMN_NAMES.values())
+
+
+def test_html_table_headers_and_labels_are_words_and_prose_is_marked() -> None:
+    frame = pd.DataFrame(
+        {"study_id": ["A"], "ci_lb": [0.1], "notes": ["x" * (LONG_TEXT + 1)], "weeks": [8]}
+    )
+    out = html_table(frame)
+    headers = re.findall(r"<th[^>]*>([^<]*)</th>", out)
+    assert headers == ["Study", "95% CI lower", "Notes", "Weeks"]
+    assert 'data-label="95% CI lower"' in out and "ci_lb" not in out
+    assert out.count('class="long-text"') == 2  # the notes header and its cell, nothing else
+
+
+def test_comparison_table_has_eleven_columns() -> None:
+    columns = list(comparison_table(None, None).columns)
+    assert len(columns) == 11 and "source and notes" in columns
