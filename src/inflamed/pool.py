@@ -37,7 +37,7 @@ from scipy import stats
 
 from inflamed.io import write_csv, write_json
 from inflamed.labels import study_label
-from inflamed.rare_events import COUNTS, rare_event_analyses
+from inflamed.rare_events import COUNTS, rare_event_analyses, tables_with_set_aside
 from inflamed.stats.binary import rma_mh, rma_peto
 from inflamed.stats.cumulative import cumulative_meta_analysis
 from inflamed.stats.influence import case_deletion
@@ -198,23 +198,6 @@ def _aside_sets(
     return analysis_sets(tables)
 
 
-def _rare_events(
-    rows: pd.DataFrame, aside: pd.DataFrame, name: str, pooling: Mapping[str, Any], level: float
-) -> dict[str, Any]:
-    """The configured rare-event analyses on the set's tables plus its set-aside double zeros."""
-    parts = [
-        rows[["study_id", *COUNTS]],
-        aside.loc[aside["analysis_set"] == name, ["study_id", *COUNTS]],
-    ]
-    parts = [part.astype({c: float for c in COUNTS}) for part in parts if len(part)]
-    tables = (
-        pd.concat(parts, ignore_index=True)
-        if parts
-        else pd.DataFrame(columns=["study_id", *COUNTS])
-    )
-    return rare_event_analyses(tables, pooling["rare_events"], level=level)
-
-
 def _estimability(result: dict[str, Any]) -> dict[str, Any]:
     """Say "not estimable" and why where the engine returns NaN (its ``reason``), never 0 or 1."""
     return {"estimable": result.get("reason") is None, **result}
@@ -368,7 +351,11 @@ def analyse_outcome(
         if spec["type"] == "binary" and set_summary["estimable"]:
             set_summary["fixed_effect_counts"] = _binary_sensitivity(set_rows, measure, level)
         if spec["type"] == "binary" and pooling.get("rare_events"):
-            set_summary["rare_events"] = _rare_events(set_rows, aside, name, pooling, level)
+            set_summary["rare_events"] = rare_event_analyses(
+                tables_with_set_aside(set_rows, aside[aside["analysis_set"] == name]),
+                pooling["rare_events"],
+                level=level,
+            )
         summary["sets"][name] = set_summary
         if len(set_rows):
             study_frames.append(_study_rows(set_rows, fit, level))

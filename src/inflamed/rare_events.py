@@ -37,6 +37,7 @@ __all__ = [
     "SET_ASIDE_COLUMNS",
     "rare_event_analyses",
     "set_aside_tables",
+    "tables_with_set_aside",
 ]
 
 #: Methods config ``pooling.rare_events`` may name, and how the report names them.
@@ -89,6 +90,17 @@ def set_aside_tables(derivation_log: pd.DataFrame, contrasts: pd.DataFrame) -> p
         how="inner",
     ).dropna(subset=list(COUNTS))
     return tables[list(SET_ASIDE_COLUMNS)].reset_index(drop=True)
+
+
+def tables_with_set_aside(rows: pd.DataFrame, aside: pd.DataFrame) -> pd.DataFrame:
+    """One analysis set's 2x2 tables (``study_id`` and :data:`COUNTS`) plus its set-aside ones.
+
+    ``aside`` holds the double-zero tables extract set aside that belong to the same set.
+    """
+    parts = [frame[["study_id", *COUNTS]] for frame in (rows, aside) if len(frame)]
+    if not parts:
+        return pd.DataFrame(columns=["study_id", *COUNTS])
+    return pd.concat([p.astype({c: float for c in COUNTS}) for p in parts], ignore_index=True)
 
 
 def _block(result: dict[str, Any], **extra: Any) -> dict[str, Any]:
