@@ -67,3 +67,62 @@ def test_figure_draws_one_row_per_result_and_is_a_review_artefact() -> None:
     assert labels == ["SIM2020 | Response, whole sample", "SIM2020 | Response, CRP-high"]
     assert "rob_results" in REVIEW_FIGURES
     assert "results/r/figures/rob_results.png" in review_artefacts("r", ["response"])
+
+
+def test_a_double_zero_table_is_a_result_with_its_own_row() -> None:
+    """A table extract set aside for no events in either arm still gets its RoB 2 row."""
+    from inflamed.analysis_sets import outcome_results
+
+    pooled = pd.DataFrame(
+        {"study_id": ["SIM2020"], "analysis_set": ["whole"], "inflammation_selection": ["post_hoc"]}
+    )
+    set_aside = pd.DataFrame(
+        {
+            "study_id": ["SIM2021"],
+            "outcome": ["serious_adverse_events"],
+            "subgroup": ["whole"],
+            "contrast": ["drug_vs_placebo"],
+            "row_ref": ["outcomes.csv:9"],
+            "events_treat": [0],
+            "n_treat": [30],
+            "events_ctrl": [0],
+            "n_ctrl": [30],
+        }
+    )
+    sheet = pd.DataFrame(
+        {
+            "study_id": ["SIM2020", "SIM2021"],
+            "year": [2020, 2021],
+            "inflammation_selection": ["post_hoc", "selected"],
+        }
+    )
+    rows = outcome_results(pooled, set_aside, sheet, "serious_adverse_events")
+    # SIM2021 selected on inflammation: its whole sample is also the CRP-high result.
+    assert sorted(zip(rows["study_id"], rows["analysis_set"], strict=True)) == [
+        ("SIM2020", "whole"),
+        ("SIM2021", "crp_high"),
+        ("SIM2021", "whole"),
+    ]
+    assert outcome_results(pooled, set_aside, sheet, "response")["study_id"].tolist() == ["SIM2020"]
+    rob = rob_results_input(_rob(), None, {"Serious adverse events": rows})
+    assert "SIM2021 | Serious adverse events, whole sample" in set(rob["study_id"])
+
+
+def test_a_difference_only_the_md_analysis_uses_is_a_result() -> None:
+    """A CRP-stratum difference without a pooled SD (MD analysis only) gets its RoB 2 row."""
+    from inflamed.analysis_sets import outcome_results
+
+    md = pd.DataFrame(
+        {
+            "study_id": ["SIM2020"],
+            "subgroup": ["crp_high"],
+            "outcome": ["depression_severity"],
+            "year": [2020],
+            "inflammation_selection": ["post_hoc"],
+        }
+    )
+    rows = outcome_results(None, None, None, "depression_severity", instrument_effects=md)
+    assert rows[["study_id", "analysis_set"]].values.tolist() == [["SIM2020", "crp_high"]]
+    rob = rob_results_input(_rob(), None, {"Depression": rows}).set_index(["study_id", "domain"])
+    # A post hoc subgroup result: high in D5, so high overall.
+    assert rob.loc[("SIM2020 | Depression, CRP-high", "overall"), "judgement"] == "high"

@@ -4,21 +4,8 @@ This module only orchestrates; the statistics live in :mod:`inflamed.stats.pooli
 :mod:`inflamed.stats.binary`, :mod:`inflamed.stats.subgroups`, :mod:`inflamed.stats.influence`,
 :mod:`inflamed.stats.small_study` and :mod:`inflamed.stats.cumulative`.
 
-Analysis sets
--------------
-``crp_high`` (the inflammation-selected evidence, usually the primary set)
-    Rows reported for the CRP-high stratum of a trial, plus the whole-sample rows of trials that
-    *selected* patients on inflammation (their whole sample is CRP-high by design) when the
-    trial has no separate CRP-high row for the outcome.
-``whole``
-    Whole-sample rows of every trial.
-``crp_low``
-    Rows reported for the CRP-low stratum.
-
-The two sets ``crp_high`` and ``whole`` share participants, so no test of their difference is
-valid; it is shown side by side only. The test for subgroup differences by inflammation compares
-``crp_high`` with ``crp_low`` (independent strata) where both exist, and the mechanism-class
-subgroups are compared within the primary set.
+The analysis sets (``crp_high``, ``whole``, ``crp_low``) are defined in
+:mod:`inflamed.analysis_sets`.
 """
 
 from __future__ import annotations
@@ -35,9 +22,10 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from inflamed.analysis_sets import analysis_sets, set_aside_by_set
 from inflamed.io import write_csv, write_json
 from inflamed.labels import study_label
-from inflamed.rare_events import COUNTS, rare_event_analyses, tables_with_set_aside
+from inflamed.rare_events import rare_event_analyses, tables_with_set_aside
 from inflamed.stats.binary import rma_mh, rma_peto
 from inflamed.stats.cumulative import cumulative_meta_analysis
 from inflamed.stats.influence import case_deletion
@@ -67,35 +55,6 @@ def rma_settings(pooling: Mapping[str, Any]) -> dict[str, Any]:
             settings[key] = pooling[key]
     settings["level"] = float(pooling.get("level", 95))
     return settings
-
-
-def analysis_sets(effects: pd.DataFrame) -> pd.DataFrame:
-    """Label every effect row with the analysis set it belongs to (see module docstring).
-
-    Returns a copy with an ``analysis_set`` column; a whole-sample row of an inflammation-selected
-    trial may appear twice (in ``whole`` and, when the trial has no CRP-high row, in
-    ``crp_high``) with ``set_note`` saying why.
-    """
-    frames = []
-    base = effects.copy()
-    base["set_note"] = ""
-    for name in ("whole", "crp_high", "crp_low"):
-        part = base[base["subgroup"] == name].copy()
-        part["analysis_set"] = name
-        frames.append(part)
-    has_high = set(base.loc[base["subgroup"] == "crp_high", "study_id"])
-    selected = base[
-        (base["subgroup"] == "whole")
-        & (base.get("inflammation_selection", pd.Series("", index=base.index)) == "selected")
-        & (~base["study_id"].isin(has_high))
-    ].copy()
-    selected["analysis_set"] = "crp_high"
-    selected["set_note"] = "whole sample of a trial that selected patients on inflammation"
-    frames.append(selected)
-    out = pd.concat(frames, ignore_index=True)
-    return out.sort_values(["analysis_set", "year", "study_id"], kind="mergesort").reset_index(
-        drop=True
-    )
 
 
 def _study_label(row: pd.Series, several_contrasts: bool) -> str:
@@ -181,21 +140,6 @@ def _binary_sensitivity(rows: pd.DataFrame, measure: str, level: float) -> dict[
     if measure == "OR":
         out["peto"] = _estimability(rma_peto(*args, level=level).to_dict())
     return out
-
-
-def _aside_sets(
-    set_aside: pd.DataFrame | None, effects: pd.DataFrame, outcome: str
-) -> pd.DataFrame:
-    """Set-aside tables of ``outcome`` in the analysis sets their trial's other rows define."""
-    if set_aside is None or set_aside.empty:
-        return pd.DataFrame(columns=["study_id", "analysis_set", *COUNTS])
-    tables = set_aside[set_aside["outcome"] == outcome]
-    study_columns = [c for c in ("year", "inflammation_selection") if c in effects]
-    per_study = effects[["study_id", *study_columns]].drop_duplicates("study_id")
-    tables = tables.merge(per_study, on="study_id", how="left")
-    if "year" not in tables:
-        tables["year"] = np.nan
-    return analysis_sets(tables)
 
 
 def _estimability(result: dict[str, Any]) -> dict[str, Any]:
@@ -322,7 +266,7 @@ def analyse_outcome(
     measure = spec["measure"]
     rows = effects[(effects["outcome"] == outcome)].dropna(subset=["yi", "vi"])
     sets = analysis_sets(rows)
-    aside = _aside_sets(set_aside, effects, outcome)
+    aside = set_aside_by_set(set_aside, effects, outcome)
 
     summary: dict[str, Any] = {
         "outcome": outcome,

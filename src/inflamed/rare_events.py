@@ -74,20 +74,22 @@ def set_aside_tables(derivation_log: pd.DataFrame, contrasts: pd.DataFrame) -> p
         when nothing was set aside.
     """
     empty = pd.DataFrame(columns=list(SET_ASIDE_COLUMNS))
+    needed = {"step", "assumption", "row_ref"}
     if derivation_log is None or contrasts is None or derivation_log.empty:
+        return empty
+    if not needed <= set(derivation_log) or "row_ref" not in contrasts:
         return empty
     dropped = derivation_log[
         (derivation_log["step"] == "exclude")
         & derivation_log["assumption"].fillna("").str.contains("no events")
     ]
-    keys = ["row_ref", "outcome", "subgroup", "contrast"]
-    wanted = dropped[keys].drop_duplicates()
-    if wanted.empty or "row_ref" not in contrasts:
+    # A sheet row (row_ref) is one table; its study, outcome, subgroup and counts are the
+    # ingested row's.
+    wanted = dropped[["row_ref"]].drop_duplicates()
+    if wanted.empty:
         return empty
     tables = wanted.merge(
-        contrasts[["row_ref", "study_id", "outcome", "subgroup", "contrast", *COUNTS]],
-        on=keys,
-        how="inner",
+        contrasts.reindex(columns=list(SET_ASIDE_COLUMNS)), on="row_ref", how="inner"
     ).dropna(subset=list(COUNTS))
     return tables[list(SET_ASIDE_COLUMNS)].reset_index(drop=True)
 

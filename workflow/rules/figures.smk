@@ -64,6 +64,10 @@ rule rob_results_figure:
         results=lambda wc: expand(
             pool_file("studies"), review=wc.review, outcome=outcomes_of(wc.review)
         ),
+        # Tables set aside for no events in either arm and rows only the MD analysis uses.
+        derivation_log=review_file("extract", "derivation_log"),
+        instrument_effects=review_file("extract", "instrument_effects"),
+        contrasts=review_file("ingest", "contrasts"),
     output:
         **figure_outputs(["rob_results"], per_outcome=False),
         provenance=provenance_path("rob_results_figure"),

@@ -119,6 +119,9 @@ class ReviewArtefacts:
     #: The ingested arm-level rows (``ingest/contrasts.csv``), for rows the extract stage set
     #: aside with a reason (e.g. no events in either arm) that the report must still show.
     contrasts: pd.DataFrame | None = None
+    #: The extract stage's rows on each instrument's own scale (``extract/instrument_effects.csv``):
+    #: results that enter only the MD analysis are results too (risk of bias per result).
+    instrument_effects: pd.DataFrame | None = None
     #: The human-maintained data-request log shipped in the review folder (``data_requests.csv``).
     data_requests: pd.DataFrame | None = None
 
@@ -258,6 +261,7 @@ def load_review(
         figures=figures,
         paths=paths,
         contrasts=reader.csv(at("ingest", "contrasts.csv")),
+        instrument_effects=reader.csv(at("extract", "instrument_effects.csv")),
         data_requests=read_data_requests(spec["path"]) if spec.get("path") else None,
         files_read=(),
         missing_files=(),

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from inflamed.analysis_sets import outcome_results
 from inflamed.ingest.rob2 import (
     SOME_CONCERNS_FOR_HIGH,
     domain_index,
@@ -30,6 +31,7 @@ from inflamed.ingest.rob2 import (
     overall_judgement,
     result_judgements,
 )
+from inflamed.rare_events import set_aside_tables
 from inflamed.report.artefacts import ReviewArtefacts
 from inflamed.report.tables import SET_LABELS, study_labels
 
@@ -57,9 +59,17 @@ def per_result_table(review: ReviewArtefacts) -> pd.DataFrame:
     """One row per result the analyses use: study, outcome, analysis set, RoB 2 overall, why."""
     labels = study_labels(review.studies)
     index = domain_index(review.risk_of_bias)
+    # Double-zero tables and MD-only differences are results too (RoB 2 judges each result).
+    set_aside = set_aside_tables(review.derivation_log, review.contrasts)
     rows = []
     for outcome in review.outcomes.values():
-        studies = outcome.studies
+        studies = outcome_results(
+            outcome.studies,
+            set_aside,
+            review.studies,
+            outcome.name,
+            instrument_effects=review.instrument_effects,
+        )
         if studies is None or studies.empty or "analysis_set" not in studies:
             continue
         for _, r in studies.iterrows():

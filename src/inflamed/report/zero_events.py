@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from inflamed.rare_events import set_aside_tables
 from inflamed.report.artefacts import ReviewArtefacts
 from inflamed.report.html import esc, fmt_int, fmt_number, is_missing, num
 from inflamed.report.tables import study_labels
@@ -42,35 +43,23 @@ def zero_event_studies(
     review: ReviewArtefacts, outcome: str, analysis_set: str
 ) -> tuple[ZeroEventStudy, ...]:
     """The studies of ``outcome`` in ``analysis_set`` dropped for no events in either arm."""
-    log, contrasts = review.derivation_log, review.contrasts
-    if log is None or contrasts is None or log.empty or "row_ref" not in contrasts:
-        return ()
-    dropped = log[
-        (log["step"] == "exclude")
-        & (log["outcome"] == outcome)
-        & (log["subgroup"] == analysis_set)
-        & log["assumption"].fillna("").str.contains("no events")
-    ]
+    tables = set_aside_tables(review.derivation_log, review.contrasts)
+    tables = tables[(tables["outcome"] == outcome) & (tables["subgroup"] == analysis_set)]
     labels = study_labels(review.studies)
-    out = []
     source = review.path("ingest", "contrasts.csv")
-    for row_ref in dict.fromkeys(dropped["row_ref"]):
-        arms = contrasts[contrasts["row_ref"] == row_ref]
-        if len(arms) != 1:
-            continue
-        r = arms.iloc[0]
-        out.append(
-            ZeroEventStudy(
-                study_id=str(r["study_id"]),
-                label=labels.get(str(r["study_id"]), str(r["study_id"])),
-                events_treat=int(r["events_treat"]),
-                n_treat=int(r["n_treat"]),
-                events_ctrl=int(r["events_ctrl"]),
-                n_ctrl=int(r["n_ctrl"]),
-                row_ref=str(row_ref),
-                source=source,
-            )
+    out = [
+        ZeroEventStudy(
+            study_id=str(r["study_id"]),
+            label=labels.get(str(r["study_id"]), str(r["study_id"])),
+            events_treat=int(r["events_treat"]),
+            n_treat=int(r["n_treat"]),
+            events_ctrl=int(r["events_ctrl"]),
+            n_ctrl=int(r["n_ctrl"]),
+            row_ref=str(r["row_ref"]),
+            source=source,
         )
+        for _, r in tables.drop_duplicates("row_ref").iterrows()
+    ]
     return tuple(out)
 
 
