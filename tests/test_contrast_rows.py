@@ -343,6 +343,15 @@ def test_report_lists_the_registry_crp_stratum_differences(tmp_path):
     for source, value in spans:
         assert float(resolve_source(source.replace("&amp;", "&"))) == pytest.approx(float(value))
     assert registry_strata_block(artefacts, dataclasses.replace(outcome, name="response")) == ""
+    # The front matter's "It can say" names the MD-only CRP-high result beside "no study" (SMD).
+    from inflamed.report.registry_strata import md_set_text
+
+    line = md_set_text(outcome, "crp_high")
+    assert "HAMD17 mean difference" in line and "from a reported between-arm difference" in line
+    shown = re.findall(r'data-value="([^"]+)"[^>]*>([^<]+)<', line)
+    assert [text for _, text in shown][-1] == "22"  # N
+    assert float(shown[0][0]) == pytest.approx(3.1)  # HAMD17 points, positive favours treatment
+    assert md_set_text(outcome, "whole") == ""  # arm-level only: no contrast-level row
 
 
 def test_a_ctgov_folder_mapping_turns_stratum_differences_into_contrast_rows(tmp_path):

@@ -21,6 +21,7 @@ from inflamed.ingest.prisma import read_prisma_counts
 from inflamed.report.artefacts import ReviewArtefacts
 from inflamed.report.html import esc, heading, num
 from inflamed.report.layout import section_heading, wrap
+from inflamed.report.registry_strata import md_set_text
 from inflamed.report.tables import SET_LABELS, study_labels
 from inflamed.report.zero_events import (
     risk_difference_text,
@@ -201,7 +202,7 @@ def can_cannot_box(reviews: Sequence[ReviewArtefacts]) -> str:
         for o in p.outcomes:
             sets = [_set_sentence(p, o, o.primary_set), _set_sentence(p, o, "whole")]
             sets = [
-                s + _zero_suffix(review, o.name, name)
+                s + _zero_suffix(review, o.name, name) + _md_suffix(review, o, name)
                 for s, name in zip(sets, (o.primary_set, "whole"), strict=True)
             ]
             can.append(f"<li><b>{esc(o.label)}</b> ({esc(o.measure)}): {'; '.join(sets)}.</li>")
@@ -257,6 +258,15 @@ def can_cannot_box(reviews: Sequence[ReviewArtefacts]) -> str:
         parts.append(f"<ul>{''.join(cannot)}</ul>")
     parts.append("</aside>")
     return wrap("\n".join(parts))
+
+
+def _md_suffix(review: ReviewArtefacts, o: OutcomeEvidence, analysis_set: str) -> str:
+    """A set with no study on the outcome's scale may still have a between-arm difference."""
+    outcome = review.outcomes.get(o.name)
+    if o.k.get(analysis_set, 0) or outcome is None:
+        return ""
+    text = md_set_text(outcome, analysis_set)
+    return f" on the {esc(o.measure)} scale; {text}" if text else ""
 
 
 def _zero_suffix(review: ReviewArtefacts, outcome: str, analysis_set: str) -> str:

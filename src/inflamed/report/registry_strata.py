@@ -18,7 +18,7 @@ from inflamed.report.html import esc, fmt_int, html_table, is_missing, num
 from inflamed.report.layout import slug
 from inflamed.report.tables import SET_LABELS
 
-__all__ = ["registry_strata_block"]
+__all__ = ["md_set_text", "registry_strata_block"]
 
 #: Two-sided 95 % normal quantile: the interval printed beside a reported SE.
 _Z95 = 1.959963984540054
@@ -57,6 +57,33 @@ def _direction(row: pd.Series) -> str:
         if row.get("diff_direction") == "negative_favours_treatment"
         else "positive favours treatment"
     )
+
+
+def md_set_text(outcome: OutcomeArtefacts, set_name: str) -> str:
+    """ "HAMD17 mean difference 3.10 (95% CI ...), k = 1, N = 22, from a between-arm difference"
+    for an analysis set whose only numbers are contrast-level rows on an instrument's own scale,
+    or "" when the set has none. The front matter says it beside "no study" on the SMD scale.
+    """
+    md = (outcome.summary or {}).get("instrument_md", {})
+    source = outcome.paths.get("summary", "summary.json")
+    parts = []
+    for instrument, block in md.items():
+        s = block.get("sets", {}).get(set_name)
+        if not s or not s.get("contrast_level_rows") or not s.get("estimable"):
+            continue
+        where = f"{source}#/instrument_md/{instrument}/sets/{set_name}"
+        result = s["result"]
+        n = s.get("n_participants")
+        parts.append(
+            f"{esc(instrument)} mean difference (points, positive favours treatment) "
+            f"{num(result['estimate'], where + '/result/estimate')} (95% CI "
+            f"{num(result['ci_lb'], where + '/result/ci_lb')} to "
+            f"{num(result['ci_ub'], where + '/result/ci_ub')}), k = "
+            f"{num(s['k'], where + '/k', kind='int')}"
+            + (f", N = {num(n, where + '/n_participants', kind='int')}" if n else "")
+            + ", from a reported between-arm difference"
+        )
+    return "; ".join(parts)
 
 
 def _md_text(outcome: OutcomeArtefacts) -> str:
