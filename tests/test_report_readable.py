@@ -30,6 +30,17 @@ def test_html_table_headers_and_labels_are_words_and_prose_is_marked() -> None:
     assert out.count('class="long-text"') == 2  # the notes header and its cell, nothing else
 
 
+def test_a_raw_cell_counts_as_prose_by_its_shown_text_not_its_markup() -> None:
+    # A number with long provenance attributes is short to a reader: no prose width for it.
+    number = f'<span class="num" data-source="{"x" * LONG_TEXT}" data-value="1.0">1.0</span>'
+    prose = "<b>" + "word " * (LONG_TEXT // 4) + "&amp;</b>"
+    out = html_table(
+        pd.DataFrame({"effect": [number], "notes": [prose]}), raw_columns=["effect", "notes"]
+    )
+    headers = re.findall(r"<th([^>]*)>([^<]*)</th>", out)
+    assert headers == [(' scope="col"', "Effect"), (' scope="col" class="long-text"', "Notes")]
+
+
 def test_comparison_table_has_eleven_columns() -> None:
     columns = list(comparison_table(None, None).columns)
     assert len(columns) == 11 and "source and notes" in columns

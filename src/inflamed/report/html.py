@@ -15,6 +15,7 @@ import html
 import json
 import math
 import os
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -145,6 +146,14 @@ COLUMN_NAMES = {
 
 #: Characters beyond which a column counts as prose (class ``long-text``, a wider minimum).
 LONG_TEXT = 160
+
+
+def _shown_length(value: Any, is_html: bool) -> int:
+    """Characters a reader sees in a cell (tags dropped and entities read as one in HTML)."""
+    if is_missing(value):
+        return 0
+    text = str(value)
+    return len(html.unescape(re.sub(r"<[^>]+>", "", text))) if is_html else len(text)
 
 
 def human_column(name: Any) -> str:
@@ -380,10 +389,12 @@ def html_table(
     # Human column names: artefact keys such as ``source_location`` are shown in words.
     names = {c: human_column(c) for c in frame.columns}
     # Columns of long prose (sources, notes) get a readable width; the others share the rest.
+    # A raw (HTML) cell is measured by the text a reader sees, not by its markup: a number's
+    # provenance attributes would otherwise make a short column look like prose.
     long = {
         c
         for c in frame.columns
-        if frame[c].map(lambda v: 0 if is_missing(v) else len(str(v))).max() > LONG_TEXT
+        if frame[c].map(lambda v, r=c in raw: _shown_length(v, r)).max() > LONG_TEXT
     }
     cls = {c: ' class="long-text"' if c in long else "" for c in frame.columns}
     head = "".join(f'<th scope="col"{cls[c]}>{esc(names[c])}</th>' for c in frame.columns)
