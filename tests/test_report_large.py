@@ -6,6 +6,7 @@ per-study table, sortable, while a small one does not? (Sorting in a real browse
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import pandas as pd
@@ -14,7 +15,7 @@ import yaml
 
 from inflamed.pipeline.config import load_config
 from inflamed.report import large
-from inflamed.report.artefacts import OutcomeArtefacts
+from inflamed.report.artefacts import OutcomeArtefacts, ReviewArtefacts
 from inflamed.report.html import embed_png, set_embedding
 
 REPO = Path(__file__).resolve().parents[1]
@@ -94,3 +95,48 @@ def test_config_default_limit_is_set_by_the_schema() -> None:
     )
     assert config["report"]["embed_max_bytes"] == 5_000_000
     assert config["figures"]["forest_max_rows"] == 60
+
+
+def _rob_review(k: int, tmp_path: Path):
+    """A SIMULATED review of k assessed studies, each with one pooled whole-sample result."""
+    ids = [f"SIM{i:03d}" for i in range(k)]
+    rob = pd.DataFrame(
+        [
+            {"study_id": s, "domain": d, "judgement": "low"}
+            for s in ids
+            for d in ("D1_randomisation", "D2_deviations", "overall")
+        ]
+    )
+    pooled = pd.DataFrame(
+        {"study_id": ids, "analysis_set": "whole", "inflammation_selection": "none"}
+    )
+    outcome = dataclasses.replace(_outcome(1), studies=pooled)
+    figures = {}
+    for name in ("rob_traffic_light", "rob_summary", "rob_results"):
+        figures[name] = tmp_path / f"{name}.png"
+        figures[name].write_bytes(b"\x89PNG not really a picture")
+    return ReviewArtefacts(
+        name="rev", title="Rev", spec={}, results_dir=str(tmp_path), outcomes={"o": outcome},
+        studies=None, risk_of_bias=rob, published=None, prisma=None, effects=None,
+        derivation_log=None, missing_data=None, pooled=None, who_benefits=None,
+        crp_predictions=None, clinic_bridge=None, figures=figures, paths={},
+    )  # fmt: skip
+
+
+def test_a_large_review_gets_risk_of_bias_tables_not_row_per_study_figures(tmp_path) -> None:
+    """Above figures.forest_max_rows assessed studies the traffic lights are one line of text
+    (the figure stage, asking the same rule, did not draw them) and the tables sort on a click;
+    the summary bar chart (one bar per domain) is still embedded."""
+    from inflamed.report.sections import risk_of_bias_section
+
+    large.configure({"figures": {"forest_max_rows": 10}})
+    try:
+        html = risk_of_bias_section([_rob_review(12, tmp_path)])
+        assert "No traffic-light plot for Rev: 12 rows, more than the 10" in html
+        assert "No per-result traffic-light plot for Rev: 12 rows" in html
+        assert html.count("<img") == 1 and "rob_summary.png" in html
+        assert html.count('class="sortable"') == 2 and "<script>" in html
+        small = risk_of_bias_section([_rob_review(10, tmp_path)])
+        assert small.count("<img") == 3 and "sortable" not in small and "No traffic" not in small
+    finally:
+        large.configure({})

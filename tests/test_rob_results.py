@@ -126,3 +126,14 @@ def test_a_difference_only_the_md_analysis_uses_is_a_result() -> None:
     rob = rob_results_input(_rob(), None, {"Depression": rows}).set_index(["study_id", "domain"])
     # A post hoc subgroup result: high in D5, so high overall.
     assert rob.loc[("SIM2020 | Depression, CRP-high", "overall"), "judgement"] == "high"
+
+
+def test_a_traffic_light_is_drawn_up_to_the_readable_row_limit_and_no_further() -> None:
+    from inflamed.pipeline.figure_inputs import rob_figure_reason
+
+    long = rob_results_input(_rob(), None, _results())  # two result rows
+    assert rob_figure_reason(long, 2, empty="none") == ""
+    assert rob_figure_reason(long, None, empty="none") == ""
+    reason = rob_figure_reason(long, 1, empty="none")
+    assert reason.startswith("2 rows, more than the 1 a figure shows readably")
+    assert rob_figure_reason(long.iloc[0:0], 1, empty="none") == "none"

@@ -48,9 +48,9 @@ rule review_figures:
         "../../envs/figures.yaml"
     threads: 1
     resources:
-        mem_mb=1000,
-        runtime=5,
+        **job_resources("figure"),
     params:
+        max_rows=config["figures"]["forest_max_rows"],
         code=code("review_figures.py"),
     script:
         "../scripts/review_figures.py"
@@ -79,9 +79,9 @@ rule rob_results_figure:
         "../../envs/figures.yaml"
     threads: 1
     resources:
-        mem_mb=1000,
-        runtime=5,
+        **job_resources("figure"),
     params:
+        max_rows=config["figures"]["forest_max_rows"],
         outcomes=lambda wc: outcomes_of(wc.review),
         labels=lambda wc: {
             name: spec["label"] for name, spec in outcome_specs(wc.review, "label").items()

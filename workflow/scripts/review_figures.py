@@ -3,7 +3,12 @@
 from inflamed.figures.prisma import prisma_flow
 from inflamed.figures.risk_of_bias import rob_summary, rob_traffic_light
 from inflamed.figures.style import save_figure
-from inflamed.pipeline.figure_inputs import placeholder, read_csv, risk_of_bias_input
+from inflamed.pipeline.figure_inputs import (
+    placeholder,
+    read_csv,
+    risk_of_bias_input,
+    rob_figure_reason,
+)
 from inflamed.pipeline.rules import run_rule
 
 
@@ -11,14 +16,18 @@ def step(smk):
     out = smk.output
     save_figure(prisma_flow(read_csv(smk.input.prisma)), out.prisma_png, out.prisma_svg)
     rob = risk_of_bias_input(read_csv(smk.input.risk_of_bias), read_csv(smk.input.studies))
+    empty = "no risk-of-bias judgements in risk_of_bias.csv"
+    # The summary has one bar per domain whatever the number of studies: only the traffic light,
+    # one row per study, has a readable limit.
+    reasons = {
+        "rob_traffic_light": rob_figure_reason(rob, smk.params.max_rows, empty=empty),
+        "rob_summary": rob_figure_reason(rob, None, empty=empty),
+    }
     drawings = {"rob_traffic_light": rob_traffic_light, "rob_summary": rob_summary}
     titles = {"rob_traffic_light": "Risk of bias (RoB 2)", "rob_summary": "Risk of bias summary"}
     for figure, draw in drawings.items():
-        fig = (
-            placeholder(titles[figure], "no risk-of-bias judgements in risk_of_bias.csv")
-            if rob.empty
-            else draw(rob)
-        )
+        reason = reasons[figure]
+        fig = placeholder(titles[figure], reason) if reason else draw(rob)
         save_figure(fig, out[f"{figure}_png"], out[f"{figure}_svg"])
 
 

@@ -18,11 +18,13 @@ from typing import Any
 import pandas as pd
 from matplotlib.figure import Figure
 
+from inflamed.analysis_sets import outcome_results
 from inflamed.figures.style import apply_style
 from inflamed.ingest.rob2 import domain_index, is_post_hoc_subgroup, judge_result
 from inflamed.io import read_artefact_csv
 from inflamed.labels import study_label
 from inflamed.pipeline.published import align_published
+from inflamed.rare_events import set_aside_tables
 from inflamed.stats.measures import is_ratio
 
 #: Beyond this many studies the cumulative plot shows one row per year instead of per study.
@@ -503,3 +505,54 @@ def rob_results_input(
             rows += [{"study_id": name, "domain": d, "judgement": j} for d, j in domains.items()]
             rows.append({"study_id": name, "domain": "overall", "judgement": overall})
     return pd.DataFrame(rows, columns=["study_id", "domain", "judgement"])
+
+
+def rob_per_result(
+    rob: pd.DataFrame | None,
+    studies: pd.DataFrame | None,
+    results: Mapping[str, pd.DataFrame | None],
+    labels: Mapping[str, str],
+    *,
+    derivation_log: pd.DataFrame | None,
+    contrasts: pd.DataFrame | None,
+    instrument_effects: pd.DataFrame | None,
+) -> pd.DataFrame:
+    """Every result the review reports, judged by RoB 2: the per-result figure's long frame.
+
+    ``results`` is outcome name -> its pool ``studies.csv`` and ``labels`` outcome name -> label.
+    Besides the pooled rows, the double-zero tables set aside from a ratio and the rows only the
+    instrument's mean-difference analysis uses are results too (RoB 2 judges each result), so
+    they get rows (:func:`inflamed.analysis_sets.outcome_results`). The figure stage draws this
+    frame and the report asks it how many rows the figure has.
+    """
+    if rob is None or rob.empty:  # nothing judged: no result has a judgement to draw
+        return pd.DataFrame(columns=["study_id", "domain", "judgement"])
+    set_aside = set_aside_tables(derivation_log, contrasts)
+    by_label = {
+        labels.get(outcome, outcome): outcome_results(
+            frame, set_aside, studies, outcome, instrument_effects=instrument_effects
+        )
+        for outcome, frame in results.items()
+    }
+    return rob_results_input(rob, studies, by_label)
+
+
+def rob_figure_reason(rob: pd.DataFrame, max_rows: int | None, *, empty: str) -> str:
+    """Why a risk-of-bias traffic light of ``rob`` (long form) is not drawn, or "" to draw it.
+
+    One row per study (or result) is readable up to ``max_rows`` rows (config
+    ``figures.forest_max_rows``, the same "large" as the forest's): a review of thousands of
+    assessed studies would give a figure hundreds of inches tall that takes minutes to draw.
+    Then the judgements are read from the report's sortable tables and ``risk_of_bias.csv``.
+    The figure stage and the report ask this one function, so they agree.
+    """
+    if rob.empty:
+        return empty
+    rows = rob["study_id"].nunique()
+    if max_rows is not None and rows > max_rows:
+        return (
+            f"{rows} rows, more than the {max_rows} a figure shows readably "
+            "(config figures.forest_max_rows); every judgement is in the report's sortable "
+            "risk-of-bias tables and in risk_of_bias.csv"
+        )
+    return ""

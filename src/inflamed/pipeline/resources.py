@@ -7,13 +7,15 @@ outlasts its ``runtime`` is stopped. Each rule whose cost grows with the review 
 for ``base + per_mb * input_mb`` (memory in MB, runtime in minutes), with a headroom factor, and
 asks for more on each retry (``attempt``), so ``--retries 1`` recovers from an underestimate.
 
-The coefficients come from ``benchmarks/bench_scale.py`` (simulated reviews on a shared 2-core
-machine; ``benchmarks/results/scale.json``): at 5,000 comparisons (``effects.csv`` about 1.6 MB,
-``contrasts.csv`` about 4 MB) the pool job peaked at 520 MB and took 93 s, the forest job 300 MB
-and 125 s (25 pages), extract 180 MB and 10 s, under a load average of about 13 on 2 cores. The
-pool stage's leave-one-out, influence and cumulative refits are k^2 arithmetic (vectorised, in
-bounded memory), hence its quadratic runtime term; the forest's pages are capped
-(``figures.forest_max_pages``), so its cost levels off.
+The coefficients come from ``benchmarks/bench_scale.py`` (simulated reviews on a 2-core machine;
+``benchmarks/results/scale.json``). A first calibration, when leave-one-out and influence refit
+every study (k^2), had the pool job at 520 MB and 93 s for 5,000 comparisons (``effects.csv``
+about 1.6 MB, ``contrasts.csv`` about 4 MB) and a quadratic runtime term. Since the refits use
+linear-cost subset sums (:mod:`inflamed.stats.subset_sums`) every stage grows linearly: at 5,000
+comparisons pool 2 s / 166 MB, extract 2 s / 176 MB, a paged forest 24 s / 300 MB, report 7 s /
+367 MB; at 50,000 pool 7 s / 358 MB, extract 9 s / 558 MB, report 44 s / 738 MB. The slopes below
+are well above those (a shared node is slower than the benchmark machine); the forest's pages are
+capped (``figures.forest_max_pages``), so its cost levels off.
 """
 
 from __future__ import annotations
@@ -26,24 +28,19 @@ __all__ = ["COSTS", "Cost", "mem_mb", "runtime_min"]
 
 @dataclass(frozen=True)
 class Cost:
-    """Linear cost model of one kind of job: ``base + per_mb * input_mb`` (+ a quadratic term).
-
-    ``per_mb2`` is for work that grows faster than the input (the leave-one-out and influence
-    refits of the pool stage are k refits of k - 1 studies: vectorised, but k^2 arithmetic).
-    """
+    """Linear cost model of one kind of job: ``base + per_mb * input_mb`` (MB and minutes)."""
 
     mem_base: float
     mem_per_mb: float
     min_base: float
     min_per_mb: float
-    min_per_mb2: float = 0.0
 
 
 #: Input MB is the size of the job's inputs as Snakemake sees them (``input.size_mb``).
 COSTS: dict[str, Cost] = {
     "ingest": Cost(mem_base=400, mem_per_mb=12, min_base=5, min_per_mb=0.2),
     "extract": Cost(mem_base=400, mem_per_mb=25, min_base=5, min_per_mb=0.5),
-    "pool": Cost(mem_base=400, mem_per_mb=40, min_base=5, min_per_mb=0.5, min_per_mb2=0.3),
+    "pool": Cost(mem_base=400, mem_per_mb=40, min_base=5, min_per_mb=0.5),
     "figure": Cost(mem_base=500, mem_per_mb=20, min_base=5, min_per_mb=0.5),
     "report": Cost(mem_base=1000, mem_per_mb=5, min_base=10, min_per_mb=0.2),
 }
@@ -76,5 +73,5 @@ def runtime_min(kind: str, input_mb: float, attempt: int = 1) -> int:
     """
     cost = _kind(kind)
     size = max(0.0, float(input_mb))
-    need = (cost.min_base + cost.min_per_mb * size + cost.min_per_mb2 * size * size) * HEADROOM
+    need = (cost.min_base + cost.min_per_mb * size) * HEADROOM
     return math.ceil(need * 2 ** (max(1, attempt) - 1))

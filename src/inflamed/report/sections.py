@@ -15,6 +15,7 @@ from typing import Any
 import pandas as pd
 
 from inflamed.ingest.prisma import prisma_arithmetic, read_prisma_counts
+from inflamed.pipeline.figure_inputs import rob_figure_reason, rob_per_result
 from inflamed.pipeline.provenance import digest_of, sha256_file
 from inflamed.report.artefacts import ReviewArtefacts
 from inflamed.report.front_matter import (
@@ -24,6 +25,7 @@ from inflamed.report.front_matter import (
     limitations_section,
 )
 from inflamed.report.html import REPORT_CSS, embed_png, esc, heading, html_table, num
+from inflamed.report.large import SORT_SCRIPT, large_review_rows
 from inflamed.report.layout import SECTION_IDS, section_heading, slug, wrap
 from inflamed.report.methods import methods_text
 from inflamed.report.requests import NOT_PUBLIC, request_log_table
@@ -183,40 +185,84 @@ def comparison_section(reviews: Sequence[ReviewArtefacts]) -> str:
     return wrap("\n".join(parts))
 
 
+def _rob_figure(path: Path | str, alt: str, reason: str, name: str, title: str) -> str:
+    """A risk-of-bias figure, or one line saying why it was not drawn (never a notice image)."""
+    if reason:
+        return f'<p class="note">No {esc(name)} for {esc(title)}: {esc(reason)}.</p>'
+    return embed_png(path, alt)
+
+
+def _rob_table(frame: pd.DataFrame, **options: Any) -> str:
+    """A risk-of-bias table; sortable on a click when it has more rows than a figure shows."""
+    rows = large_review_rows()
+    large = rows is not None and len(frame) > rows
+    return html_table(frame, sortable=large, **options) + (SORT_SCRIPT if large else "")
+
+
 def risk_of_bias_section(reviews: Sequence[ReviewArtefacts]) -> str:
-    """RoB 2 judgements as a table and the traffic-light and summary figures."""
+    """RoB 2 judgements as a table and the traffic-light and summary figures.
+
+    A figure the figure stage did not draw (no judgements, or more rows than
+    ``figures.forest_max_rows``) is one line of text here, by the same rule
+    (:func:`inflamed.pipeline.figure_inputs.rob_figure_reason`).
+    """
     parts = [section_heading("risk-of-bias")]
     for review in reviews:
         parts.append(heading(3, slug("risk-of-bias", review.name), review.title))
+        rob = review.risk_of_bias if review.risk_of_bias is not None else pd.DataFrame()
+        empty = "no risk-of-bias judgements in risk_of_bias.csv"
+        per_result = rob_per_result(
+            rob,
+            review.studies,
+            {o.name: o.studies for o in review.outcomes.values()},
+            {o.name: o.label for o in review.outcomes.values()},
+            derivation_log=review.derivation_log,
+            contrasts=review.contrasts,
+            instrument_effects=review.instrument_effects,
+        )
         parts.append(
-            embed_png(
+            _rob_figure(
                 review.figures["rob_traffic_light"],
                 f"Risk-of-bias traffic-light plot ({review.title})",
+                rob_figure_reason(rob, large_review_rows(), empty=empty),
+                "traffic-light plot",
+                review.title,
             )
         )
         parts.append(
-            embed_png(
-                review.figures["rob_summary"], f"Risk-of-bias summary bar chart ({review.title})"
+            _rob_figure(
+                review.figures["rob_summary"],
+                f"Risk-of-bias summary bar chart ({review.title})",
+                rob_figure_reason(rob, None, empty=empty),
+                "summary bar chart",
+                review.title,
             )
         )
         parts.append(
-            embed_png(
+            _rob_figure(
                 review.figures["rob_results"],
                 f"Risk of bias per result ({review.title}): one row per study, outcome and "
                 "analysis set used in an analysis; columns D1-D5 and the overall judgement by "
                 "RoB 2's algorithm; a post hoc subgroup result is high in D5. Symbols: + low, "
                 "\u2212 some concerns, \u00d7 high, ? not assessed",
+                rob_figure_reason(
+                    per_result,
+                    large_review_rows(),
+                    empty="no result with a risk-of-bias judgement",
+                ),
+                "per-result traffic-light plot",
+                review.title,
             )
         )
         parts.append(
-            html_table(
+            _rob_table(
                 risk_of_bias_table(review.risk_of_bias),
                 table_id=slug("rob-table", review.name),
                 empty_text="No risk-of-bias judgements were supplied for this review.",
             )
         )
         parts.append(
-            html_table(
+            _rob_table(
                 per_result_table(review),
                 table_id=slug("rob-results", review.name),
                 caption="RoB 2 per result used in the analyses (overall by the published "
