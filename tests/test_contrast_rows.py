@@ -352,6 +352,20 @@ def test_report_lists_the_registry_crp_stratum_differences(tmp_path):
     assert [text for _, text in shown][-1] == "22"  # N
     assert float(shown[0][0]) == pytest.approx(3.1)  # HAMD17 points, positive favours treatment
     assert md_set_text(outcome, "whole") == ""  # arm-level only: no contrast-level row
+    # The summary of findings grades that mean difference, on the instrument's scale, by the same
+    # GRADE rules; Raison's result is reported, so it does not count as unreported.
+    from inflamed.report.sof import grade_summary_of_findings
+
+    graded = dataclasses.replace(
+        artefacts, instrument_effects=res.instrument_effects, missing_data=res.missing
+    )
+    row = grade_summary_of_findings(graded).set_index("outcome").loc["depression_severity"]
+    assert (row["analysis_set"], row["k"], row["N"], row["measure"]) == ("crp_high", 1, 22, "MD")
+    assert row["set_locator"] == "/instrument_md/HAMD17/sets/crp_high"
+    pointer = f"{row['source']}#{row['estimate_locator']}/estimate"
+    assert float(resolve_source(pointer)) == pytest.approx(3.1) == row["estimate"]
+    assert "HAMD17 points" in row["absolute"] and "no SMD" in row["absolute_basis"]
+    assert "Raison" not in row["publication_bias"] and row["certainty"] == "very low"
 
 
 def test_a_ctgov_folder_mapping_turns_stratum_differences_into_contrast_rows(tmp_path):

@@ -468,7 +468,7 @@ def write_simulated_results(root: Path, seed: int = 7) -> Path:
                 {
                     "study_id": [None],
                     "estimate": [None],
-                    "not_run_because": [f"k = {k} in the crp_high set; needs at least 3"],
+                    "not_run_because": [f"k = {k} in the CRP-high set; needs at least 3"],
                 }
             )
         write_csv(folder / "leave_one_out.csv", loo)
@@ -1022,7 +1022,7 @@ def test_standalone_report_has_every_section_figure_and_true_number(
 def test_standalone_report_is_honest_about_empty_outcomes(standalone_html):
     assert "no study reports this outcome for this set" in standalone_html
     assert "a single study: its own estimate" in standalone_html
-    assert "k = 1 in the crp_high set; needs at least 3" in standalone_html
+    assert "k = 1 in the CRP-high set; needs at least 3" in standalone_html
 
 
 def test_unknown_review_fails_the_notebook_loudly(simulated_project, tmp_path):

@@ -8,7 +8,7 @@ import re
 import pandas as pd
 
 from inflamed.report.html import COLUMN_NAMES, LONG_TEXT, html_table, human_column
-from inflamed.report.tables import comparison_table
+from inflamed.report.tables import characteristics_table, comparison_table
 
 
 def test_keys_become_words() -> None:
@@ -44,3 +44,33 @@ def test_a_raw_cell_counts_as_prose_by_its_shown_text_not_its_markup() -> None:
 def test_comparison_table_has_eleven_columns() -> None:
     columns = list(comparison_table(None, None).columns)
     assert len(columns) == 11 and "source and notes" in columns
+
+
+def test_sheet_keys_read_as_words_in_tables() -> None:
+    from inflamed.ingest.prisma import OTHER_STAGES, STAGES, stage_words
+    from inflamed.labels import key_words
+
+    assert key_words("cytokine_inhibitor") == "cytokine inhibitor"
+    assert key_words("nsaid_cox2") == "NSAID (COX-2)" and key_words("anti_il6") == "anti-IL-6"
+    assert key_words("post_hoc") == "post hoc" and key_words("add_on") == "add-on"
+    assert key_words("HAMD17") == "HAMD17" and key_words(None) == ""  # not a key: kept
+    assert (
+        stage_words("identified_other_websites") == "Records identified via other methods: websites"
+    )
+    assert stage_words("reports_excluded: no CRP measure") == "Reports excluded: no CRP measure"
+    assert stage_words("studies_with_crp_high_arm_numbers") == "Studies with CRP high arm numbers"
+    assert all("_" not in stage_words(s) for s in (*STAGES, *OTHER_STAGES))
+
+
+def test_characteristics_show_words_not_keys() -> None:
+    studies = pd.DataFrame(
+        {
+            "study_id": ["SIM2020"], "first_author": ["Sim"], "year": [2020],
+            "mechanism_class": ["nsaid_cox2"], "add_on": ["add_on"],
+            "inflammation_selection": ["post_hoc"],
+        }
+    )  # fmt: skip
+    row = characteristics_table(studies).iloc[0]
+    assert (row["class"], row["add-on"], row["inflammation selection"]) == (
+        "NSAID (COX-2)", "add-on", "post hoc",
+    )  # fmt: skip

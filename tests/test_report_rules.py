@@ -93,6 +93,11 @@ def test_non_reporting_names_the_missing_studies():
     levels, reason, _ = judge_non_reporting("dep", "crp_high", context)
     assert levels == 1 and "B, C" in reason
     assert judge_non_reporting("dep", "whole", context) is None  # falls back to funnel tests
+    # A study whose result is in the analysis (say a reported between-arm difference, its per-arm
+    # numbers still requested) is not an unreported result.
+    levels, reason, _ = judge_non_reporting("dep", "crp_high", context, contributing=["B"])
+    assert levels == 1 and "C" in reason and "B" not in reason
+    assert judge_non_reporting("dep", "crp_high", context, contributing=["B", "C"]) is None
 
 
 def test_absolute_effect_per_1000_and_capped():

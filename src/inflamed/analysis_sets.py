@@ -24,7 +24,10 @@ import pandas as pd
 
 from inflamed.rare_events import COUNTS
 
-__all__ = ["analysis_sets", "outcome_results", "set_aside_by_set"]
+__all__ = ["SET_SHORT", "analysis_sets", "outcome_results", "set_aside_by_set"]
+
+#: Each set in a few words, for prose and row labels ("k = 0 in the CRP-high set").
+SET_SHORT = {"crp_high": "CRP-high", "whole": "whole sample", "crp_low": "CRP-low"}
 
 
 def analysis_sets(effects: pd.DataFrame) -> pd.DataFrame:

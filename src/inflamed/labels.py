@@ -12,7 +12,7 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
-__all__ = ["study_label"]
+__all__ = ["key_words", "study_label"]
 
 
 def _missing(x: Any) -> bool:
@@ -41,3 +41,29 @@ def study_label(row: Mapping[str, Any]) -> str:
     except (TypeError, ValueError):
         year_text = str(year)
     return author if year_text in author else f"{author} {year_text}"
+
+
+#: Parts of a snake_case key that are words of their own in prose (abbreviations, hyphens).
+_KEY_PARTS = {
+    "nsaid": "NSAID", "cox2": "COX-2", "il6": "IL-6", "il6r": "IL-6R", "tnf": "TNF",
+    "omega3": "omega-3", "crp": "CRP", "rob": "RoB", "md": "MD", "smd": "SMD",
+}  # fmt: skip
+#: Whole keys that read differently from their parts.
+_KEY_WORDS = {"add_on": "add-on", "post_hoc": "post hoc", "nsaid_cox2": "NSAID (COX-2)"}
+
+
+def key_words(value: Any) -> str:
+    """A sheet's enumerated key in words: ``cytokine_inhibitor`` -> "cytokine inhibitor",
+    ``nsaid_cox2`` -> "NSAID (COX-2)", ``post_hoc`` -> "post hoc"; other text is kept as given.
+
+    Keys join sheets and select rows; readers see the words (the report's tables).
+    """
+    if _missing(value):
+        return ""
+    text = str(value).strip()
+    if text in _KEY_WORDS:
+        return _KEY_WORDS[text]
+    if " " in text or ("_" not in text and text.lower() not in _KEY_PARTS):
+        return text
+    words = " ".join(_KEY_PARTS.get(part.lower(), part) for part in text.split("_"))
+    return words.replace("anti ", "anti-")  # anti_il6 -> "anti-IL-6"

@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from inflamed.analysis_sets import analysis_sets, set_aside_by_set
+from inflamed.analysis_sets import SET_SHORT, analysis_sets, set_aside_by_set
 from inflamed.io import write_csv, write_json
 from inflamed.labels import study_label
 from inflamed.rare_events import rare_event_analyses, tables_with_set_aside
@@ -326,6 +326,7 @@ def analyse_outcome(
     }
 
     yi, vi = primary["yi"].to_numpy(), primary["vi"].to_numpy()
+    set_words = SET_SHORT.get(primary_subgroup, primary_subgroup)
     loo_cols = ["study_id", "estimate", "ci_lb", "ci_ub", "tau2", "i2"]
     if k >= MIN_K["leave_one_out"]:
         # One set of k refits (batch engine) serves both tables. The diagnostics label studies by
@@ -336,7 +337,7 @@ def analyse_outcome(
         infl = infl_result.to_frame().drop(columns=["study"])
         infl.insert(0, "study_id", primary["study_id"].to_numpy())
     else:
-        reason = f"k = {k} in the {primary_subgroup} set; needs at least {MIN_K['leave_one_out']}"
+        reason = f"k = {k} in the {set_words} set; needs at least {MIN_K['leave_one_out']}"
         loo = _empty(loo_cols, reason)
         infl = _empty(["study_id", "rstudent", "cook_d", "hat"], reason)
 
@@ -374,7 +375,7 @@ def analyse_outcome(
     else:
         cumulative = _empty(
             ["study_id", "year", "estimate", "ci_lb", "ci_ub"],
-            f"k = {k} in the {primary_subgroup} set; needs at least {MIN_K['cumulative']}",
+            f"k = {k} in the {set_words} set; needs at least {MIN_K['cumulative']}",
         )
 
     return OutcomeAnalysis(

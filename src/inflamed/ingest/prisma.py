@@ -21,6 +21,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from inflamed.errors import InputError
+from inflamed.labels import key_words
 
 __all__ = [
     "EXCLUSION_PREFIX",
@@ -30,6 +31,7 @@ __all__ = [
     "PrismaCounts",
     "prisma_arithmetic",
     "read_prisma_counts",
+    "stage_words",
 ]
 
 #: Boxes of the databases-and-registers route and the shared included boxes.
@@ -61,6 +63,49 @@ EXCLUSION_PREFIX = "reports_excluded:"
 #: Channels of a route are listed in the identification box: ``identified_other_websites`` etc.
 _CHANNEL_PREFIXES = ("identified_other_", "records_identified_")
 STATUSES = ("counted", "not_searched", "not_counted")
+
+
+#: Each stage as PRISMA 2020's flow diagram words it (the report's count table).
+_STAGE_WORDS = {
+    "identified_databases": "Records identified from databases",
+    "identified_registers": "Records identified from registers",
+    "duplicates_removed": "Records removed before screening (duplicates)",
+    "records_screened": "Records screened",
+    "records_excluded": "Records excluded",
+    "reports_sought": "Reports sought for retrieval",
+    "reports_not_retrieved": "Reports not retrieved",
+    "reports_assessed": "Reports assessed for eligibility",
+    "reports_excluded": "Reports excluded",
+    "studies_included": "Studies included in review",
+    "reports_included": "Reports of included studies",
+    "identified_other": "Records identified via other methods (total)",
+    "other_removed_before_screening": "Other methods: records removed before screening",
+    "other_screened": "Other methods: records screened",
+    "other_excluded": "Other methods: records excluded",
+    "other_reports_sought": "Other methods: reports sought for retrieval",
+    "other_reports_not_retrieved": "Other methods: reports not retrieved",
+    "other_reports_assessed": "Other methods: reports assessed for eligibility",
+    "other_reports_excluded": "Other methods: reports excluded",
+}
+
+
+def stage_words(stage: str) -> str:
+    """A ``prisma.csv`` stage in the flow diagram's words: ``identified_other_websites`` ->
+    "Records identified via other methods: websites"; a stage PRISMA does not name (a count the
+    review adds) keeps its key, underscores read as spaces."""
+    stage = str(stage)
+    if stage in _STAGE_WORDS:
+        return _STAGE_WORDS[stage]
+    if stage.startswith(EXCLUSION_PREFIX):
+        return f"Reports excluded: {stage[len(EXCLUSION_PREFIX) :].strip()}"
+    if stage.startswith("identified_other_"):
+        channel = stage[len("identified_other_") :].replace("_", " ")
+        return f"Records identified via other methods: {channel}"
+    if stage.startswith("records_identified_"):
+        channel = stage[len("records_identified_") :].replace("_", " ")
+        return f"Records identified from: {channel}"
+    words = key_words(stage)
+    return words[:1].upper() + words[1:]
 
 
 @dataclass(frozen=True)

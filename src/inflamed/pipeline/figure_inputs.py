@@ -18,7 +18,7 @@ from typing import Any
 import pandas as pd
 from matplotlib.figure import Figure
 
-from inflamed.analysis_sets import outcome_results
+from inflamed.analysis_sets import SET_SHORT, outcome_results
 from inflamed.figures.style import apply_style
 from inflamed.ingest.rob2 import domain_index, is_post_hoc_subgroup, judge_result
 from inflamed.io import read_artefact_csv
@@ -35,8 +35,6 @@ SET_LABELS = {
     "whole": "Whole-sample results",
     "crp_low": "CRP-low results",
 }
-#: The same sets in a row label of the per-result risk-of-bias figure ("Response, CRP-high").
-SET_SHORT = {"crp_high": "CRP-high", "whole": "whole sample", "crp_low": "CRP-low"}
 
 
 def read_json(path: str | Path) -> dict[str, Any]:
@@ -169,7 +167,8 @@ def funnel_input(
     result = summary["sets"].get(primary, {}).get("result")
     if result is None or len(studies) < 2:
         return FigureInput(
-            reason=f"k = {len(studies)} in the {primary} set; a funnel needs at least 2 studies"
+            reason=f"k = {len(studies)} in the {SET_SHORT.get(primary, primary)} set; "
+            "a funnel needs at least 2 studies"
         )
     options: dict[str, Any] = {
         "estimate": result["estimate"],

@@ -62,6 +62,7 @@ further, one judgement would be spread over several files.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -71,6 +72,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from inflamed.analysis_sets import analysis_sets
 from inflamed.report.artefacts import OutcomeArtefacts
 from inflamed.report.grade_context import (
     AbsoluteEffect,
@@ -89,6 +91,7 @@ __all__ = [
     "GradeAssessment",
     "GradeRules",
     "grade_outcome",
+    "instrument_md_view",
     "optimal_information_size",
     "study_risk_of_bias",
 ]
@@ -212,6 +215,40 @@ def study_risk_of_bias(risk_of_bias: pd.DataFrame | None) -> dict[str, str]:
     return {s: j for s, (j, _) in study_judgements(risk_of_bias).items()}
 
 
+def instrument_md_view(
+    outcome: OutcomeArtefacts, analysis_set: str, instrument_effects: pd.DataFrame | None
+) -> tuple[OutcomeArtefacts, str] | None:
+    """The outcome seen through its mean-difference analysis on one instrument, for a set whose
+    only numbers are reported between-arm differences (no pooled SD, so no SMD).
+
+    Returns the view (``summary`` with that set's MD block as the set, measure ``MD``, and the
+    instrument's effect rows as ``studies``) and the block's JSON-pointer base in
+    ``summary.json``, or ``None`` when the set has no such result. GRADE rates it like any
+    other result (the same rules, on the instrument's own scale).
+    """
+    summary = outcome.summary or {}
+    if instrument_effects is None or instrument_effects.empty:
+        return None
+    for instrument, block in (summary.get("instrument_md") or {}).items():
+        md = block.get("sets", {}).get(analysis_set)
+        if not md or not md.get("estimable") or not md.get("contrast_level_rows"):
+            continue
+        rows = instrument_effects[
+            (instrument_effects["outcome"] == outcome.name)
+            & (instrument_effects["instrument"] == instrument)
+        ]
+        rows = analysis_sets(rows)
+        view = dataclasses.replace(
+            outcome,
+            summary={**summary, "measure": "MD", "primary_set": analysis_set,
+                     "sets": {analysis_set: md}},
+            studies=rows[rows["analysis_set"] == analysis_set],
+            small_study=None,
+        )  # fmt: skip
+        return view, f"/instrument_md/{instrument}/sets/{analysis_set}"
+    return None
+
+
 def _set_rows(outcome: OutcomeArtefacts, analysis_set: str) -> pd.DataFrame:
     studies = outcome.studies
     if studies is None or studies.empty or "analysis_set" not in studies:
@@ -235,10 +272,12 @@ def _judge_risk_of_bias(
             _, judgements[str(sid)], _ = result_judgements(
                 risk_of_bias, str(sid), post_hoc_subgroup=True
             )
-    weights = pd.to_numeric(rows.get("weight"), errors="coerce")
+    weights = pd.to_numeric(rows.get("weight", pd.Series(np.nan, index=rows.index)), "coerce")
     basis = "random-effects weight"
-    if weights is None or weights.isna().all() or float(weights.sum()) <= 0:
+    if weights.isna().all() or float(weights.sum()) <= 0:
         weights = rows[["n_treat", "n_ctrl"]].sum(axis=1, min_count=1).astype(float)
+        if "n_total" in rows:  # a between-arm difference carries only the analysed total
+            weights = weights.fillna(pd.to_numeric(rows["n_total"], errors="coerce"))
         basis = "participants"
     weights = weights.fillna(0.0).to_numpy(dtype=float)
     total = weights.sum()
@@ -466,7 +505,8 @@ def grade_outcome(
     if context is not None:
         levels, reason, assessed = judge_indirectness(rows, analysis_set, context)
         indirectness = DomainJudgement("indirectness", levels, reason, assessed)
-        verdict = judge_non_reporting(outcome.name, analysis_set, context)
+        contributing = rows["study_id"].astype(str) if "study_id" in rows else ()
+        verdict = judge_non_reporting(outcome.name, analysis_set, context, contributing)
         if verdict is not None:
             publication = DomainJudgement("publication bias", *verdict)
     domains = (

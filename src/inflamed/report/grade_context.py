@@ -27,7 +27,7 @@ control-arm SD of the contributing rows of that instrument (N-weighted), naming 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 import pandas as pd
@@ -132,9 +132,16 @@ def judge_indirectness(rows: pd.DataFrame, analysis_set: str, context: GradeCont
     return min(len(kinds), 2), "; ".join(kinds), True
 
 
-def judge_non_reporting(outcome: str, analysis_set: str, context: GradeContext) -> Verdict | None:
-    """Non-reporting bias from known-missing results (None: none known, use funnel-plot tests)."""
-    missing = list(context.missing.get((outcome, analysis_set), ()))
+def judge_non_reporting(
+    outcome: str, analysis_set: str, context: GradeContext, contributing: Iterable[str] = ()
+) -> Verdict | None:
+    """Non-reporting bias from known-missing results (None: none known, use funnel-plot tests).
+
+    A study in ``contributing`` has a result in the analysis (e.g. a reported between-arm
+    difference while its per-arm numbers are still requested): its result is not unreported.
+    """
+    present = {str(s) for s in contributing}
+    missing = [s for s in context.missing.get((outcome, analysis_set), ()) if s not in present]
     if not missing:
         return None
     return (
@@ -191,6 +198,22 @@ def absolute_effect(
             f"({int(usable['events_ctrl'].sum())}/{int(n)})"
         )
         return AbsoluteEffect(text, basis)
+    if measure == "MD" and "instrument" in rows:
+        # Already in the instrument's points: the absolute effect is the difference itself.
+        instrument = str(rows["instrument"].iloc[0])
+        pts = [x for x in (estimate, ci_lb, ci_ub) if x is not None]
+        text = f"{pts[0]:.1f} {instrument} points"
+        if len(pts) == 3:
+            text += f" (95% CI {pts[1]:.1f} to {pts[2]:.1f})"
+        where = ", ".join(
+            f"{context.labels.get(str(r['study_id']), r['study_id'])} ({r['row_ref']})"
+            for _, r in rows.iterrows()
+        )
+        return AbsoluteEffect(
+            text + "; positive favours treatment",
+            f"mean difference in {instrument} points as reported between arms ({where}); "
+            "no SMD, as no pooled SD is sourced",
+        )
     if measure == "SMD" and context.contrasts is not None and "row_ref" in rows:
         priority = context.instrument_priority.get(outcome, ())
         instruments = [i for i in priority if i in set(rows.get("instrument", []))]

@@ -22,7 +22,7 @@ from inflamed.report.html import (
 )
 from inflamed.report.large import studies_table
 from inflamed.report.layout import section_heading, slug, wrap
-from inflamed.report.registry_strata import registry_strata_block
+from inflamed.report.registry_strata import md_set_text, registry_strata_block
 from inflamed.report.tables import SET_LABELS, flatten_json, sets_table
 from inflamed.report.zero_events import (
     risk_difference_text,
@@ -85,8 +85,9 @@ def figure_not_drawn(outcome: OutcomeArtefacts, figure: str) -> str:
 def headline(outcome: OutcomeArtefacts, set_name: str, zero_events: str = "") -> str:
     """One sentence quoting a set's pooled estimate with source-tagged numbers.
 
-    ``zero_events`` (HTML from :func:`~inflamed.report.zero_events.zero_event_text`) replaces
-    the pool stage's reason when the set's only studies had no events in either arm.
+    ``zero_events`` (HTML: :func:`~inflamed.report.zero_events.zero_event_text` when the set's
+    only studies had no events in either arm, or the set's mean-difference result when it has
+    only between-arm differences) replaces the pool stage's reason for an unestimable set.
     """
     summary = outcome.summary or {}
     block = summary.get("sets", {}).get(set_name)
@@ -295,7 +296,17 @@ def results_section(reviews: Sequence[ReviewArtefacts]) -> str:
             ]:
                 zero = zero_event_studies(review, outcome.name, set_name)
                 rd = risk_difference_text(review, outcome.name, set_name)
-                parts.append(headline(outcome, set_name, zero_event_text(zero, rd) if zero else ""))
+                # A set with no study on the outcome's scale may have a between-arm difference
+                # on an instrument's own scale (the MD analysis): say so instead of "no study".
+                md = md_set_text(outcome, set_name)
+                instead = (
+                    zero_event_text(zero, rd)
+                    if zero
+                    else f"no study on the {esc(outcome.summary.get('measure', ''))} scale; {md}"
+                    if md
+                    else ""
+                )
+                parts.append(headline(outcome, set_name, instead))
             parts.append(
                 html_table(
                     sets_table(outcome.summary),

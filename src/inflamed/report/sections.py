@@ -14,7 +14,8 @@ from typing import Any
 
 import pandas as pd
 
-from inflamed.ingest.prisma import prisma_arithmetic, read_prisma_counts
+from inflamed.ingest.prisma import prisma_arithmetic, read_prisma_counts, stage_words
+from inflamed.labels import key_words
 from inflamed.pipeline.figure_inputs import rob_figure_reason, rob_per_result
 from inflamed.pipeline.provenance import digest_of, sha256_file
 from inflamed.report.artefacts import ReviewArtefacts
@@ -120,9 +121,11 @@ def prisma_section(reviews: Sequence[ReviewArtefacts]) -> str:
                 for c in ("stage", "count", "status", "source", "source_location", "notes")
                 if c in review.prisma
             ]
-            parts.append(
-                html_table(review.prisma[cols], table_id=slug("prisma-counts", review.name))
-            )
+            table = review.prisma[cols].copy()
+            table["stage"] = table["stage"].map(stage_words)
+            if "status" in table:
+                table["status"] = table["status"].map(key_words)
+            parts.append(html_table(table, table_id=slug("prisma-counts", review.name)))
     return wrap("\n".join(parts))
 
 

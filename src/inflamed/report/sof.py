@@ -9,6 +9,7 @@ judgements are in a collapsed table below.
 
 from __future__ import annotations
 
+import dataclasses
 import string
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -16,7 +17,7 @@ from typing import Any
 import pandas as pd
 
 from inflamed.report.artefacts import ReviewArtefacts
-from inflamed.report.grade import DOMAINS, GradeRules, grade_outcome
+from inflamed.report.grade import DOMAINS, GradeRules, grade_outcome, instrument_md_view
 from inflamed.report.grade_context import grade_context
 from inflamed.report.html import esc, heading, html_table, is_missing, num
 from inflamed.report.layout import section_heading, slug, wrap
@@ -65,14 +66,22 @@ def grade_summary_of_findings(
     rows = []
     context = grade_context(review, run_config)
     for outcome in review.outcomes.values():
-        assessment = grade_outcome(
-            outcome,
-            review.risk_of_bias,
-            analysis_set=analysis_set,
-            rules=rules,
-            intervention=intervention,
-            context=context,
+        grade: dict[str, Any] = {"rules": rules, "intervention": intervention, "context": context}
+        assessment = grade_outcome(outcome, review.risk_of_bias, analysis_set=analysis_set, **grade)
+        set_locator = f"/sets/{assessment.analysis_set}"
+        # No study on the outcome's scale, but a reported between-arm difference on an
+        # instrument's own: that mean difference is the set's result, graded by the same rules.
+        md = (
+            instrument_md_view(outcome, assessment.analysis_set, review.instrument_effects)
+            if assessment.estimate is None
+            else None
         )
+        if md is not None:
+            view, set_locator = md
+            assessment = dataclasses.replace(
+                grade_outcome(view, review.risk_of_bias, **grade),
+                estimate_locator=f"{set_locator}/result",
+            )
         rows.append(
             {
                 "outcome": assessment.outcome,
@@ -91,6 +100,7 @@ def grade_summary_of_findings(
                 "downgrades": sum(d.levels for d in assessment.domains),
                 "source": assessment.source,
                 "estimate_locator": assessment.estimate_locator,
+                "set_locator": set_locator,
                 "absolute": assessment.absolute.text if assessment.absolute else "",
                 "absolute_basis": assessment.absolute.basis if assessment.absolute else "",
             }
@@ -99,7 +109,7 @@ def grade_summary_of_findings(
         "outcome", "label", "analysis_set", "k", "N", "effect", "certainty", "risk_of_bias",
         "inconsistency", "indirectness", "imprecision", "publication_bias", "statement",
         "measure", "estimate", "ci_lb", "ci_ub", "downgrades", "source", "estimate_locator",
-        "absolute", "absolute_basis",
+        "set_locator", "absolute", "absolute_basis",
     ]  # fmt: skip
     return pd.DataFrame(rows, columns=columns)
 
@@ -156,10 +166,10 @@ def _sof_table(
     footnotes: list[str] = []
     rows = []
     for _, row in sof.iterrows():
-        source, a_set = row["source"], row["analysis_set"]
-        k = num(row["k"], f"{source}#/sets/{a_set}/k", kind="int") if source else esc(row["k"])
+        source, a_set, base = row["source"], row["analysis_set"], row["set_locator"]
+        k = num(row["k"], f"{source}#{base}/k", kind="int") if source else esc(row["k"])
         n = (
-            num(row["N"], f"{source}#/sets/{a_set}/n_participants", kind="int")
+            num(row["N"], f"{source}#{base}/n_participants", kind="int")
             if source and not is_missing(row["N"])
             else "0"
         )

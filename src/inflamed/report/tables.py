@@ -10,7 +10,7 @@ from typing import Any
 
 import pandas as pd
 
-from inflamed.labels import study_label
+from inflamed.labels import key_words, study_label
 from inflamed.pipeline.published import align_published
 from inflamed.report.html import fmt_int, fmt_number, format_estimate, is_missing
 from inflamed.stats.measures import RATIO_MEASURES
@@ -85,11 +85,11 @@ def characteristics_table(studies: pd.DataFrame | None) -> pd.DataFrame:
                 "study": study_label(s),
                 "identifiers": "; ".join(ids),
                 "drug (dose)": drug,
-                "class": s.get("mechanism_class", ""),
-                "add-on": s.get("add_on", ""),
+                "class": key_words(s.get("mechanism_class")),
+                "add-on": key_words(s.get("add_on")),
                 "weeks": fmt_int(s.get("duration_weeks")),
                 "population": s.get("population", ""),
-                "inflammation selection": s.get("inflammation_selection", ""),
+                "inflammation selection": key_words(s.get("inflammation_selection")),
                 "CRP cut-off": f"{rule}{cutoff}" if cutoff else "",
                 "baseline CRP": _crp(s, "baseline_crp"),
                 "randomised (T / C)": f"{fmt_int(s.get('n_randomised_treat'))} / {fmt_int(s.get('n_randomised_ctrl'))}",
