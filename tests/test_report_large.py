@@ -7,6 +7,7 @@ per-study table, sortable, while a small one does not? (Sorting in a real browse
 from __future__ import annotations
 
 import dataclasses
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -140,3 +141,42 @@ def test_a_large_review_gets_risk_of_bias_tables_not_row_per_study_figures(tmp_p
         assert small.count("<img") == 3 and "sortable" not in small and "No traffic" not in small
     finally:
         large.configure({})
+
+
+def test_a_large_review_counts_its_studies_by_characteristic(tmp_path) -> None:
+    """Above figures.forest_max_rows studies, characteristics are counted, not listed (one row
+    per study stays in ingest/studies.csv); a small review keeps its row per study."""
+    from inflamed.report.sections import characteristics_section
+
+    review = _rob_review(12, tmp_path)
+    studies = pd.DataFrame(
+        {
+            "study_id": [f"SIM{i:03d}" for i in range(12)],
+            "first_author": "Sim", "year": 2000,
+            "mechanism_class": ["nsaid_cox2"] * 9 + ["minocycline"] * 3,
+            "inflammation_selection": ["post_hoc"] * 12,
+        }
+    )  # fmt: skip
+    review = dataclasses.replace(review, studies=studies)
+    large.configure({"figures": {"forest_max_rows": 10}})
+    try:
+        html = characteristics_section([review])
+        assert "12 studies, more than the 10" in html and "rev/ingest/studies.csv" in html
+        cells = re.findall(r'<td data-label="[^"]*">([^<]*)</td>', html)
+        assert cells == [
+            "class", "NSAID (COX-2)", "9", "class", "minocycline", "3",
+            "inflammation selection", "post hoc", "12",
+        ]  # fmt: skip
+        large.configure({"figures": {"forest_max_rows": 12}})
+        assert characteristics_section([review]).count("Sim 2000") == 12
+    finally:
+        large.configure({})
+
+
+def test_a_grade_reason_names_a_few_studies_and_counts_the_rest() -> None:
+    from inflamed.report.grade_context import NAMES_SHOWN, name_list
+
+    ids = [f"S{i}" for i in range(NAMES_SHOWN + 3)]
+    assert name_list(ids, {"S0": "Sim 2000"}).startswith("Sim 2000, S1,")
+    assert name_list(ids).endswith(f"S{NAMES_SHOWN - 1} and 3 more")
+    assert name_list(ids[:2]) == "S0, S1"

@@ -300,11 +300,14 @@ def _results_sentences(review: ReviewArtefacts, p: EvidenceProfile) -> list[str]
                 )
             else:
                 zero = zero_event_studies(review, o.name, set_name)
+                md = md_set_text(review.outcomes[o.name], set_name)
                 if zero:
                     found.append(
                         f"{esc(SET_LABELS.get(set_name, set_name))} "
                         f"{zero_event_text(zero, risk_difference_text(review, o.name, set_name))}"
                     )
+                elif md:
+                    found.append(f"{esc(SET_LABELS.get(set_name, set_name))} {md}")
         if found:
             sentences.append(f"{esc(o.label)}: {'; '.join(found)}.")
         else:

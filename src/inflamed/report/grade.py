@@ -80,6 +80,7 @@ from inflamed.report.grade_context import (
     absolute_effect,
     judge_indirectness,
     judge_non_reporting,
+    name_list,
 )
 from inflamed.report.html import format_estimate, is_missing
 from inflamed.report.rob2 import result_judgements, study_judgements
@@ -293,7 +294,7 @@ def _judge_risk_of_bias(
         f"{100 * share_not_low:.0f}% from studies at high risk or with some concerns"
     )
     if unjudged:
-        detail += f" (no RoB 2 judgement, counted as some concerns: {', '.join(unjudged)})"
+        detail += f" (no RoB 2 judgement, counted as some concerns: {name_list(unjudged)})"
     eps = 1e-9  # shares are sums of floats: 3 x (1/12) must not exceed 25%
     if share_high > rules.rob_high_very_serious + eps:
         return DomainJudgement("risk of bias", 2, detail)

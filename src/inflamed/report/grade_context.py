@@ -27,7 +27,7 @@ control-arm SD of the contributing rows of that instrument (N-weighted), naming 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 import pandas as pd
@@ -42,6 +42,7 @@ __all__ = [
     "grade_context",
     "judge_indirectness",
     "judge_non_reporting",
+    "name_list",
 ]
 
 _ANY_TIME = re.compile(r"at any (?:study )?point|during treatment|at any time", re.IGNORECASE)
@@ -81,8 +82,16 @@ def grade_context(
     )
 
 
-def _names(ids: list[str], labels: Mapping[str, str]) -> str:
-    return ", ".join(labels.get(i, i) for i in ids)
+#: Studies named in one reason; a large review's reason says how many more instead of listing them.
+NAMES_SHOWN = 8
+
+
+def name_list(ids: Sequence[str], labels: Mapping[str, str] | None = None) -> str:
+    """``"A 2001, B 2002 and 3 more"``: the first :data:`NAMES_SHOWN` studies by their labels."""
+    labels = labels or {}
+    shown = ", ".join(labels.get(str(i), str(i)) for i in ids[:NAMES_SHOWN])
+    more = len(ids) - NAMES_SHOWN
+    return f"{shown} and {more} more" if more > 0 else shown
 
 
 def _row_texts(rows: pd.DataFrame, context: GradeContext) -> dict[str, str]:
@@ -113,19 +122,19 @@ def judge_indirectness(rows: pd.DataFrame, analysis_set: str, context: GradeCont
     kinds = []
     post_hoc = sorted(s for s, v in selection.items() if v == "post_hoc")
     if analysis_set != "whole" and post_hoc:
-        kinds.append(f"post hoc CRP subgroup ({_names(post_hoc, context.labels)})")
+        kinds.append(f"post hoc CRP subgroup ({name_list(post_hoc, context.labels)})")
     if analysis_set == "whole":
         broad = sorted(s for s, v in selection.items() if v in _NOT_SELECTED)
         if broad:
             kinds.append(
                 "whole samples not selected on CRP answer the CRP question indirectly "
-                f"({_names(broad, context.labels)})"
+                f"({name_list(broad, context.labels)})"
             )
     any_time = sorted(s for s, text in _row_texts(rows, context).items() if _ANY_TIME.search(text))
     if any_time:
         kinds.append(
             "outcome counted at any point during treatment, not at its end "
-            f"({_names(any_time, context.labels)})"
+            f"({name_list(any_time, context.labels)})"
         )
     if not kinds:
         return 0, "CRP-selected population, end-of-treatment outcome", True
@@ -147,7 +156,7 @@ def judge_non_reporting(
     return (
         1,
         f"results of {len(missing)} {'study' if len(missing) == 1 else 'studies'} that measured "
-        f"this outcome are not public ({_names(missing, context.labels)}): selective "
+        f"this outcome are not public ({name_list(missing, context.labels)}): selective "
         "non-reporting cannot be excluded",
         True,
     )

@@ -56,7 +56,14 @@ def study_judgements(risk_of_bias: pd.DataFrame | None) -> dict[str, tuple[str, 
 
 
 def per_result_table(review: ReviewArtefacts) -> pd.DataFrame:
-    """One row per result the analyses use: study, outcome, analysis set, RoB 2 overall, why."""
+    """One row per result the analyses use: study, outcome, analysis set, RoB 2 overall, why.
+
+    Empty when the review supplies no RoB 2 judgements: a row per result saying "not assessed"
+    would say nothing, at the cost of one row per comparison in a large review.
+    """
+    columns = ["Study", "Result", "Overall (RoB 2 algorithm)", "Why"]
+    if review.risk_of_bias is None or review.risk_of_bias.empty:
+        return pd.DataFrame(columns=columns)
     labels = study_labels(review.studies)
     index = domain_index(review.risk_of_bias)
     # Double-zero tables and MD-only differences are results too (RoB 2 judges each result).
@@ -85,4 +92,4 @@ def per_result_table(review: ReviewArtefacts) -> pd.DataFrame:
                     "Why": reason.replace("_", " "),
                 }
             )
-    return pd.DataFrame(rows, columns=["Study", "Result", "Overall (RoB 2 algorithm)", "Why"])
+    return pd.DataFrame(rows, columns=columns)

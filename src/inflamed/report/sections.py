@@ -35,6 +35,7 @@ from inflamed.report.rob2 import per_result_table
 from inflamed.report.sof import summary_of_findings_section
 from inflamed.report.tables import (
     SET_LABELS,
+    characteristics_counts,
     characteristics_table,
     comparison_table,
     missing_data_table,
@@ -148,13 +149,33 @@ def _in_meta_analysis(review: ReviewArtefacts) -> str:
 
 
 def characteristics_section(reviews: Sequence[ReviewArtefacts]) -> str:
-    """One row per included study."""
+    """One row per included study; for a large review, the studies counted by characteristic.
+
+    Beyond ``figures.forest_max_rows`` studies a row per study is no longer read as a table (at
+    50,000 studies it was 20 MB of the report): the section counts the studies by drug class,
+    inflammation selection and add-on design, and names the CSV that holds one row per study.
+    """
     parts = [section_heading("characteristics")]
+    rows = large_review_rows()
     for review in reviews:
         parts.append(heading(3, slug("characteristics", review.name), review.title))
+        studies = review.studies
+        if rows is not None and studies is not None and len(studies) > rows:
+            parts.append(
+                f"<p>{len(studies):,} studies, more than the {rows} a table of one row per "
+                "study shows readably: they are counted by characteristic here; one row per "
+                f"study is in <code>{esc(review.path('ingest', 'studies.csv'))}</code>.</p>"
+            )
+            parts.append(
+                html_table(
+                    characteristics_counts(studies),
+                    table_id=slug("characteristics-counts", review.name),
+                )
+            )
+            continue
         parts.append(
             html_table(
-                characteristics_table(review.studies),
+                characteristics_table(studies),
                 table_id=slug("characteristics-table", review.name),
                 empty_text="No studies table was produced for this review.",
             )
@@ -271,7 +292,8 @@ def risk_of_bias_section(reviews: Sequence[ReviewArtefacts]) -> str:
                 caption="RoB 2 per result used in the analyses (overall by the published "
                 "algorithm: worst domain; some concerns in three or more domains give high; a "
                 "post hoc subgroup result is high in domain 5)",
-                empty_text="No pooled results to judge.",
+                empty_text="No result has a risk-of-bias judgement: no RoB 2 judgements were "
+                "supplied, or no result was pooled.",
             )
         )
     return wrap("\n".join(parts))

@@ -16,6 +16,7 @@ from inflamed.report.html import fmt_int, fmt_number, format_estimate, is_missin
 from inflamed.stats.measures import RATIO_MEASURES
 
 __all__ = [
+    "characteristics_counts",
     "characteristics_table",
     "comparison_table",
     "flatten_json",
@@ -96,6 +97,27 @@ def characteristics_table(studies: pd.DataFrame | None) -> pd.DataFrame:
             }
         )
     return pd.DataFrame(rows, columns=columns)
+
+
+def characteristics_counts(studies: pd.DataFrame) -> pd.DataFrame:
+    """Studies counted by drug class, inflammation selection and add-on design (in words).
+
+    Columns ``characteristic``, ``value`` and ``studies``; a column the sheet lacks is left out.
+    """
+    parts = []
+    for column, name in (
+        ("mechanism_class", "class"),
+        ("inflammation_selection", "inflammation selection"),
+        ("add_on", "add-on"),
+    ):
+        if column not in studies:
+            continue
+        values = studies[column].map(key_words).replace("", "not reported")
+        counts = values.value_counts(sort=False).sort_index()
+        parts += [
+            {"characteristic": name, "value": v, "studies": int(n)} for v, n in counts.items()
+        ]
+    return pd.DataFrame(parts, columns=["characteristic", "value", "studies"])
 
 
 def missing_data_table(missing: pd.DataFrame | None) -> pd.DataFrame:
