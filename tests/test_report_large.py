@@ -180,3 +180,19 @@ def test_a_grade_reason_names_a_few_studies_and_counts_the_rest() -> None:
     assert name_list(ids, {"S0": "Sim 2000"}).startswith("Sim 2000, S1,")
     assert name_list(ids).endswith(f"S{NAMES_SHOWN - 1} and 3 more")
     assert name_list(ids[:2]) == "S0, S1"
+
+
+def test_influential_studies_are_named_by_label_a_few_then_counted() -> None:
+    from inflamed.report.grade_context import NAMES_SHOWN
+    from inflamed.report.results_section import _sensitivity_text
+
+    k = NAMES_SHOWN + 4
+    influence = pd.DataFrame({"study_id": [f"S{i}" for i in range(k)], "influential": [True] * k})
+    outcome = dataclasses.replace(
+        _outcome(k), influence=influence, paths={"influence": "rev/pool/o/influence.csv"}
+    )
+    text = _sensitivity_text(outcome)
+    assert f"flag {k} studies: Sim 2000, Sim 2001," in text and "and 4 more" in text
+    assert "rev/pool/o/influence.csv" in text and "S11" not in text
+    one = dataclasses.replace(outcome, influence=influence.head(1))
+    assert "flag Sim 2000 as influential." in _sensitivity_text(one)

@@ -10,6 +10,7 @@ import pandas as pd
 
 from inflamed.pipeline.figure_inputs import OUTCOME_FIGURE_SPECS
 from inflamed.report.artefacts import OutcomeArtefacts, ReviewArtefacts
+from inflamed.report.grade_context import NAMES_SHOWN, name_list
 from inflamed.report.html import (
     embed_png,
     esc,
@@ -209,16 +210,34 @@ def _small_study_text(outcome: OutcomeArtefacts) -> str:
     )
 
 
+def _study_labels(outcome: OutcomeArtefacts) -> dict[str, str]:
+    """Study id -> the one study label, from the outcome's per-study table."""
+    studies = outcome.studies
+    if studies is None or not {"study_id", "label"} <= set(studies.columns):
+        return {}
+    return dict(zip(studies["study_id"].astype(str), studies["label"].astype(str), strict=True))
+
+
 def _sensitivity_text(outcome: OutcomeArtefacts) -> str:
     """Influence diagnostics and the fixed-effect estimates from 2x2 counts (binary outcomes)."""
     parts = []
     influence = outcome.influence
     if influence is not None and "influential" in influence and "study_id" in influence:
-        flagged = influence.loc[influence["influential"].astype(str) == "True", "study_id"]
+        flagged = [
+            str(s)
+            for s in influence.loc[influence["influential"].astype(str) == "True", "study_id"]
+        ]
+        labels = _study_labels(outcome)
+        count = f"{len(flagged)} studies: " if len(flagged) > 1 else ""
         parts.append(
             "Influence diagnostics (metafor's criteria) flag "
-            + (esc(", ".join(map(str, flagged))) if len(flagged) else "no study")
-            + " as influential."
+            + (f"{count}{esc(name_list(flagged, labels))}" if flagged else "no study")
+            + " as influential"
+            + (
+                f" (every study's diagnostics: {esc(outcome.paths['influence'])})."
+                if len(flagged) > NAMES_SHOWN and "influence" in outcome.paths
+                else "."
+            )
         )
     summary = outcome.summary or {}
     primary = summary.get("primary_set", "crp_high")
@@ -256,10 +275,14 @@ def _leave_one_out_text(outcome: OutcomeArtefacts) -> str:
     if measure in RATIO_MEASURES:  # leave_one_out.csv holds log ratios; show ratios like the rest
         estimates = np.exp(estimates)
     lo, hi = estimates.idxmin(), estimates.idxmax()
+    labels = _study_labels(outcome)
+    low, high = (
+        labels.get(str(loo.at[i, "study_id"]), str(loo.at[i, "study_id"])) for i in (lo, hi)
+    )
     return (
         f"<p>Leave-one-out ({esc(measure or 'estimate')}): the pooled estimate ranges from "
-        f"{esc(fmt_number(estimates[lo]))} (without {esc(loo.at[lo, 'study_id'])}) to "
-        f"{esc(fmt_number(estimates[hi]))} (without {esc(loo.at[hi, 'study_id'])}).</p>"
+        f"{esc(fmt_number(estimates[lo]))} (without {esc(low)}) to "
+        f"{esc(fmt_number(estimates[hi]))} (without {esc(high)}).</p>"
     )
 
 
