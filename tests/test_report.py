@@ -819,7 +819,7 @@ def test_sof_effects_equal_the_summary_values(simulated_review, simulated_projec
 def test_tables_from_artefacts(simulated_review):
     chars = characteristics_table(simulated_review.studies)
     assert len(chars) == 12 and chars.iloc[0]["study"] == "Author00 2005"
-    assert chars.iloc[0]["CRP cut-off"] == ">= 3.0 mg/L"
+    assert chars.iloc[0]["CRP cut-off"] == "\u2265 3.0 mg/L"
     missing = missing_data_table(simulated_review.missing_data)
     assert "ClinicalTrials.gov" in missing.iloc[0]["could come from"]
     comparison = comparison_table(simulated_review.published, simulated_review.pooled)

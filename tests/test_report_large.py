@@ -162,7 +162,7 @@ def test_a_large_review_counts_its_studies_by_characteristic(tmp_path) -> None:
     try:
         html = characteristics_section([review])
         assert "12 studies, more than the 10" in html and "rev/ingest/studies.csv" in html
-        cells = re.findall(r'<td data-label="[^"]*">([^<]*)</td>', html)
+        cells = re.findall(r"<td data-label=\"[^\"]*\"[^>]*>([^<]*)</td>", html)
         assert cells == [
             "class", "NSAID (COX-2)", "9", "class", "minocycline", "3",
             "inflammation selection", "post hoc", "12",

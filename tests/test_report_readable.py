@@ -38,7 +38,14 @@ def test_a_raw_cell_counts_as_prose_by_its_shown_text_not_its_markup() -> None:
         pd.DataFrame({"effect": [number], "notes": [prose]}), raw_columns=["effect", "notes"]
     )
     headers = re.findall(r"<th([^>]*)>([^<]*)</th>", out)
-    assert headers == [(' scope="col"', "Effect"), (' scope="col" class="long-text"', "Notes")]
+    assert headers == [
+        (' scope="col" class="words"', "Effect"),  # short words: kept whole
+        (' scope="col" class="long-text"', "Notes"),
+    ]
+    # A column holding a token longer than WORD_MAX (a DOI) may break anywhere, so tables fit.
+    doi = pd.DataFrame({"ids": ["10.1001/2013.jamapsychiatry.4"], "status": ["not searched"]})
+    classes = re.findall(r'<td data-label="[^"]*"([^>]*)>', html_table(doi))
+    assert classes == ["", ' class="words"']
 
 
 def test_comparison_table_has_eleven_columns() -> None:
@@ -68,9 +75,12 @@ def test_characteristics_show_words_not_keys() -> None:
             "study_id": ["SIM2020"], "first_author": ["Sim"], "year": [2020],
             "mechanism_class": ["nsaid_cox2"], "add_on": ["add_on"],
             "inflammation_selection": ["post_hoc"],
+            "crp_cutoff": [0.3], "crp_cutoff_mg_l": [3.0], "crp_unit": ["mg/dL"],
+            "crp_cutoff_rule": [">=0.3"],
         }
     )  # fmt: skip
     row = characteristics_table(studies).iloc[0]
+    assert row["CRP cut-off"] == "\u2265 3.0 mg/L (reported: >=0.3 mg/dL)"  # not ">=0.3 3.0 mg/L"
     assert (row["class"], row["add-on"], row["inflammation selection"]) == (
         "NSAID (COX-2)", "add-on", "post hoc",
     )  # fmt: skip

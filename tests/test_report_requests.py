@@ -60,3 +60,5 @@ def test_join_counts_the_runs_gaps_per_study() -> None:
     assert gaps["PREDDICT"] == "1 (sae)"
     assert gaps["RAISON2013"] == ""
     assert list(table["#"].astype(int)) == sorted(table["#"].astype(int))
+    labelled = request_log_table(log, missing, {"sae": "Serious adverse events"})
+    assert "1 (Serious adverse events)" in set(labelled["gaps in this run"])

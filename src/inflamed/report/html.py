@@ -82,6 +82,10 @@ body { counter-reset: figure; }
 .inflamed-report .can-cannot h2 { font-size: clamp(1.2rem, 3.5vw, 1.6rem); }
 .inflamed-report .footnotes { font-size: 0.85rem; padding-left: 1.2rem; list-style: none; }
 .inflamed-report td, .inflamed-report li, .inflamed-report p { overflow-wrap: anywhere; }
+/* A column of short words keeps them whole ("counted", not "counte|d"): with "anywhere" the
+   table may squeeze it to a letter's width. Columns holding long tokens (DOIs, URLs) still
+   break anywhere, so a table keeps to the page. */
+.inflamed-report td.words { overflow-wrap: break-word; }
 /* Phone width: every table reflows into one card per row, each cell labelled by its column. */
 @media (max-width: 40rem) {
   .inflamed-report { font-size: 0.95rem; }
@@ -146,14 +150,27 @@ COLUMN_NAMES = {
 
 #: Characters beyond which a column counts as prose (class ``long-text``, a wider minimum).
 LONG_TEXT = 160
+#: Longest word (characters) of a column whose words are kept whole (class ``words``).
+WORD_MAX = 14
+
+
+def _shown_text(value: Any, is_html: bool) -> str:
+    text = str(value)
+    return html.unescape(re.sub(r"<[^>]+>", "", text)) if is_html else text
+
+
+def _longest_word(value: Any, is_html: bool) -> int:
+    """Characters of the longest run without a space in a cell (what a line cannot break)."""
+    if is_missing(value):
+        return 0
+    return max((len(w) for w in _shown_text(value, is_html).split()), default=0)
 
 
 def _shown_length(value: Any, is_html: bool) -> int:
     """Characters a reader sees in a cell (tags dropped and entities read as one in HTML)."""
     if is_missing(value):
         return 0
-    text = str(value)
-    return len(html.unescape(re.sub(r"<[^>]+>", "", text))) if is_html else len(text)
+    return len(_shown_text(value, is_html))
 
 
 def human_column(name: Any) -> str:
@@ -396,7 +413,16 @@ def html_table(
         for c in frame.columns
         if frame[c].map(lambda v, r=c in raw: _shown_length(v, r)).max() > LONG_TEXT
     }
-    cls = {c: ' class="long-text"' if c in long else "" for c in frame.columns}
+    words = {
+        c
+        for c in frame.columns
+        if c not in long
+        and frame[c].map(lambda v, r=c in raw: _longest_word(v, r)).max() <= WORD_MAX
+    }
+    cls = {
+        c: ' class="long-text"' if c in long else ' class="words"' if c in words else ""
+        for c in frame.columns
+    }
     head = "".join(f'<th scope="col"{cls[c]}>{esc(names[c])}</th>' for c in frame.columns)
     body = []
     columns = list(enumerate(frame.columns))

@@ -9,6 +9,7 @@ both what to ask for and what the analyses lacked.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 
 import pandas as pd
@@ -81,17 +82,21 @@ def _contact(r: pd.Series) -> str:
     return "; ".join(parts) if parts else NOT_PUBLIC
 
 
-def _gaps(missing: pd.DataFrame | None, study_id: str) -> str:
+def _gaps(missing: pd.DataFrame | None, study_id: str, labels: Mapping[str, str]) -> str:
     if missing is None or missing.empty or "study_id" not in missing.columns:
         return ""
     rows = missing[missing["study_id"].astype(str) == study_id]
     if rows.empty:
         return ""
     outcomes = sorted(set(rows.get("outcome", pd.Series(dtype=str)).astype(str)))
-    return f"{len(rows)} ({', '.join(outcomes)})"
+    return f"{len(rows)} ({', '.join(labels.get(o, o) for o in outcomes)})"
 
 
-def request_log_table(requests: pd.DataFrame | None, missing: pd.DataFrame | None) -> pd.DataFrame:
+def request_log_table(
+    requests: pd.DataFrame | None,
+    missing: pd.DataFrame | None,
+    outcome_labels: Mapping[str, str] | None = None,
+) -> pd.DataFrame:
     """One row per request, in priority order, joined with this run's missing-data rows.
 
     Parameters
@@ -100,6 +105,8 @@ def request_log_table(requests: pd.DataFrame | None, missing: pd.DataFrame | Non
         The sheet as read by :func:`read_data_requests`.
     missing
         ``extract/missing_data.csv`` of the run (``study_id``, ``outcome`` columns used).
+    outcome_labels
+        Outcome name -> its label, so the gaps read "Depressive symptom severity".
 
     Returns
     -------
@@ -138,7 +145,7 @@ def request_log_table(requests: pd.DataFrame | None, missing: pd.DataFrame | Non
                 "contact source": source,
                 "values to request": r["values_to_request"],
                 "CRP subgroups": r["crp_subgroups"],
-                "gaps in this run": _gaps(missing, r["study_id"]),
+                "gaps in this run": _gaps(missing, r["study_id"], outcome_labels or {}),
                 "status": status,
             }
         )

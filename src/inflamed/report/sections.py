@@ -306,7 +306,8 @@ def _request_log(review: ReviewArtefacts) -> str:
             '<p class="missing">This review ships no data-request log '
             "(<code>data_requests.csv</code> in its folder).</p>"
         )
-    table = request_log_table(review.data_requests, review.missing_data)
+    labels = {o.name: o.label for o in review.outcomes.values()}
+    table = request_log_table(review.data_requests, review.missing_data, labels)
     table["study"] = table["study"].astype(str).replace(study_labels(review.studies))
     folder = esc(str(review.spec.get("path", "")))
     return "\n".join(

@@ -46,6 +46,24 @@ def study_labels(studies: pd.DataFrame | None) -> dict[str, str]:
     return {str(r["study_id"]): study_label(r) for r in rows}
 
 
+_COMPARISONS = {">=": "\u2265", "<=": "\u2264", ">": ">", "<": "<"}
+
+
+def _cutoff_text(rule: Any, cutoff: str, unit: Any) -> str:
+    """ "\u2265 3.0 mg/L": the rule's comparison with the cut-off in mg/L; a rule reported in
+    another unit is quoted as reported ("\u2265 3.0 mg/L (reported: >=0.3 mg/dL)")."""
+    if not cutoff:
+        return ""
+    if is_missing(rule):
+        return cutoff
+    rule = str(rule).strip()
+    op = next((o for o in _COMPARISONS if rule.startswith(o)), "")
+    text = f"{_COMPARISONS.get(op, '')} {cutoff}".strip()
+    if not is_missing(unit) and str(unit) != "mg/L" and rule != op:
+        text += f" (reported: {rule} {unit})"
+    return text
+
+
 def _crp(row: Mapping[str, Any], column: str) -> str:
     value = row.get(f"{column}_mg_l")
     if is_missing(value):
@@ -76,7 +94,6 @@ def characteristics_table(studies: pd.DataFrame | None) -> pd.DataFrame:
     rows = []
     for _, s in frame.iterrows():
         ids = [str(s[c]) for c in ("registry_id", "doi") if c in s and not is_missing(s[c])]
-        rule = "" if is_missing(s.get("crp_cutoff_rule")) else f"{s.get('crp_cutoff_rule')} "
         cutoff = _crp(s, "crp_cutoff")
         drug = str(s.get("drug", ""))
         if not is_missing(s.get("dose")):
@@ -91,7 +108,7 @@ def characteristics_table(studies: pd.DataFrame | None) -> pd.DataFrame:
                 "weeks": fmt_int(s.get("duration_weeks")),
                 "population": s.get("population", ""),
                 "inflammation selection": key_words(s.get("inflammation_selection")),
-                "CRP cut-off": f"{rule}{cutoff}" if cutoff else "",
+                "CRP cut-off": _cutoff_text(s.get("crp_cutoff_rule"), cutoff, s.get("crp_unit")),
                 "baseline CRP": _crp(s, "baseline_crp"),
                 "randomised (T / C)": f"{fmt_int(s.get('n_randomised_treat'))} / {fmt_int(s.get('n_randomised_ctrl'))}",
             }
