@@ -19,12 +19,20 @@ subgroups are compared within the primary set.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import numpy as np
 import pandas as pd
 
-from inflamed.rare_events import COUNTS
+from inflamed.rare_events import COUNTS, set_aside_tables
 
-__all__ = ["SET_SHORT", "analysis_sets", "outcome_results", "set_aside_by_set"]
+__all__ = [
+    "SET_SHORT",
+    "analysis_sets",
+    "outcome_results",
+    "review_results",
+    "set_aside_by_set",
+]
 
 #: Each set in a few words, for prose and row labels ("k = 0 in the CRP-high set").
 SET_SHORT = {"crp_high": "CRP-high", "whole": "whole sample", "crp_low": "CRP-low"}
@@ -112,3 +120,23 @@ def outcome_results(
         return pd.DataFrame(columns=columns)
     out = pd.concat(parts, ignore_index=True).astype({"study_id": str})
     return out.drop_duplicates(["study_id", "analysis_set"]).reset_index(drop=True)
+
+
+def review_results(
+    pooled: Mapping[str, pd.DataFrame | None],
+    study_sheet: pd.DataFrame | None,
+    *,
+    derivation_log: pd.DataFrame | None,
+    contrasts: pd.DataFrame | None,
+    instrument_effects: pd.DataFrame | None,
+) -> dict[str, pd.DataFrame]:
+    """:func:`outcome_results` for every outcome of a review (outcome name -> its pool
+    ``studies.csv``), with the set-aside double-zero tables found once from the extract stage's
+    derivation log and the ingested contrasts (:func:`inflamed.rare_events.set_aside_tables`)."""
+    set_aside = set_aside_tables(derivation_log, contrasts)
+    return {
+        outcome: outcome_results(
+            frame, set_aside, study_sheet, outcome, instrument_effects=instrument_effects
+        )
+        for outcome, frame in pooled.items()
+    }

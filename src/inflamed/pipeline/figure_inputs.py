@@ -18,13 +18,12 @@ from typing import Any
 import pandas as pd
 from matplotlib.figure import Figure
 
-from inflamed.analysis_sets import SET_SHORT, outcome_results
+from inflamed.analysis_sets import SET_SHORT, review_results
 from inflamed.figures.style import apply_style
 from inflamed.ingest.rob2 import domain_index, is_post_hoc_subgroup, judge_result
 from inflamed.io import read_artefact_csv
 from inflamed.labels import study_label
 from inflamed.pipeline.published import align_published
-from inflamed.rare_events import set_aside_tables
 from inflamed.stats.measures import is_ratio
 
 #: Beyond this many studies the cumulative plot shows one row per year instead of per study.
@@ -526,13 +525,14 @@ def rob_per_result(
     """
     if rob is None or rob.empty:  # nothing judged: no result has a judgement to draw
         return pd.DataFrame(columns=["study_id", "domain", "judgement"])
-    set_aside = set_aside_tables(derivation_log, contrasts)
-    by_label = {
-        labels.get(outcome, outcome): outcome_results(
-            frame, set_aside, studies, outcome, instrument_effects=instrument_effects
-        )
-        for outcome, frame in results.items()
-    }
+    by_outcome = review_results(
+        results,
+        studies,
+        derivation_log=derivation_log,
+        contrasts=contrasts,
+        instrument_effects=instrument_effects,
+    )
+    by_label = {labels.get(name, name): frame for name, frame in by_outcome.items()}
     return rob_results_input(rob, studies, by_label)
 
 

@@ -21,7 +21,7 @@ from inflamed.ingest.prisma import read_prisma_counts
 from inflamed.report.artefacts import ReviewArtefacts
 from inflamed.report.html import esc, heading, num
 from inflamed.report.layout import section_heading, wrap
-from inflamed.report.registry_strata import md_set_text
+from inflamed.report.registry_strata import md_only_suffix, md_set_text
 from inflamed.report.tables import SET_LABELS, study_labels
 from inflamed.report.zero_events import (
     risk_difference_text,
@@ -265,8 +265,7 @@ def _md_suffix(review: ReviewArtefacts, o: OutcomeEvidence, analysis_set: str) -
     outcome = review.outcomes.get(o.name)
     if o.k.get(analysis_set, 0) or outcome is None:
         return ""
-    text = md_set_text(outcome, analysis_set)
-    return f" on the {esc(o.measure)} scale; {text}" if text else ""
+    return md_only_suffix(outcome, analysis_set)
 
 
 def _zero_suffix(review: ReviewArtefacts, outcome: str, analysis_set: str) -> str:

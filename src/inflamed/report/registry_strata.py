@@ -18,7 +18,7 @@ from inflamed.report.html import esc, fmt_int, html_table, is_missing, num
 from inflamed.report.layout import slug
 from inflamed.report.tables import SET_LABELS
 
-__all__ = ["md_set_text", "registry_strata_block"]
+__all__ = ["md_only_suffix", "md_set_text", "registry_strata_block"]
 
 #: Two-sided 95 % normal quantile: the interval printed beside a reported SE.
 _Z95 = 1.959963984540054
@@ -84,6 +84,14 @@ def md_set_text(outcome: OutcomeArtefacts, set_name: str) -> str:
             + ", from a reported between-arm difference"
         )
     return "; ".join(parts)
+
+
+def md_only_suffix(outcome: OutcomeArtefacts, set_name: str) -> str:
+    """What follows "no study" for a set with no study on the outcome's scale but a reported
+    between-arm difference: " on the SMD scale; HAMD17 mean difference ..." ("" when none)."""
+    text = md_set_text(outcome, set_name)
+    measure = (outcome.summary or {}).get("measure", "")
+    return f" on the {esc(measure)} scale; {text}" if text else ""
 
 
 def _md_text(outcome: OutcomeArtefacts) -> str:

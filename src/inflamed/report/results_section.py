@@ -23,7 +23,7 @@ from inflamed.report.html import (
 )
 from inflamed.report.large import studies_table
 from inflamed.report.layout import section_heading, slug, wrap
-from inflamed.report.registry_strata import md_set_text, registry_strata_block
+from inflamed.report.registry_strata import md_only_suffix, registry_strata_block
 from inflamed.report.tables import SET_LABELS, flatten_json, sets_table
 from inflamed.report.zero_events import (
     risk_difference_text,
@@ -321,14 +321,8 @@ def results_section(reviews: Sequence[ReviewArtefacts]) -> str:
                 rd = risk_difference_text(review, outcome.name, set_name)
                 # A set with no study on the outcome's scale may have a between-arm difference
                 # on an instrument's own scale (the MD analysis): say so instead of "no study".
-                md = md_set_text(outcome, set_name)
-                instead = (
-                    zero_event_text(zero, rd)
-                    if zero
-                    else f"no study on the {esc(outcome.summary.get('measure', ''))} scale; {md}"
-                    if md
-                    else ""
-                )
+                md = md_only_suffix(outcome, set_name)
+                instead = zero_event_text(zero, rd) if zero else f"no study{md}" if md else ""
                 parts.append(headline(outcome, set_name, instead))
             parts.append(
                 html_table(

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from inflamed.analysis_sets import outcome_results
+from inflamed.analysis_sets import review_results
 from inflamed.ingest.rob2 import (
     SOME_CONCERNS_FOR_HIGH,
     domain_index,
@@ -31,7 +31,6 @@ from inflamed.ingest.rob2 import (
     overall_judgement,
     result_judgements,
 )
-from inflamed.rare_events import set_aside_tables
 from inflamed.report.artefacts import ReviewArtefacts
 from inflamed.report.tables import SET_LABELS, study_labels
 
@@ -67,16 +66,16 @@ def per_result_table(review: ReviewArtefacts) -> pd.DataFrame:
     labels = study_labels(review.studies)
     index = domain_index(review.risk_of_bias)
     # Double-zero tables and MD-only differences are results too (RoB 2 judges each result).
-    set_aside = set_aside_tables(review.derivation_log, review.contrasts)
+    results = review_results(
+        {o.name: o.studies for o in review.outcomes.values()},
+        review.studies,
+        derivation_log=review.derivation_log,
+        contrasts=review.contrasts,
+        instrument_effects=review.instrument_effects,
+    )
     rows = []
     for outcome in review.outcomes.values():
-        studies = outcome_results(
-            outcome.studies,
-            set_aside,
-            review.studies,
-            outcome.name,
-            instrument_effects=review.instrument_effects,
-        )
+        studies = results[outcome.name]
         if studies is None or studies.empty or "analysis_set" not in studies:
             continue
         for _, r in studies.iterrows():

@@ -65,8 +65,8 @@ def grade_summary_of_findings(
     """
     rows = []
     context = grade_context(review, run_config)
+    grade: dict[str, Any] = {"rules": rules, "intervention": intervention, "context": context}
     for outcome in review.outcomes.values():
-        grade: dict[str, Any] = {"rules": rules, "intervention": intervention, "context": context}
         assessment = grade_outcome(outcome, review.risk_of_bias, analysis_set=analysis_set, **grade)
         set_locator = f"/sets/{assessment.analysis_set}"
         # No study on the outcome's scale, but a reported between-arm difference on an
