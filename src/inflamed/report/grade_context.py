@@ -210,18 +210,10 @@ def absolute_effect(
     if measure == "MD" and "instrument" in rows:
         # Already in the instrument's points: the absolute effect is the difference itself.
         instrument = str(rows["instrument"].iloc[0])
-        pts = [x for x in (estimate, ci_lb, ci_ub) if x is not None]
-        text = f"{pts[0]:.1f} {instrument} points"
-        if len(pts) == 3:
-            text += f" (95% CI {pts[1]:.1f} to {pts[2]:.1f})"
-        where = ", ".join(
-            f"{context.labels.get(str(r['study_id']), r['study_id'])} ({r['row_ref']})"
-            for _, r in rows.iterrows()
-        )
         return AbsoluteEffect(
-            text + "; positive favours treatment",
-            f"mean difference in {instrument} points as reported between arms ({where}); "
-            "no SMD, as no pooled SD is sourced",
+            _points_text((estimate, ci_lb, ci_ub), 1.0, instrument),
+            f"mean difference in {instrument} points as reported between arms "
+            f"({_row_sources(rows, context)}); no SMD, as no pooled SD is sourced",
         )
     if measure == "SMD" and context.contrasts is not None and "row_ref" in rows:
         priority = context.instrument_priority.get(outcome, ())
@@ -236,16 +228,25 @@ def absolute_effect(
         if arms.empty:
             return None
         sd = float((arms["sd_ctrl"] * arms["n_ctrl"]).sum() / arms["n_ctrl"].sum())
-        pts = [x * sd for x in (estimate, ci_lb, ci_ub) if x is not None]
-        text = f"{pts[0]:.1f} {instrument} points"
-        if len(pts) == 3:
-            text += f" (95% CI {pts[1]:.1f} to {pts[2]:.1f})"
-        where = ", ".join(
-            f"{context.labels.get(str(r['study_id']), r['study_id'])} ({r['row_ref']})"
-            for _, r in arms.iterrows()
-        )
         return AbsoluteEffect(
-            text + "; positive favours treatment",
-            f"SMD x control-arm SD {sd:.3g} of {instrument} from {where}",
+            _points_text((estimate, ci_lb, ci_ub), sd, instrument),
+            f"SMD x control-arm SD {sd:.3g} of {instrument} from {_row_sources(arms, context)}",
         )
     return None
+
+
+def _points_text(values: Sequence[float | None], scale: float, instrument: str) -> str:
+    """ "-2.5 HAMD17 points (95% CI -6.6 to 1.6); positive favours treatment"."""
+    pts = [x * scale for x in values if x is not None]
+    text = f"{pts[0]:.1f} {instrument} points"
+    if len(pts) == 3:
+        text += f" (95% CI {pts[1]:.1f} to {pts[2]:.1f})"
+    return text + "; positive favours treatment"
+
+
+def _row_sources(rows: pd.DataFrame, context: GradeContext) -> str:
+    """ "Raison 2013 (anti-inflammatory-crp/outcomes.csv:2)": each row's study and sheet row."""
+    return ", ".join(
+        f"{context.labels.get(str(r['study_id']), r['study_id'])} ({r['row_ref']})"
+        for _, r in rows.iterrows()
+    )
