@@ -98,12 +98,10 @@ def stage_words(stage: str) -> str:
         return _STAGE_WORDS[stage]
     if stage.startswith(EXCLUSION_PREFIX):
         return f"Reports excluded: {stage[len(EXCLUSION_PREFIX) :].strip()}"
-    if stage.startswith("identified_other_"):
-        channel = stage[len("identified_other_") :].replace("_", " ")
-        return f"Records identified via other methods: {channel}"
-    if stage.startswith("records_identified_"):
-        channel = stage[len("records_identified_") :].replace("_", " ")
-        return f"Records identified from: {channel}"
+    routes = dict(zip(_CHANNEL_PREFIXES, ("via other methods", "from"), strict=True))
+    for prefix, route in routes.items():
+        if stage.startswith(prefix):
+            return f"Records identified {route}: {key_words(stage[len(prefix) :])}"
     words = key_words(stage)
     return words[:1].upper() + words[1:]
 
