@@ -2,7 +2,13 @@
 
 from inflamed.figures.risk_of_bias import rob_traffic_light
 from inflamed.figures.style import save_figure
-from inflamed.pipeline.figure_inputs import placeholder, read_csv, rob_figure_reason, rob_per_result
+from inflamed.pipeline.figure_inputs import (
+    NO_RESULT_JUDGEMENTS,
+    placeholder,
+    read_csv,
+    rob_figure_reason,
+    rob_per_result,
+)
 from inflamed.pipeline.rules import run_rule
 
 
@@ -19,9 +25,7 @@ def step(smk):
         instrument_effects=read_csv(smk.input.instrument_effects),
     )
     title = "Risk of bias per result (RoB 2)"
-    reason = rob_figure_reason(
-        rob, smk.params.max_rows, empty="no result with a risk-of-bias judgement"
-    )
+    reason = rob_figure_reason(rob, smk.params.max_rows, empty=NO_RESULT_JUDGEMENTS)
     fig = placeholder(title, reason) if reason else rob_traffic_light(rob, title=title)
     save_figure(fig, smk.output.rob_results_png, smk.output.rob_results_svg)
 

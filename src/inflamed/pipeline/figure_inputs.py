@@ -536,6 +536,11 @@ def rob_per_result(
     return rob_results_input(rob, studies, by_label)
 
 
+#: Why a risk-of-bias figure is not drawn when nothing was judged: per study, and per result.
+NO_STUDY_JUDGEMENTS = "no risk-of-bias judgements in risk_of_bias.csv"
+NO_RESULT_JUDGEMENTS = "no result with a risk-of-bias judgement"
+
+
 def rob_figure_reason(rob: pd.DataFrame, max_rows: int | None, *, empty: str) -> str:
     """Why a risk-of-bias traffic light of ``rob`` (long form) is not drawn, or "" to draw it.
 

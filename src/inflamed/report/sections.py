@@ -16,7 +16,12 @@ import pandas as pd
 
 from inflamed.ingest.prisma import prisma_arithmetic, read_prisma_counts, stage_words
 from inflamed.labels import key_words
-from inflamed.pipeline.figure_inputs import rob_figure_reason, rob_per_result
+from inflamed.pipeline.figure_inputs import (
+    NO_RESULT_JUDGEMENTS,
+    NO_STUDY_JUDGEMENTS,
+    rob_figure_reason,
+    rob_per_result,
+)
 from inflamed.pipeline.provenance import digest_of, sha256_file
 from inflamed.report.artefacts import ReviewArtefacts
 from inflamed.report.front_matter import (
@@ -234,7 +239,6 @@ def risk_of_bias_section(reviews: Sequence[ReviewArtefacts]) -> str:
     for review in reviews:
         parts.append(heading(3, slug("risk-of-bias", review.name), review.title))
         rob = review.risk_of_bias if review.risk_of_bias is not None else pd.DataFrame()
-        empty = "no risk-of-bias judgements in risk_of_bias.csv"
         per_result = rob_per_result(
             rob,
             review.studies,
@@ -248,7 +252,7 @@ def risk_of_bias_section(reviews: Sequence[ReviewArtefacts]) -> str:
             _rob_figure(
                 review.figures["rob_traffic_light"],
                 f"Risk-of-bias traffic-light plot ({review.title})",
-                rob_figure_reason(rob, large_review_rows(), empty=empty),
+                rob_figure_reason(rob, large_review_rows(), empty=NO_STUDY_JUDGEMENTS),
                 "traffic-light plot",
                 review.title,
             )
@@ -257,7 +261,7 @@ def risk_of_bias_section(reviews: Sequence[ReviewArtefacts]) -> str:
             _rob_figure(
                 review.figures["rob_summary"],
                 f"Risk-of-bias summary bar chart ({review.title})",
-                rob_figure_reason(rob, None, empty=empty),
+                rob_figure_reason(rob, None, empty=NO_STUDY_JUDGEMENTS),
                 "summary bar chart",
                 review.title,
             )
@@ -272,7 +276,7 @@ def risk_of_bias_section(reviews: Sequence[ReviewArtefacts]) -> str:
                 rob_figure_reason(
                     per_result,
                     large_review_rows(),
-                    empty="no result with a risk-of-bias judgement",
+                    empty=NO_RESULT_JUDGEMENTS,
                 ),
                 "per-result traffic-light plot",
                 review.title,
