@@ -20,7 +20,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from inflamed.analysis_sets import SET_SHORT, analysis_sets, set_aside_by_set
 from inflamed.io import write_csv, write_json
@@ -28,6 +27,7 @@ from inflamed.labels import study_label
 from inflamed.rare_events import rare_event_analyses, tables_with_set_aside
 from inflamed.stats.binary import rma_mh, rma_peto
 from inflamed.stats.cumulative import cumulative_meta_analysis
+from inflamed.stats.distributions import norm_ppf
 from inflamed.stats.influence import case_deletion
 from inflamed.stats.measures import RATIO_MEASURES
 from inflamed.stats.pooling import rma
@@ -115,7 +115,7 @@ def _set_summary(
 
 
 def _study_rows(rows: pd.DataFrame, fit: Any | None, level: float) -> pd.DataFrame:
-    crit = stats.norm.ppf(0.5 + level / 200)
+    crit = norm_ppf(0.5 + level / 200)
     out = rows.copy()
     per_study = rows.groupby("study_id")["contrast"].nunique() if "contrast" in rows else {}
     out["label"] = [

@@ -25,9 +25,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from scipy import stats
-
 from inflamed.extract.tables import RowEffect, is_missing
+from inflamed.stats.distributions import norm_ppf
 
 __all__ = ["contrast_effect", "contrast_refusal", "is_contrast", "se_from_ci"]
 
@@ -42,7 +41,7 @@ def se_from_ci(lb: float, ub: float, level: float = 95.0) -> tuple[float, str]:
 
     Returns the SE and the formula as text, e.g. ``SE = (1.2 - -3.4) / (2 x 1.959964) = 1.173``.
     """
-    z = float(stats.norm.ppf(0.5 + level / 200.0))
+    z = float(norm_ppf(0.5 + level / 200.0))
     se = (ub - lb) / (2.0 * z)
     return se, f"SE = ({ub:g} - {lb:g}) / (2 x {z:.6f}) = {se:.6g} (normal quantile, {level:g}% CI)"
 

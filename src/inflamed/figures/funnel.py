@@ -12,7 +12,6 @@ from matplotlib import pyplot as plt
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
-from scipy import stats
 
 from inflamed.errors import InputError
 from inflamed.figures._common import (
@@ -26,6 +25,7 @@ from inflamed.figures._common import (
     set_ratio_axis,
 )
 from inflamed.figures.style import PALETTE, apply_style
+from inflamed.stats.distributions import norm_ppf
 
 #: Shades of the significance contours, from the outermost (p < 1 - max level) inwards.
 _CONTOUR_SHADES = ("#FFFFFF", "#E6E6E6", "#C8C8C8", "#A0A0A0")
@@ -118,7 +118,7 @@ def funnel_plot(
     fse = np.sqrt(fv)
     se_max = float(max(se.max(), fse.max() if len(fse) else 0.0)) * 1.08
     se_grid = np.linspace(0, se_max, 200)
-    z_max = stats.norm.ppf(1 - (1 - levels[-1]) / 2)
+    z_max = norm_ppf(1 - (1 - levels[-1]) / 2)
 
     fig, ax = plt.subplots(figsize=(6.2, 4.6))
     all_y = np.concatenate([y, fy, [estimate, 0.0]])
@@ -134,7 +134,7 @@ def funnel_plot(
     )
     outer = [f"p < {1 - levels[-1]:.2g}"]
     for idx, level in enumerate(reversed(levels)):
-        z = stats.norm.ppf(1 - (1 - level) / 2)
+        z = norm_ppf(1 - (1 - level) / 2)
         shade = _CONTOUR_SHADES[len(levels) - 1 - idx]
         ax.fill_betweenx(se_grid, tr(-z * se_grid), tr(z * se_grid), color=shade, lw=0, zorder=0)
     bounds = [1 - c for c in levels]  # e.g. 0.10, 0.05, 0.01

@@ -9,7 +9,6 @@ import numpy as np
 import pandas as pd
 from matplotlib import pyplot as plt
 from matplotlib.figure import Figure
-from scipy import stats
 
 from inflamed.errors import InputError
 from inflamed.figures._common import (
@@ -24,6 +23,7 @@ from inflamed.figures._common import (
     text_width_in,
 )
 from inflamed.figures.style import PALETTE, apply_style
+from inflamed.stats.distributions import chi2_ppf
 
 LOO_COLUMNS = ("omitted", "estimate", "ci_lb", "ci_ub")
 INFLUENCE_COLUMNS = ("study", "rstudent", "cook_d", "hat", "dffits")
@@ -172,7 +172,7 @@ def influence_plot(frame: pd.DataFrame, *, title: str | None = None, n_coef: int
             "DFFITS",
             (-3 * math.sqrt(p / (k - p)), 3 * math.sqrt(p / (k - p))) if k > p else (),
         ),
-        ("cook_d", "Cook's distance", (float(stats.chi2.ppf(0.5, p)),)),
+        ("cook_d", "Cook's distance", (float(chi2_ppf(0.5, p)),)),
         ("hat", "Hat value (leverage)", (3 * p / k,)),
     ]
     compact = k > MAX_TEXT_ROWS  # too many rows to name: name the flagged studies only

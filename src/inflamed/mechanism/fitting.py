@@ -13,7 +13,6 @@ from typing import Any
 
 import numpy as np
 from scipy.optimize import least_squares
-from scipy.stats import chi2 as chi2_dist
 
 from inflamed.mechanism.cascade import (
     KNOBS,
@@ -24,8 +23,9 @@ from inflamed.mechanism.cascade import (
     steady_state,
 )
 from inflamed.mechanism.targets import Target, TargetSet
+from inflamed.stats.distributions import chi2_ppf
 
-CHI2_95_1DF = float(chi2_dist.ppf(0.95, 1))
+CHI2_95_1DF = float(chi2_ppf(0.95, 1))
 
 
 @dataclass(frozen=True)

@@ -70,7 +70,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from inflamed.analysis_sets import analysis_sets
 from inflamed.report.artefacts import OutcomeArtefacts
@@ -84,6 +83,7 @@ from inflamed.report.grade_context import (
 )
 from inflamed.report.html import format_estimate, is_missing
 from inflamed.report.rob2 import result_judgements, study_judgements
+from inflamed.stats.distributions import norm_ppf
 from inflamed.stats.measures import RATIO_MEASURES
 
 __all__ = [
@@ -199,7 +199,7 @@ def optimal_information_size(
     guidelines 6 (Guyatt 2011) defines the OIS as the sample size of a conventional calculation
     for a single adequately powered trial.
     """
-    z = stats.norm.ppf(1 - alpha / 2) + stats.norm.ppf(power)
+    z = norm_ppf(1 - alpha / 2) + norm_ppf(power)
     if measure_type == "continuous":
         per_arm = 2 * z**2 / smd**2
     else:

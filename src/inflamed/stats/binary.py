@@ -31,8 +31,8 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 import numpy as np
-from scipy import stats
 
+from inflamed.stats.distributions import chi2_sf
 from inflamed.stats.errors import InputError
 from inflamed.stats.peto import PetoResult, rma_peto
 from inflamed.stats.tables import fixed_heterogeneity, prepare_tables, wald
@@ -196,9 +196,9 @@ def rma_mh(
             cmh = float(num / np.sum((n1 / N) * (n2 / N) * (xt * (yt / (N - 1)))))
             extra.update(
                 cochran=co,
-                cochran_pval=float(stats.chi2.sf(co, 1)),
+                cochran_pval=float(chi2_sf(co, 1)),
                 cmh=cmh,
-                cmh_pval=float(stats.chi2.sf(cmh, 1)),
+                cmh_pval=float(chi2_sf(cmh, 1)),
             )
         if np.isnan(beta):
             extra["k_pos"] = 0
@@ -222,8 +222,8 @@ def rma_mh(
             extra.update(bd=bd, tarone=ta, k_pos=k_pos)
             if k_pos > 1:
                 extra.update(
-                    bd_pval=float(stats.chi2.sf(bd, k_pos - 1)),
-                    tarone_pval=float(stats.chi2.sf(ta, k_pos - 1)),
+                    bd_pval=float(chi2_sf(bd, k_pos - 1)),
+                    tarone_pval=float(chi2_sf(ta, k_pos - 1)),
                 )
     elif measure == "RR":
         R = np.sum(a * (n2 / N))

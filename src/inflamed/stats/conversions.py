@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 import numpy as np
-from scipy import stats
 
+from inflamed.stats.distributions import norm_ppf, t_isf, t_ppf
 from inflamed.stats.errors import InputError
 from inflamed.stats.validation import (
     as_float_array,
@@ -164,10 +164,10 @@ def sd_from_ci(
             raise InputError(
                 f"{where}a t-based CI needs n >= 2", row=row, column="n", value=float(a["n"][i])
             )
-        q = stats.t.ppf(p, a["n"] - 1)
+        q = t_ppf(p, a["n"] - 1)
         how = f"t quantile t({p:g}, n-1)"
     else:
-        q = np.full_like(a["n"], stats.norm.ppf(p))
+        q = np.full_like(a["n"], norm_ppf(p))
         how = f"normal quantile z({p:g}) = {q[0]:.6f}"
     sd = np.sqrt(a["n"]) * (a["ci_ub"] - a["ci_lb"]) / (2 * q)
     return Conversion(
@@ -259,7 +259,7 @@ def sd_from_p(
     check_positive("n1", a["n1"], row_offset=row_offset)
     check_positive("n2", a["n2"], row_offset=row_offset)
     df = a["n1"] + a["n2"] - 2
-    t = stats.t.isf(a["p"] / 2, df)
+    t = t_isf(a["p"] / 2, df)
     inner = sd_from_t(t, a["n1"], a["n2"], a["mean_difference"], row_offset=row_offset)
     return Conversion(
         scalar_or_array(np.asarray(inner.value), scalar),

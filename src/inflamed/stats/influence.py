@@ -18,8 +18,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
+from inflamed.stats.distributions import chi2_cdf
 from inflamed.stats.errors import InputError
 from inflamed.stats.pooling import rma
 from inflamed.stats.refits import (
@@ -345,7 +345,7 @@ def _assemble(full: Any, labs: tuple[str, ...], d: _Deletions, hat: np.ndarray) 
     with np.errstate(invalid="ignore"):
         flag = (
             (np.abs(d.dffits) > 3.0 * math.sqrt(p / (k - p)) if k > p else np.zeros(k, bool))
-            | (stats.chi2.cdf(d.cook_d, df=p) > 0.5)
+            | (chi2_cdf(d.cook_d, df=p) > 0.5)
             | (hat > 3.0 * p / k)
             | np.any(np.abs(d.dfbetas) > 1.0, axis=1)
         )

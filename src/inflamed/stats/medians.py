@@ -11,9 +11,10 @@ from functools import lru_cache
 from typing import Any, Literal
 
 import numpy as np
-from scipy import integrate, stats
+from scipy import integrate
 
 from inflamed.stats.conversions import MeanSD
+from inflamed.stats.distributions import norm_cdf, norm_ppf, norm_sf
 from inflamed.stats.errors import InputError
 from inflamed.stats.validation import (
     broadcast_arrays,
@@ -62,7 +63,7 @@ def expected_normal_range(n: int) -> float:
         return 0.0
 
     def integrand(x: float) -> float:
-        return 1.0 - stats.norm.cdf(x) ** n - stats.norm.sf(x) ** n
+        return 1.0 - norm_cdf(x) ** n - norm_sf(x) ** n
 
     value, _ = integrate.quad(integrand, -np.inf, np.inf, epsabs=1e-13, epsrel=1e-12, limit=200)
     return float(value)
@@ -88,7 +89,7 @@ def wan_xi(n: Any, method: Literal["wan", "blom"] = "wan") -> np.ndarray:
         xi(n) for each n.
     """
     n = np.atleast_1d(np.asarray(n, dtype=float))
-    blom = 2 * stats.norm.ppf((n - 0.375) / (n + 0.25))
+    blom = 2 * norm_ppf((n - 0.375) / (n + 0.25))
     if method == "blom":
         return blom
     if method != "wan":
@@ -112,7 +113,7 @@ def wan_eta(n: Any) -> np.ndarray:
     n = 4Q + 1; it tends to 1.349 (the normal IQR in SD units) as n grows.
     """
     n = np.atleast_1d(np.asarray(n, dtype=float))
-    return 2 * stats.norm.ppf((0.75 * n - 0.125) / (n + 0.25))
+    return 2 * norm_ppf((0.75 * n - 0.125) / (n + 0.25))
 
 
 def _check_n_for_quantiles(n: np.ndarray, row_offset: int | None) -> None:

@@ -14,8 +14,8 @@ from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
+from inflamed.stats.distributions import chi2_sf, norm_ppf, norm_sf, t_ppf, t_sf
 from inflamed.stats.errors import InputError
 from inflamed.stats.validation import as_float_array, check_positive, check_same_length
 
@@ -401,7 +401,7 @@ def rma_three_level(
     b_fe = float(np.sum(w * y) / np.sum(w))
     q = float(np.sum(w * (y - b_fe) ** 2))
     q_df = k - 1
-    q_pval = float(stats.chi2.sf(q, q_df)) if q_df > 0 else float("nan")
+    q_pval = float(chi2_sf(q, q_df)) if q_df > 0 else float("nan")
     tr_p = float(np.sum(w) - np.sum(w**2) / np.sum(w))
     typical_v = (k - 1) / tr_p if tr_p > 0 else float("nan")
 
@@ -428,12 +428,12 @@ def rma_three_level(
     alpha = 1.0 - level / 100.0
     if test == "t":
         df: int | None = k - 1
-        crit = float(stats.t.ppf(1.0 - alpha / 2.0, df))
-        pval = float(2.0 * stats.t.sf(abs(zval), df))
+        crit = float(t_ppf(1.0 - alpha / 2.0, df))
+        pval = float(2.0 * t_sf(abs(zval), df))
     else:
         df = None
-        crit = float(stats.norm.ppf(1.0 - alpha / 2.0))
-        pval = float(2.0 * stats.norm.sf(abs(zval)))
+        crit = float(norm_ppf(1.0 - alpha / 2.0))
+        pval = float(2.0 * norm_sf(abs(zval)))
     total = float(theta.sum()) + typical_v
     return ThreeLevelResult(
         k=k,

@@ -15,8 +15,8 @@ from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
+from inflamed.stats.distributions import norm_sf, t_ppf, t_sf
 from inflamed.stats.errors import InputError
 from inflamed.stats.pooling import rma
 from inflamed.stats.refits import fit_quietly, plain_dict, require_intercept_only
@@ -187,14 +187,14 @@ def egger_test(
     se = np.sqrt(s2 * np.diag(xtwx_inv))
     with np.errstate(divide="ignore", invalid="ignore"):
         tval = b / se  # a perfect fit (s2 = 0) gives an undefined test: inf or NaN, as lm()
-    crit = float(stats.t.ppf(1.0 - (1.0 - level / 100.0) / 2.0, df))
+    crit = float(t_ppf(1.0 - (1.0 - level / 100.0) / 2.0, df))
     return EggerResult(
         model="lm",
         predictor=predictor,
         statistic=float(tval[1]),
         dist="t",
         df=df,
-        pval=float(2.0 * stats.t.sf(abs(tval[1]), df)),
+        pval=float(2.0 * t_sf(abs(tval[1]), df)),
         slope=float(b[1]),
         slope_se=float(se[1]),
         limit_estimate=float(b[0]),
@@ -328,7 +328,11 @@ def begg_test(yi: Any, vi: Any, *, exact: bool = True) -> BeggResult:
     w = 1.0 / v
     theta = float(np.sum(w * y) / np.sum(w))
     ystar = (y - theta) / np.sqrt(v - 1.0 / np.sum(w))
-    tau = float(stats.kendalltau(ystar, v).statistic)
+    # Loaded here, not at the top: scipy.stats costs every process that imports this module
+    # about 0.5 s, and most never run a rank test.
+    from scipy.stats import kendalltau
+
+    tau = float(kendalltau(ystar, v).statistic)
     if not math.isfinite(tau):
         return BeggResult(
             tau=float("nan"), pval=float("nan"), exact=False, statistic=float("nan"), k=n
@@ -358,6 +362,4 @@ def begg_test(yi: Any, vi: Any, *, exact: bool = True) -> BeggResult:
     v2 = float(np.sum(xt * (xt - 1) * (xt - 2)) * np.sum(yt * (yt - 1) * (yt - 2)))
     var_s = (v0 - vt - vu) / 18.0 + v1 / (2.0 * n * (n - 1)) + v2 / (9.0 * n * (n - 1) * (n - 2))
     z = s / math.sqrt(var_s)
-    return BeggResult(
-        tau=tau, pval=float(2.0 * stats.norm.sf(abs(z))), exact=False, statistic=z, k=n
-    )
+    return BeggResult(tau=tau, pval=float(2.0 * norm_sf(abs(z))), exact=False, statistic=z, k=n)

@@ -12,8 +12,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
+from inflamed.stats.distributions import chi2_sf
 from inflamed.stats.errors import InputError
 from inflamed.stats.pooling import rma
 from inflamed.stats.refits import fit_quietly
@@ -224,7 +224,7 @@ def subgroup_analysis(yi: Any, vi: Any, groups: Any, **rma_kwargs: Any) -> Subgr
     w = 1.0 / sub["se"].to_numpy() ** 2
     bbar = float(np.sum(w * est) / np.sum(w))
     q_between = float(np.sum(w * (est - bbar) ** 2))
-    q_between_pval = float(stats.chi2.sf(q_between, g - 1))
+    q_between_pval = float(chi2_sf(q_between, g - 1))
 
     dummies = (lab[:, None] == np.asarray(levels)[None, :]).astype(float)
     with np.errstate(all="ignore"):

@@ -8,8 +8,8 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from scipy import stats
 
+from inflamed.stats.distributions import chi2_sf, norm_isf, norm_sf
 from inflamed.stats.effect_sizes import binary_cells, continuity_correct, escalc
 from inflamed.stats.errors import InputError
 
@@ -66,7 +66,7 @@ def prepare_tables(
 def fixed_heterogeneity(q: float, k_yi: int) -> tuple[float, float, float, int]:
     if k_yi > 1:
         df = k_yi - 1
-        q_pval = float(stats.chi2.sf(q, df))
+        q_pval = float(chi2_sf(q, df))
         # metafor: max(0, 100 (Q - df) / Q), which is 0 when Q = 0 (the ratio is -Inf)
         i2 = max(0.0, 100 * (q - df) / q) if q > 0 else 0.0
         h2 = q / df
@@ -75,7 +75,7 @@ def fixed_heterogeneity(q: float, k_yi: int) -> tuple[float, float, float, int]:
 
 
 def wald(beta: float, se: float, level: float) -> tuple[float, float, float, float]:
-    crit = stats.norm.isf((1 - level / 100) / 2)
+    crit = norm_isf((1 - level / 100) / 2)
     zval = beta / se
-    pval = 2 * stats.norm.sf(abs(zval))
+    pval = 2 * norm_sf(abs(zval))
     return zval, float(pval), beta - crit * se, beta + crit * se

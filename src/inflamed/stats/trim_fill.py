@@ -12,7 +12,6 @@ from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from inflamed.stats.errors import InputError
 from inflamed.stats.refits import fit_quietly, plain_dict, require_intercept_only
@@ -181,7 +180,9 @@ def trim_and_fill(
             raise ConvergenceError(f"trim and fill: k0 did not settle in {maxiter} iterations")
         beta = float(fit_quietly(y[: k - k0], v[: k - k0], test="z", **est_kw).beta[0])
         dev = y - beta
-        ranks = stats.rankdata(np.abs(dev), method="ordinal")
+        # Ordinal ranks (ties in order of appearance, as R's rank(ties.method = "first")).
+        ranks = np.empty(k, dtype=float)
+        ranks[np.argsort(np.abs(dev), kind="stable")] = np.arange(1, k + 1)
         signed = np.sign(dev) * ranks
         if estimator == "R0":
             neg = -signed[signed < 0]

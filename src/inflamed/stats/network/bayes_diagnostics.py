@@ -23,7 +23,8 @@ from collections.abc import Mapping
 
 import numpy as np
 import pandas as pd
-from scipy import stats
+
+from inflamed.stats.distributions import norm_ppf
 
 __all__ = [
     "ESS_MIN",
@@ -106,8 +107,10 @@ def split_rhat(x: np.ndarray) -> float:
 
 def _rank_normal(x: np.ndarray) -> np.ndarray:
     """Rank-normalise all draws together (Blom's offsets 3/8, as Vehtari et al. 2021)."""
-    ranks = stats.rankdata(x, method="average").reshape(x.shape)
-    return stats.norm.ppf((ranks - 0.375) / (x.size + 0.25))
+    from scipy.stats import rankdata  # here, not at the top: see inflamed.stats.distributions
+
+    ranks = rankdata(x, method="average").reshape(x.shape)
+    return norm_ppf((ranks - 0.375) / (x.size + 0.25))
 
 
 def mcse_mean(x: np.ndarray) -> float:
