@@ -15,6 +15,7 @@ matplotlib.use("Agg")  # figures are files; never open a window (CI has no displ
 
 import matplotlib.pyplot as plt
 from matplotlib.figure import Figure
+from matplotlib.transforms import Bbox
 
 from inflamed.io import atomic_open
 
@@ -64,7 +65,17 @@ def apply_style() -> None:
 
 
 def save_figure(fig: Figure, *paths: str | Path) -> None:
-    """Save ``fig`` to each path (format from the suffix) atomically and without timestamps."""
+    """Save ``fig`` to each path (format from the suffix) atomically and without timestamps.
+
+    The figure is cropped to its tight bounding box (plus ``savefig.pad_inches``), measured once
+    with the raster renderer for all formats: matplotlib's ``bbox_inches="tight"`` lays the whole
+    figure out a second time for every file to measure it, which was half of the figure rules'
+    drawing time. The PNG is byte-identical to the ``"tight"`` one; the SVG shares its crop.
+    """
+    renderer = getattr(fig.canvas, "get_renderer", None)  # absent on a bare Figure()'s canvas
+    bbox: Bbox | str = "tight"
+    if renderer is not None:
+        bbox = fig.get_tightbbox(renderer()).padded(plt.rcParams["savefig.pad_inches"])
     for path in paths:
         path = Path(path)
         fmt = path.suffix.lstrip(".").lower()
@@ -80,5 +91,5 @@ def save_figure(fig: Figure, *paths: str | Path) -> None:
                 f"unsupported figure format {fmt!r} for {path}; expected png, svg or pdf"
             )
         with atomic_open(path, "wb") as handle:
-            fig.savefig(handle, format=fmt, metadata=metadata, bbox_inches="tight")
+            fig.savefig(handle, format=fmt, metadata=metadata, bbox_inches=bbox)
     plt.close(fig)
