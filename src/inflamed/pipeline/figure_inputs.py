@@ -13,18 +13,19 @@ import math
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
-from matplotlib.figure import Figure
 
 from inflamed.analysis_sets import SET_SHORT, review_results
-from inflamed.figures.style import apply_style
 from inflamed.ingest.rob2 import domain_index, is_post_hoc_subgroup, judge_result
 from inflamed.io import read_artefact_csv
 from inflamed.labels import study_label
 from inflamed.pipeline.published import align_published
 from inflamed.stats.measures import is_ratio
+
+if TYPE_CHECKING:  # the report reads this module's tables without drawing: no matplotlib there
+    from matplotlib.figure import Figure
 
 #: Beyond this many studies the cumulative plot shows one row per year instead of per study.
 MAX_CUMULATIVE_ROWS = 40
@@ -61,6 +62,8 @@ class FigureInput:
 def placeholder(title: str, reason: str) -> Figure:
     """A small figure that states why the real one could not be drawn."""
     import matplotlib.pyplot as plt
+
+    from inflamed.figures.style import apply_style
 
     apply_style()
     fig, ax = plt.subplots(figsize=(6.5, 1.6))
