@@ -39,6 +39,7 @@ rule extract:
         benchmark_path("extract")
     conda:
         "../../envs/extract.yaml"
+    priority: PRIORITY["extract"]
     threads: 1
     resources:
         **job_resources("extract"),

@@ -17,6 +17,7 @@ rule outcome_figures:
         benchmark_path("outcome_figures", "{review}/{outcome}")
     conda:
         "../../envs/figures.yaml"
+    priority: PRIORITY["outcome_figures"]
     threads: 1
     resources:
         **job_resources("figure"),

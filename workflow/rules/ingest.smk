@@ -25,6 +25,7 @@ rule ingest:
         benchmark_path("ingest")
     conda:
         "../../envs/ingest.yaml"
+    priority: PRIORITY["ingest"]
     threads: 1
     resources:
         **job_resources("ingest"),

@@ -32,6 +32,7 @@ rule mechanism_cascade:
         benchmark_path("mechanism_cascade", "cascade")
     conda:
         "../../envs/mechanism.yaml"
+    priority: PRIORITY["mechanism_cascade"]
     threads: 1
     resources:
         mem_mb=2000,

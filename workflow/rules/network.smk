@@ -56,6 +56,7 @@ rule network_bayes:
         benchmark_path("network_bayes", "{network}/{outcome}")
     conda:
         "../../envs/network.yaml"
+    priority: PRIORITY["network_bayes"]
     threads: 1
     resources:
         mem_mb=3000,

@@ -30,6 +30,7 @@ rule pool:
         benchmark_path("pool", "{review}/{outcome}")
     conda:
         "../../envs/pool.yaml"
+    priority: PRIORITY["pool"]
     threads: 1
     resources:
         **job_resources("pool"),
