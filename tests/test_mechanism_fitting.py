@@ -147,3 +147,23 @@ def test_inequality_penalty_is_zero_when_satisfied_and_positive_when_violated() 
     ts = validate_targets(pd.DataFrame([row], columns=list(COLUMNS)))
     fit, _obj = fit_cascade(ts, FitSettings(n_starts=2), seed=1)
     assert fit.chi2 == 0.0
+
+
+def test_forward_steps_are_scipys_two_point_steps_bounds_included() -> None:
+    """The batched Jacobian of the profile refits must be the one least_squares would build."""
+    from scipy.optimize._numdiff import approx_derivative
+
+    from inflamed.mechanism.fitting import _forward_steps
+
+    lower, upper = np.array([-3.0, -3.0, 0.0, 0.0]), np.array([3.0, 3.0, 1.0, 1e-9])
+
+    def f(x):
+        return np.array([np.sin(x[0]) * x[1], x[2] ** 3 - x[0], np.exp(x[3]) + x[1] ** 2])
+
+    for x in ([0.0, -1.2, 0.5, 0.0], [3.0, -3.0, 1.0, 1e-9], [2.9999999999, 0.7, 1e-12, 5e-10]):
+        x = np.array(x)
+        steps = _forward_steps(x, lower, upper)
+        moved = (x + steps) - x
+        ours = np.stack([(f(x + np.eye(4)[i] * steps[i]) - f(x)) / moved[i] for i in range(4)]).T
+        theirs = approx_derivative(f, x, method="2-point", bounds=(lower, upper))
+        np.testing.assert_array_equal(ours, theirs)

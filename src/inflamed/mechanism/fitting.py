@@ -173,6 +173,21 @@ class FitResult:
         }
 
 
+def _forward_steps(x: np.ndarray, lower: np.ndarray, upper: np.ndarray) -> np.ndarray:
+    """Forward-difference steps as scipy.optimize.approx_derivative takes them ("2-point").
+
+    sqrt(eps) * max(1, |x|), signed as x (+ at 0); a step that would leave the bounds is reversed
+    if the reversed one fits, else shrunk to the distance to the farther bound.
+    """
+    step = np.sqrt(np.finfo(float).eps) * np.where(x >= 0, 1.0, -1.0) * np.maximum(1.0, np.abs(x))
+    below, above = x - lower, upper - x
+    leaves = ((x + step) < lower) | ((x + step) > upper)
+    fits = np.abs(step) <= np.maximum(below, above)
+    step = np.where(leaves & fits, -step, step)
+    step = np.where(~fits & (above >= below), above, step)
+    return np.where(~fits & (above < below), -below, step)
+
+
 def _solve(obj: Objective, x0: np.ndarray, free: np.ndarray) -> tuple[np.ndarray, float]:
     """Minimise chi2 over the ``free`` mask starting at ``x0`` (others held fixed)."""
     idx = np.flatnonzero(free)
@@ -184,11 +199,25 @@ def _solve(obj: Objective, x0: np.ndarray, free: np.ndarray) -> tuple[np.ndarray
         x[idx] = z
         return obj.residuals(x)
 
-    z0 = np.clip(x0[idx], obj.lower[idx] + 1e-9, obj.upper[idx] - 1e-9)
+    lower, upper = obj.lower[idx], obj.upper[idx]
+
+    def jac(z: np.ndarray) -> np.ndarray:
+        # scipy's "2-point" forward differences, with its step and bound rules, but the p + 1
+        # points go through the (batch-capable) model in one call instead of p + 1 calls.
+        steps = _forward_steps(z, lower, upper)
+        points = np.repeat(x0[None, :], len(idx) + 1, axis=0)
+        points[:, idx] = z
+        points[np.arange(1, len(idx) + 1), idx] = z + steps
+        moved = points[np.arange(1, len(idx) + 1), idx] - z  # the steps as representable
+        values = obj.residuals(points)
+        return ((values[1:] - values[0]) / moved[:, None]).T
+
+    z0 = np.clip(x0[idx], lower + 1e-9, upper - 1e-9)
     sol = least_squares(
         fun,
         z0,
-        bounds=(obj.lower[idx], obj.upper[idx]),
+        jac=jac,
+        bounds=(lower, upper),
         method="trf",
         xtol=1e-8,
         ftol=1e-10,
