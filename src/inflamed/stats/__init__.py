@@ -25,6 +25,9 @@ Network meta-analysis
     :func:`pairwise`, :func:`contrasts` (-> :class:`Contrasts`), :func:`nma` (-> :class:`NMAResult`:
     FE, REML, netmeta's MoM), :func:`decomp_design`, :func:`node_split`, :func:`pscores`
     (subpackage :mod:`inflamed.stats.network`).
+Distributions
+    :mod:`inflamed.stats.distributions`: scipy.stats' normal, chi-squared and t probabilities and
+    quantiles from :mod:`scipy.special`, without scipy.stats' half-second import.
 Errors
     :class:`InputError` (a bad argument, named), :class:`ConvergenceError`.
 
