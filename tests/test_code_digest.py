@@ -62,3 +62,11 @@ def test_the_digest_is_the_same_in_every_process_whatever_the_hash_seed():
         for seed in ("1", "2", "3", "4")
     }
     assert len(digests) == 1, digests
+
+
+def test_names_from_the_lazy_figures_package_resolve_to_their_modules(tmp_path):
+    """inflamed.figures loads its names on first use: no import there names forest.py."""
+    script = _script(tmp_path, "from inflamed.figures import forest_plot, save_figure\n")
+    names = {p.name for p in module_closure(script)}
+    assert {"forest.py", "style.py"} <= names
+    assert "funnel.py" not in names

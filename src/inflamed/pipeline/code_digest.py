@@ -15,6 +15,7 @@ import json
 import re
 from dis import opmap
 from functools import cache
+from importlib import import_module
 from pathlib import Path
 from types import CodeType
 
@@ -23,6 +24,10 @@ __all__ = ["code_digest", "module_closure"]
 _PACKAGE = "inflamed"
 _SRC = Path(__file__).resolve().parents[2]  # .../src
 
+
+#: Packages whose public names are loaded on first use, so no import statement names the module
+#: that defines them; each has ``defining_module(name)``.
+_LAZY_FACES = ("inflamed.stats", "inflamed.figures")
 
 _NOP = opmap["NOP"]
 _FROM_IMPORT = re.compile(
@@ -82,9 +87,8 @@ def _analysed(name: str, suffix: str, source: str) -> tuple[bytes, frozenset[str
         module = match.group(1)
         names = re.findall(r"[A-Za-z_]\w*", match.group(2).split("#")[0])
         imported |= {module, *(f"{module}.{n}" for n in names if n != "as")}
-        if module == "inflamed.stats":  # the engine's lazy public face: name -> defining module
-            from inflamed.stats import defining_module
-
+        if module in _LAZY_FACES:  # names loaded on first use: name -> defining module
+            defining_module = import_module(module).defining_module
             imported |= {m for n in names if (m := defining_module(n)) is not None}
     return fingerprint, frozenset(imported)
 
