@@ -644,3 +644,20 @@ def test_write_many_row_pngs_for_review() -> None:
         influence_plot(_influence_frame(300), title="Simulated, many rows"),
         Path(target) / "influence_300.png",
     )
+
+
+def test_favours_labels_keep_their_gap_in_svg_viewers_too(tmp_path):
+    """SVG viewers collapse leading and trailing spaces: the gap is an offset, not a space."""
+    import re
+
+    fig = _forest_2()
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    labels = [t for ax in fig.axes for t in ax.texts if "favours" in t.get_text()]
+    assert len(labels) == 2
+    assert all(t.get_text() == t.get_text().strip() for t in labels)
+    left, right = sorted(labels, key=lambda t: t.get_window_extent(renderer).x0)
+    assert right.get_window_extent(renderer).x0 - left.get_window_extent(renderer).x1 > 3  # px
+    save_figure(fig, tmp_path / "forest.svg")
+    svg = (tmp_path / "forest.svg").read_text(encoding="utf-8")
+    assert not re.search(r">\s+favours|favours[^<]*\s<", svg)

@@ -499,21 +499,22 @@ def forest_plot(
 
     # ---- x axis: label and favours --------------------------------------------------------------
     ax.set_xlabel(axis_label or measure_label(measure, ratio), labelpad=18)
-    below = transforms.offset_copy(
-        transforms.blended_transform_factory(ax.transData, ax.transAxes),
-        fig=fig,
-        y=-17,
-        units="points",
-    )
+    # The two labels stand a space's width (2.4 pt at 7.5 pt) either side of the null line, as an
+    # offset and not as spaces in the text: SVG viewers collapse leading and trailing spaces, which
+    # ran the labels together ("favours controlfavours treatment").
     left_text, right_text = favours
-    if left_text:
-        ax.text(
-            null, 0, f"\u2190 {left_text} ", ha="right", va="top", transform=below, fontsize=7.5
+    for text, gap, align in ((left_text, -2.4, "right"), (right_text, 2.4, "left")):
+        if not text:
+            continue
+        below = transforms.offset_copy(
+            transforms.blended_transform_factory(ax.transData, ax.transAxes),
+            fig=fig,
+            x=gap,
+            y=-17,
+            units="points",
         )
-    if right_text:
-        ax.text(
-            null, 0, f" {right_text} \u2192", ha="left", va="top", transform=below, fontsize=7.5
-        )
+        label = f"\u2190 {text}" if align == "right" else f"{text} \u2192"
+        ax.text(null, 0, label, ha=align, va="top", transform=below, fontsize=7.5)
     return fig
 
 
