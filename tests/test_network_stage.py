@@ -135,6 +135,19 @@ def test_bayes_dropped_only_when_unavailable():
     assert network_models(["FE", "bayes"], bayes_available=True) == ["FE", "bayes"]
 
 
+def test_bayes_is_unavailable_without_numpyro(monkeypatch):
+    import importlib.util
+
+    from inflamed.network import bayes_available
+
+    real = importlib.util.find_spec
+    assert bayes_available()  # installed here (the pinned environment has NumPyro and JAX)
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda name, *a: None if name == "numpyro" else real(name, *a)
+    )
+    assert not bayes_available()
+
+
 # --- the stage --------------------------------------------------------------------------------
 
 
