@@ -11,8 +11,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import special
 
+from inflamed.stats.distributions import norm_ppf, t_ppf
 from inflamed.stats.errors import InputError
 from inflamed.stats.heterogeneity import QProfileCI, q_profile_bounds
 
@@ -25,12 +25,12 @@ __all__ = ["PredictResult", "RMAResult", "confint_tau2", "t_crit", "z_crit"]
 
 def z_crit(alpha: float) -> float:
     """Two-sided normal critical value for level 1 - alpha."""
-    return float(special.ndtri(1 - alpha / 2))
+    return float(norm_ppf(1 - alpha / 2))
 
 
 def t_crit(alpha: float, df: float) -> float:
     """Two-sided t critical value with df degrees of freedom."""
-    return float(special.stdtrit(df, 1 - alpha / 2))
+    return float(t_ppf(1 - alpha / 2, df))
 
 
 @dataclass(frozen=True)
