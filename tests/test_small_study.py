@@ -210,3 +210,11 @@ def test_property_tests_do_not_depend_on_study_order(data, seed) -> None:
         np.testing.assert_allclose(a.statistic, b.statistic, rtol=1e-7, atol=1e-9)
     ra, rb = begg_test(y, v), begg_test(y[perm], v[perm])
     np.testing.assert_allclose([ra.tau, ra.pval], [rb.tau, rb.pval], rtol=0, atol=1e-12)
+
+
+def test_egger_on_a_perfect_fit_is_undefined_whatever_the_study_order() -> None:
+    """Equal effects fit the regression exactly; the rounding left over must not become a test."""
+    y, v = np.ones(4), np.array([0.5, 0.5, 0.6875, 0.5])
+    for order in itertools.permutations(range(4)):
+        res = egger_test(y[list(order)], v[list(order)], model="lm")
+        assert not np.isfinite(res.statistic)

@@ -18,6 +18,7 @@ import pandas as pd
 
 from inflamed.stats.distributions import norm_sf, t_ppf, t_sf
 from inflamed.stats.errors import InputError
+from inflamed.stats.heterogeneity import generalised_q, zero_rss_bound
 from inflamed.stats.pooling import rma
 from inflamed.stats.refits import fit_quietly, plain_dict, require_intercept_only
 
@@ -183,10 +184,15 @@ def egger_test(
     xtwx_inv = np.linalg.inv(x.T @ (w[:, None] * x))
     b = xtwx_inv @ (x.T @ (w * y))
     df = k - 2
-    s2 = float(np.sum(w * (y - x @ b) ** 2) / df)
+    # The weighted RSS by QR, not from the normal equations' residuals: on a perfect fit those
+    # keep rounding noise large enough, and dependent on the order of the studies, to pass for a
+    # test. Noise is called 0, as rma does (zero_rss_bound): the test is then undefined (inf or
+    # NaN) in any order.
+    rss = generalised_q(0.0, y, v, x)
+    s2 = 0.0 if rss <= zero_rss_bound(y, w) else rss / df
     se = np.sqrt(s2 * np.diag(xtwx_inv))
     with np.errstate(divide="ignore", invalid="ignore"):
-        tval = b / se  # a perfect fit (s2 = 0) gives an undefined test: inf or NaN, as lm()
+        tval = b / se
     crit = float(t_ppf(1.0 - (1.0 - level / 100.0) / 2.0, df))
     return EggerResult(
         model="lm",
